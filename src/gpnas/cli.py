@@ -1,0 +1,95 @@
+"""The ``gpnas`` command line.  Every bad-input error becomes one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+import numpy as np
+
+from gpnas.data import read_architectures, write_architectures
+from gpnas.encoding import ENCODINGS
+from gpnas.exceptions import DataError, GPNASError
+from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
+from gpnas.persistence import load_model, save_model
+from gpnas.space import SearchSpace
+from gpnas.tables import TABLE_NAMES, load_table
+
+
+def friendly_errors(command):
+    """Turn gpnas errors (and unreadable files) into ``Error: <message>`` with exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except GPNASError as err:
+            raise click.ClickException(str(err)) from None
+        except OSError as err:
+            raise click.ClickException(f"{err.strerror or err}: {err.filename}") from None
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="gpnas")
+def main() -> None:
+    """GP-NAS: Gaussian-process based neural architecture search."""
+
+
+@main.command()
+@click.option("--space", "space_path", required=True, type=click.Path(dir_okay=False), help="Space file (.yaml/.json).")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Training CSV.")
+@click.option("--target", required=True, help="Name of the target column in the CSV.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz).")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="onehot", show_default=True)
+@click.option("--estimation", type=click.Choice(ESTIMATIONS), default="evidence", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the optimiser's restarts.")
+@friendly_errors
+def fit(space_path, data_path, target, out_path, encoding, estimation, seed) -> None:
+    """Fit the GP-NAS predictor on measured architectures and save it."""
+    space = SearchSpace.load(space_path)
+    X, y, _ = read_architectures(data_path, space, target)
+    if X.shape[0] < 2:
+        raise DataError(f"data file {data_path!r} has {X.shape[0]} row(s); at least 2 are needed to fit")
+    model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, random_state=seed).fit(X, y)
+    path = save_model(model, out_path)
+    click.echo(f"fitted on {X.shape[0]} architectures; groups {model.group_names_}; "
+               f"sigma {np.round(model.sigma_, 4).tolist()}; lengthscale {np.round(model.lengthscale_, 4).tolist()}; "
+               f"saved to {path}")
+
+
+@main.command()
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False), help="Model file from fit.")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="CSV of architectures.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@friendly_errors
+def predict(model_path, data_path, out_path) -> None:
+    """Predict mean and standard deviation for architectures (columns: the choices, then mean, std)."""
+    model = load_model(model_path)
+    if model.space is None:
+        raise DataError(f"model {model_path!r} was fitted without a space; the CLI needs one to read values")
+    X, _, _ = read_architectures(data_path, model.space)
+    mean, std = model.predict(X, return_std=True) if len(X) else (np.empty(0), np.empty(0))
+    write_architectures(out_path, model.space, X, {"mean": mean, "std": std})
+    click.echo(f"wrote {len(X)} predictions to {out_path}")
+
+
+@main.command("table")
+@click.argument("name", type=click.Choice(TABLE_NAMES))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@click.option("--space-out", type=click.Path(dir_okay=False), help="Also write the table's space (.yaml/.json).")
+@click.option("--dedup/--no-dedup", default=False, show_default=True, help="One row per distinct trained network.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Benchmark data folder (default: GPNAS_DATA_DIR "
+              "or ../shared/data).")
+@friendly_errors
+def table(name, out_path, space_out, dedup, data_dir) -> None:
+    """Export a public NAS benchmark table as an architecture CSV (column 'target', plus cost columns)."""
+    tab = load_table(name, data_dir)
+    if dedup:
+        tab = tab.deduplicated()
+    write_architectures(out_path, tab.space, tab.X, {"target": tab.y, **tab.extra})
+    if space_out:
+        tab.space.save(Path(space_out))
+    click.echo(f"wrote {len(tab.y)} architectures of {name} to {out_path}")

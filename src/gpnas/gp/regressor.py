@@ -1,0 +1,474 @@
+"""``GPNASRegressor``: the GP-NAS predictor of §3.1-3.2 as a scikit-learn compatible estimator.
+
+Notation (shapes as in the paper, ``n`` observed architectures, ``m`` queried ones):
+
+* ``X (n, d)``: integer choice indices; ``Z (n, p')`` their encoding; ``Phi (n, p)``: ``[1, Z]``, bias first
+  (``p = p' + 1``).
+* ``x (n,)``: measured performance, mapped by the target transform (:mod:`gpnas.gp.target`); every
+  hyperparameter and weight is in these *model units*.
+* ``K (n, n)``: grouped kernel (Eq. 7) plus ``s2 I`` (noise variance); ``L`` its lower Cholesky factor.
+* ``mu_w (p,), Sigma_w (p, p)``: prior of the linear mean's weights (Eq. 18); ``mu_hat, Sigma_hat``: posterior
+  (Theorems 1-2, see :mod:`gpnas.gp.weights`).
+* ``A = L^-1 Phi (n, p)``, ``b = L^-1 x (n,)``: whitened design and targets, cached for prediction.
+
+Predictions at ``Phi_* (m, p)``, with ``v = L^-1 K(X, X_*) (n, m)``:
+
+* ``predictor="full"`` (default), the GP posterior predictive around the posterior mean of ``w`` (Eq. 9-11 with the
+  mean's uncertainty folded in, GPML eq. 2.42):
+  ``mean = Phi_* mu_hat + v^T (b - A mu_hat)``,
+  ``var = k(x_*, x_*) - ||v||^2 + diag(R Sigma_hat R^T)`` with ``R = Phi_* - v^T A``.
+  This equals a zero-mean GP with kernel ``K + Phi Sigma_w Phi^T`` and mean ``Phi mu_w``.
+* ``predictor="linear"``, the paper's Eq. 22: ``mean = Phi_* mu_hat`` and the variance of Theorem 3,
+  ``diag(Phi_* Sigma_hat Phi_*^T) + k(x_*, x_*)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.optimize import minimize
+
+from gpnas.encoding import Encoder
+from gpnas.exceptions import ArchitectureError, DataError, NotFittedError
+from gpnas.gp.kernel import GroupedRBFKernel
+from gpnas.gp.likelihood import log_marginal_likelihood
+from gpnas.gp.linalg import extend_cholesky, robust_cholesky
+from gpnas.gp.target import TargetTransform
+from gpnas.gp.weights import weight_posterior
+from gpnas.space import SearchSpace
+
+PREDICTORS = ("full", "linear")
+ESTIMATIONS = ("alternating", "evidence")
+_CHUNK = 4096
+#: Search box of the weights' prior variance under ``estimation="evidence"`` (model units).
+WEIGHT_VAR_BOUNDS = (1e-4, 1e2)  # rows of X_* per block in predictions, to bound memory on large pools
+
+
+class GPNASRegressor:
+    """Gaussian process with a Bayesian linear mean and the grouped kernel of GP-NAS.
+
+    Parameters
+    ----------
+    space:
+        The search space; gives the operation type and option count of each position.  Alternatively pass
+        ``groups`` and ``n_options``.
+    groups, n_options:
+        Operation type and number of options per position (``d`` entries each), when no ``space`` is given.
+    encoding:
+        ``"onehot"`` (default) or ``"ordinal"`` (the paper's), see :mod:`gpnas.encoding`.
+    predictor:
+        ``"full"`` GP posterior predictive (default) or ``"linear"``, the paper's Eq. 22.
+    weight_prior_var:
+        Prior variance of each non-bias weight of the linear mean, in model units (after the target transform).  ``None`` uses
+        ``1 / d``, so the prior variance of ``w^T s`` is about 1 (one unit of the transformed target) whatever ``d``.
+        With ``estimation="evidence"`` this is the starting value of its estimate.
+    bias_prior_var:
+        Prior variance of the bias weight.
+    sigma, lengthscale, noise:
+        Initial kernel hyperparameters (per-type signal std, per-type lengthscale, noise variance), in model
+        units; scalars broadcast over types.  They are the final values when ``optimize=False``.
+    estimation:
+        How the hyperparameters are estimated.  ``"alternating"`` is the paper's Algorithm 1: maximise Eq. 21 with
+        ``w`` fixed, update the posterior of ``w`` (Theorems 1-2), repeat.  ``"evidence"`` integrates ``w`` out and
+        maximises the marginal likelihood of ``sigma``, ``lengthscale``, ``noise`` *and* the weights' prior variance
+        together (type-II maximum likelihood), then applies Theorems 1-2 once.  See :mod:`gpnas.gp.likelihood`.
+    optimize:
+        Estimate the hyperparameters by maximum marginal likelihood; otherwise keep the initial values.
+    n_restarts:
+        Extra L-BFGS starts drawn log-uniformly within the bounds, beyond the initial values.
+    max_alternations, alternation_tol:
+        Algorithm 1's alternation: fit the hyperparameters with ``w`` fixed, update the posterior of ``w``, repeat until
+        its mean moves less than ``alternation_tol`` (relative, max-norm) or ``max_alternations`` rounds.
+    target_transform:
+        ``"rank-gauss"`` (default), ``"standardize"`` or ``"none"``: the map from measured values to model units,
+        see :mod:`gpnas.gp.target`.  Predictions are returned in the original units.
+    sigma_bounds, lengthscale_bounds, noise_bounds:
+        Search boxes of the hyperparameters (model units).
+    random_state:
+        Seed of the restarts.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | None = None,
+        groups: Sequence[str] | None = None,
+        n_options: Sequence[int] | None = None,
+        encoding: str = "onehot",
+        predictor: str = "full",
+        weight_prior_var: float | None = None,
+        bias_prior_var: float = 1.0,
+        sigma: float | Sequence[float] = 1.0,
+        lengthscale: float | Sequence[float] = 1.0,
+        noise: float = 0.1,
+        estimation: str = "evidence",
+        optimize: bool = True,
+        n_restarts: int = 2,
+        max_alternations: int = 10,
+        alternation_tol: float = 1e-3,
+        target_transform: str = "rank-gauss",
+        sigma_bounds: tuple[float, float] = (1e-3, 1e1),
+        lengthscale_bounds: tuple[float, float] = (1e-2, 1e2),
+        noise_bounds: tuple[float, float] = (1e-6, 1e1),
+        random_state: int | None = None,
+    ) -> None:
+        self.space = space
+        self.groups = groups
+        self.n_options = n_options
+        self.encoding = encoding
+        self.predictor = predictor
+        self.weight_prior_var = weight_prior_var
+        self.bias_prior_var = bias_prior_var
+        self.sigma = sigma
+        self.lengthscale = lengthscale
+        self.noise = noise
+        self.estimation = estimation
+        self.optimize = optimize
+        self.n_restarts = n_restarts
+        self.max_alternations = max_alternations
+        self.alternation_tol = alternation_tol
+        self.target_transform = target_transform
+        self.sigma_bounds = sigma_bounds
+        self.lengthscale_bounds = lengthscale_bounds
+        self.noise_bounds = noise_bounds
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ scikit-learn protocol
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters, as scikit-learn's ``BaseEstimator.get_params``."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> "GPNASRegressor":
+        """Set constructor parameters, as scikit-learn's ``BaseEstimator.set_params``."""
+        valid = set(self._get_param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for GPNASRegressor; valid ones are {sorted(valid)}")
+            setattr(self, key, value)
+        return self
+
+    def __sklearn_tags__(self):
+        # Only scikit-learn calls this, so importing it here keeps it out of the core's dependencies.
+        from sklearn.base import BaseEstimator, RegressorMixin
+
+        class _Regressor(RegressorMixin, BaseEstimator):
+            pass
+
+        return _Regressor().__sklearn_tags__()
+
+    def __repr__(self) -> str:
+        defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults[k])]
+        return f"GPNASRegressor({', '.join(changed)})"
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Coefficient of determination R^2 of the predicted mean, as scikit-learn regressors."""
+        y = np.asarray(y, dtype=float)
+        resid = y - self.predict(X)
+        return float(1.0 - resid @ resid / np.sum((y - y.mean()) ** 2))
+
+    # ------------------------------------------------------------------ structure and validation
+    def _structure(self) -> tuple[np.ndarray, list[str]]:
+        if self.space is not None:
+            n_options, groups = self.space.n_options, self.space.groups
+            if self.n_options is not None and list(self.n_options) != list(n_options):
+                raise ValueError("n_options disagrees with the space; pass one or the other")
+            if self.groups is not None and list(self.groups) != list(groups):
+                raise ValueError("groups disagree with the space; pass one or the other")
+            return n_options, groups
+        if self.groups is None or self.n_options is None:
+            raise ValueError("GPNASRegressor needs a space, or both groups and n_options")
+        return np.asarray(self.n_options, dtype=int), [str(g) for g in self.groups]
+
+    def _validate_X(self, X: Any, n_options: np.ndarray) -> np.ndarray:
+        if self.space is not None:
+            return self.space.validate(np.atleast_2d(X))
+        arr = np.atleast_2d(np.asarray(X))
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(int)
+        if arr.dtype.kind not in "iu" or arr.ndim != 2 or arr.shape[1] != n_options.size:
+            raise ArchitectureError(f"expected integer choice indices of shape (n, {n_options.size}), got {arr.shape}")
+        if np.any(arr < 0) or np.any(arr >= n_options):
+            raise ArchitectureError("choice index out of range for n_options")
+        return arr.astype(int)
+
+    def _validate_y(self, y: Any, n: int) -> np.ndarray:
+        y = np.asarray(y, dtype=float).ravel()
+        if y.shape[0] != n:
+            raise DataError(f"X has {n} rows but y has {y.shape[0]} values")
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"y has {int(np.sum(~np.isfinite(y)))} non-finite value(s) (NaN or inf)")
+        return y
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weight_mean_"):
+            raise NotFittedError("this GPNASRegressor is not fitted yet; call fit first")
+
+    def _design(self, Z: np.ndarray) -> np.ndarray:
+        return np.hstack([np.ones((Z.shape[0], 1)), Z])
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any, prior: "GPNASRegressor | tuple[np.ndarray, np.ndarray] | None" = None):
+        """Fit on ``X (n, d)`` choice indices and ``y (n,)`` measured performance (Algorithm 1's estimation step).
+
+        ``prior`` sets the prior of the linear mean's weights: another fitted model (its posterior becomes this
+        model's prior; the paper's CIFAR-10 -> ImageNet transfer; it needs the same encoding) or a pair
+        ``(mean (p,), cov (p, p))``, both in model units (after the target transform, so a prior learned on one
+        dataset's accuracy scale carries over to another's).  ``None`` uses the default prior
+        ``N(0, diag(bias_prior_var, weight_prior_var, ...))``; under ``estimation="evidence"`` the weights' variance
+        is then estimated, while a given prior is kept as it is.
+        """
+        if self.estimation not in ESTIMATIONS:
+            raise ValueError(f"unknown estimation {self.estimation!r}; expected one of {ESTIMATIONS}")
+        if self.predictor not in PREDICTORS:
+            raise ValueError(f"unknown predictor {self.predictor!r}; expected one of {PREDICTORS}")
+        n_options, groups = self._structure()
+        X = self._validate_X(X, n_options)
+        y = self._validate_y(y, X.shape[0])
+        if X.shape[0] < 2:
+            raise DataError(f"need at least 2 architectures to fit, got {X.shape[0]}")
+        self.encoder_ = Encoder(n_options, groups, self.encoding)
+        self.group_names_ = list(self.encoder_.group_names)
+        self.target_ = TargetTransform(self.target_transform).fit(y)
+        p = self.encoder_.n_features + 1
+        self.prior_mean_, self.prior_cov_ = self._prior_model_units(prior, p, n_options.size)
+        self.X_train_, self.y_train_ = X, y
+        Z = self.encoder_.transform(X)
+        Phi = self._design(Z)
+        x = self.target_.forward(y)
+        self.kernel_ = GroupedRBFKernel(self.encoder_.group_columns, self.sigma, self.lengthscale)
+        params = np.concatenate([self.kernel_.theta, [np.log(self.noise)]])
+        D = self.kernel_.distances(Z)
+        rng = np.random.default_rng(self.random_state)
+        self.alternation_history_ = []
+        if self.estimation == "evidence":
+            self._fit_evidence(params, D, Phi, Z, x, rng, learn_weight_var=prior is None)
+        else:
+            self._fit_alternating(params, D, Phi, x, rng)
+        self.n_alternations_ = len(self.alternation_history_)
+        return self
+
+    def _fit_alternating(self, params: np.ndarray, D: np.ndarray, Phi: np.ndarray, x: np.ndarray, rng) -> None:
+        """Algorithm 1: Eq. 21 with ``w`` fixed at its current mean, then Theorems 1-2, until the mean settles."""
+        w_fixed = self.prior_mean_.copy()
+        for round_ in range(max(1, int(self.max_alternations))):
+            if self.optimize:
+                restarts = self.n_restarts if round_ == 0 else 0
+                params = self._optimise(params, D, x - Phi @ w_fixed, rng, restarts)
+            self._set_hyperparameters(params)
+            mu_hat = self._factor_and_posterior(D, Phi, x)
+            change = float(np.max(np.abs(mu_hat - w_fixed)) / (1.0 + np.max(np.abs(w_fixed))))
+            self._record_round(change)
+            w_fixed = mu_hat
+            if not self.optimize or change < self.alternation_tol:
+                break
+
+    def _fit_evidence(self, params, D, Phi, Z, x, rng, learn_weight_var: bool) -> None:
+        """Type-II maximum likelihood with ``w`` integrated out, then Theorems 1-2 once."""
+        if learn_weight_var:
+            fixed_cov = self.prior_cov_[0, 0] * np.ones((x.size, x.size))
+            weight_gram = Z @ Z.T
+            params = np.append(params, np.log(self.prior_cov_[1, 1]))
+        else:
+            fixed_cov, weight_gram = Phi @ self.prior_cov_ @ Phi.T, None
+        if self.optimize:
+            params = self._optimise(params, D, x - Phi @ self.prior_mean_, rng, self.n_restarts,
+                                    fixed_cov=fixed_cov, weight_gram=weight_gram)
+        self._set_hyperparameters(params)
+        if learn_weight_var:
+            diag = np.full(Phi.shape[1], float(np.exp(params[-1])))
+            diag[0] = self.prior_cov_[0, 0]
+            self.prior_cov_ = np.diag(diag)
+        mu_hat = self._factor_and_posterior(D, Phi, x)
+        self._record_round(float(np.max(np.abs(mu_hat - self.prior_mean_))))
+
+    def _record_round(self, change: float) -> None:
+        self.alternation_history_.append(
+            {"round": len(self.alternation_history_) + 1,
+             "log_marginal_likelihood": float(self.log_marginal_likelihood_value_), "weight_change": change}
+        )
+
+    def _prior_model_units(self, prior, p: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+        if prior is None:
+            var = (1.0 / d) if self.weight_prior_var is None else float(self.weight_prior_var)
+            return np.zeros(p), np.diag(np.concatenate([[float(self.bias_prior_var)], np.full(p - 1, var)]))
+        if isinstance(prior, GPNASRegressor):
+            prior._check_fitted()
+            if prior.encoder_.n_features + 1 != p or prior.encoding != self.encoding:
+                raise ValueError("the prior model must use the same space structure and encoding as this model")
+            mean, cov = prior.weight_mean_.copy(), prior.weight_cov_.copy()
+        else:
+            mean, cov = (np.array(a, dtype=float) for a in prior)
+        if mean.shape != (p,) or cov.shape != (p, p):
+            raise ValueError(f"prior must be a mean ({p},) and a covariance ({p}, {p})")
+        return mean, cov
+
+    def _bounds(self, h: int, with_weight_var: bool) -> np.ndarray:
+        bounds = (
+            [np.log(self.sigma_bounds)] * h
+            + [np.log(self.lengthscale_bounds)] * h
+            + [np.log(self.noise_bounds)]
+            + ([np.log(WEIGHT_VAR_BOUNDS)] if with_weight_var else [])
+        )
+        return np.array(bounds)
+
+    def _optimise(self, start: np.ndarray, D: np.ndarray, r: np.ndarray, rng, restarts: int,
+                  fixed_cov: np.ndarray | None = None, weight_gram: np.ndarray | None = None) -> np.ndarray:
+        """Maximise the marginal likelihood over log hyperparameters with L-BFGS-B and analytic gradients."""
+        h = D.shape[0]
+        bounds = self._bounds(h, weight_gram is not None)
+        kernel = GroupedRBFKernel(self.kernel_.group_columns)
+
+        def objective(params):
+            value, grad = log_marginal_likelihood(params, kernel, D, r, eval_gradient=True,
+                                                  fixed_cov=fixed_cov, weight_gram=weight_gram)
+            return -value, -grad
+
+        starts = [np.clip(start, bounds[:, 0], bounds[:, 1])]
+        starts += [rng.uniform(bounds[:, 0], bounds[:, 1]) for _ in range(int(restarts))]
+        best, best_value = starts[0], np.inf
+        for s in starts:
+            result = minimize(objective, s, jac=True, method="L-BFGS-B", bounds=bounds)
+            if np.isfinite(result.fun) and result.fun < best_value:
+                best, best_value = result.x, result.fun
+        if not np.isfinite(best_value):
+            warnings.warn("hyperparameter optimisation failed from every start; keeping the initial values")
+        return best
+
+    def _set_hyperparameters(self, params: np.ndarray) -> None:
+        h = self.kernel_.n_groups
+        self.kernel_.theta = params[: 2 * h]
+        self.noise_ = float(np.exp(params[2 * h]))
+
+    def _factor_and_posterior(self, D: np.ndarray, Phi: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Factor ``K``, whiten the data, and update the weights' posterior from the prior (Theorems 1-2)."""
+        n = x.shape[0]
+        C = self.kernel_.from_distances(D) + self.noise_ * np.eye(n)
+        self.L_ = robust_cholesky(C, what="kernel matrix of the training architectures")
+        self.A_ = solve_triangular(self.L_, Phi, lower=True, check_finite=False)
+        self.b_ = solve_triangular(self.L_, x, lower=True, check_finite=False)
+        self.weight_mean_, self.weight_cov_ = weight_posterior(self.prior_mean_, self.prior_cov_, self.A_, self.b_)
+        r = x - Phi @ self.weight_mean_
+        alpha = solve_triangular(self.L_, r, lower=True, check_finite=False)
+        self.log_marginal_likelihood_value_ = float(
+            -0.5 * alpha @ alpha - np.log(np.diag(self.L_)).sum() - 0.5 * n * np.log(2 * np.pi)
+        )
+        return self.weight_mean_
+
+    def partial_fit(self, X: Any, y: Any) -> "GPNASRegressor":
+        """Condition on a new batch: the posterior so far becomes the prior of this batch (the paper's recursion).
+
+        Kernel hyperparameters and the target transform stay as they are.  Because the new batch is correlated
+        with the old one through the kernel, the exact update whitens it against the old data first:
+        ``A_2 = L_22^-1 (Phi_2 - L_21 A_1)``, ``b_2 = L_22^-1 (x_2 - L_21 b_1)`` from the extended Cholesky factor,
+        then applies Theorems 1-2 with the current posterior as prior.  The result equals one fit on both batches
+        with the same hyperparameters (tested).  Unfitted, it is :meth:`fit`.
+        """
+        if not hasattr(self, "weight_mean_"):
+            return self.fit(X, y)
+        X = self._validate_X(X, self.encoder_.n_options)
+        y = self._validate_y(y, X.shape[0])
+        Z_old = self.encoder_.transform(self.X_train_)
+        Z_new = self.encoder_.transform(X)
+        K12 = self.kernel_(Z_old, Z_new)
+        K22 = self.kernel_(Z_new) + self.noise_ * np.eye(Z_new.shape[0])
+        self.L_, L21, L22 = extend_cholesky(self.L_, K12, K22)
+        x_new = self.target_.forward(y)
+        A2 = solve_triangular(L22, self._design(Z_new) - L21 @ self.A_, lower=True, check_finite=False)
+        b2 = solve_triangular(L22, x_new - L21 @ self.b_, lower=True, check_finite=False)
+        self.weight_mean_, self.weight_cov_ = weight_posterior(self.weight_mean_, self.weight_cov_, A2, b2)
+        self.A_ = np.vstack([self.A_, A2])
+        self.b_ = np.concatenate([self.b_, b2])
+        self.X_train_ = np.vstack([self.X_train_, X])
+        self.y_train_ = np.concatenate([self.y_train_, y])
+        return self
+
+    # ------------------------------------------------------------------ predictions
+    def predict(self, X: Any, return_std: bool = False, include_noise: bool = False):
+        """Predicted performance ``(m,)`` of architectures ``X (m, d)``, and its standard deviation if asked.
+
+        ``include_noise`` adds the noise variance: the spread of a new *measurement* rather than of the noise-free
+        performance.
+        """
+        mean, var = self._predict_model_units(X, self.predictor, need_var=return_std)
+        if not return_std:
+            return self.target_.inverse(mean)
+        if include_noise:
+            var = var + self.noise_
+        return self.target_.inverse(mean), np.sqrt(var) * self.target_.slope(mean)
+
+    def _predict_model_units(self, X: Any, predictor: str, need_var: bool = True):
+        self._check_fitted()
+        X = self._validate_X(X, self.encoder_.n_options)
+        Z_train = self.encoder_.transform(self.X_train_)
+        means, variances = [], []
+        for start in range(0, X.shape[0], _CHUNK):
+            Z = self.encoder_.transform(X[start : start + _CHUNK])
+            Phi = self._design(Z)
+            prior_var = self.kernel_.diag(Z)
+            if predictor == "linear":
+                means.append(Phi @ self.weight_mean_)
+                if need_var:
+                    variances.append(np.einsum("ij,jk,ik->i", Phi, self.weight_cov_, Phi) + prior_var)
+                continue
+            v = solve_triangular(self.L_, self.kernel_(Z_train, Z), lower=True, check_finite=False)
+            means.append(Phi @ self.weight_mean_ + v.T @ (self.b_ - self.A_ @ self.weight_mean_))
+            if need_var:
+                R = Phi - v.T @ self.A_
+                var = prior_var - np.sum(v**2, axis=0) + np.einsum("ij,jk,ik->i", R, self.weight_cov_, R)
+                variances.append(np.maximum(var, 0.0))
+        mean = np.concatenate(means)
+        return mean, (np.concatenate(variances) if need_var else None)
+
+    def expected_mse(self, X: Any, predictor: str | None = None) -> float:
+        """Theorem 3's expected squared error of the predictions over architectures ``X``, averaged, raw units^2.
+
+        Model-unit variances are mapped to raw units with the target transform's local slope.
+        For ``predictor="linear"`` this is the mean diagonal of Theorem 3's matrix,
+        ``Phi Sigma_hat Phi^T + K(s, s)``; for ``"full"`` the mean posterior predictive variance of the noise-free
+        performance, the same quantity for the full predictor.  The search stops when it falls below a threshold.
+        """
+        mean, var = self._predict_model_units(X, predictor or self.predictor)
+        return float(np.mean(var * self.target_.slope(mean) ** 2))
+
+    # ------------------------------------------------------------------ fitted quantities
+    @property
+    def sigma_(self) -> np.ndarray:
+        """Per-type signal standard deviation ``(h,)``, model units."""
+        self._check_fitted()
+        return self.kernel_.sigma.copy()
+
+    @property
+    def lengthscale_(self) -> np.ndarray:
+        """Per-type lengthscale ``(h,)``, in encoded-feature units."""
+        self._check_fitted()
+        return self.kernel_.lengthscale.copy()
+
+    def prior_covariance(self, X1: Any, X2: Any = None, include_noise: bool = False) -> np.ndarray:
+        """Prior covariance of the performances of ``X1 (n, d)`` and ``X2 (m, d)``.
+
+        ``k(s, u) + phi(s)^T Sigma_w phi(u)`` (kernel plus the linear mean's prior uncertainty), plus the noise
+        variance on the diagonal when ``include_noise`` and ``X2`` is omitted; model units.  This is the joint covariance that
+        mutual-information sampling (Eq. 12) reasons about.
+        """
+        self._check_fitted()
+        Z1 = self.encoder_.transform(self._validate_X(X1, self.encoder_.n_options))
+        Z2 = Z1 if X2 is None else self.encoder_.transform(self._validate_X(X2, self.encoder_.n_options))
+        C = self.kernel_(Z1, Z2) + self._design(Z1) @ self.prior_cov_ @ self._design(Z2).T
+        if include_noise and X2 is None:
+            C = C + self.noise_ * np.eye(C.shape[0])
+        return C
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(a == b)) and type(a) is type(b)
+    except Exception:
+        return a is b

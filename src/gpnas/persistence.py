@@ -1,0 +1,108 @@
+"""Saving and loading fitted models as a portable ``.npz`` file (never pickle).
+
+Format ``gpnas-model`` version 1: a NumPy ``.npz`` archive (read with ``allow_pickle=False``) holding
+
+* ``meta``: a JSON string with ``format``, ``version``, the constructor parameters (the space as its dict form),
+  ``group_names`` and the target transform's ``target_kind``;
+* float arrays ``X_train (n, d)`` (choice indices), ``y_train (n,)``, ``log_sigma (h,)``, ``log_lengthscale (h,)``,
+  ``log_noise ()`` (model units), ``target_y_knots (k,)``, ``target_z_knots (k,)`` (the target transform is the
+  piecewise-linear map through these knots), ``prior_mean (p,)``, ``prior_cov (p, p)``, ``weight_mean (p,)``,
+  ``weight_cov (p, p)``.
+
+Loading refactors the kernel matrix from the stored data and hyperparameters, so the file stays small and any
+tool that reads ``.npz`` and JSON can use it.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from gpnas.encoding import Encoder
+from gpnas.exceptions import ModelFileError
+from gpnas.gp.kernel import GroupedRBFKernel
+from gpnas.gp.linalg import robust_cholesky
+from gpnas.gp.regressor import GPNASRegressor
+from gpnas.gp.target import TargetTransform
+from gpnas.space import SearchSpace
+
+FORMAT = "gpnas-model"
+VERSION = 1
+_ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "target_y_knots", "target_z_knots",
+           "prior_mean", "prior_cov",
+           "weight_mean", "weight_cov")
+
+
+def save_model(model: GPNASRegressor, path: str | Path) -> Path:
+    """Write a fitted model to ``path`` (``.npz`` is appended if missing); returns the path written."""
+    model._check_fitted()
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    params = model.get_params()
+    params["space"] = None if model.space is None else model.space.to_dict()
+    for key in ("groups", "n_options", "sigma", "lengthscale", "sigma_bounds", "lengthscale_bounds", "noise_bounds"):
+        if params[key] is not None:
+            params[key] = np.asarray(params[key]).tolist()
+    meta = {"format": FORMAT, "version": VERSION, "params": params, "target_kind": model.target_.kind,
+            "group_names": model.group_names_}
+    np.savez(
+        path,
+        meta=np.array(json.dumps(meta)),
+        X_train=model.X_train_,
+        y_train=model.y_train_,
+        log_sigma=np.log(model.kernel_.sigma),
+        log_lengthscale=np.log(model.kernel_.lengthscale),
+        log_noise=np.array(np.log(model.noise_)),
+        target_y_knots=model.target_.y_knots,
+        target_z_knots=model.target_.z_knots,
+        prior_mean=model.prior_mean_,
+        prior_cov=model.prior_cov_,
+        weight_mean=model.weight_mean_,
+        weight_cov=model.weight_cov_,
+    )
+    return path
+
+
+def load_model(path: str | Path) -> GPNASRegressor:
+    """Read a model written by :func:`save_model`; raises :class:`ModelFileError` on a bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in _ARRAYS}
+            meta = json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+        raise ModelFileError(f"model file {str(path)!r} is not a gpnas model: {err}") from None
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"model file {str(path)!r} is not a gpnas model (format {meta.get('format')!r})")
+    if meta.get("version") != VERSION:
+        raise ModelFileError(f"model file {str(path)!r} has format version {meta.get('version')}, expected {VERSION}")
+    params = dict(meta["params"])
+    if params["space"] is not None:
+        params["space"] = SearchSpace.from_dict(params["space"], source=f"model file {str(path)!r}")
+    for key in ("sigma_bounds", "lengthscale_bounds", "noise_bounds"):
+        params[key] = tuple(params[key])
+    model = GPNASRegressor(**params)
+    n_options, groups = model._structure()
+    model.encoder_ = Encoder(n_options, groups, model.encoding)
+    model.group_names_ = list(meta["group_names"])
+    model.target_ = TargetTransform.from_knots(meta["target_kind"], arrays["target_y_knots"], arrays["target_z_knots"])
+    model.X_train_ = arrays["X_train"].astype(int)
+    model.y_train_ = arrays["y_train"].astype(float)
+    model.kernel_ = GroupedRBFKernel(model.encoder_.group_columns, np.exp(arrays["log_sigma"]),
+                                     np.exp(arrays["log_lengthscale"]))
+    model.noise_ = float(np.exp(arrays["log_noise"]))
+    model.prior_mean_, model.prior_cov_ = arrays["prior_mean"], arrays["prior_cov"]
+    model.weight_mean_, model.weight_cov_ = arrays["weight_mean"], arrays["weight_cov"]
+    Z = model.encoder_.transform(model.X_train_)
+    C = model.kernel_(Z) + model.noise_ * np.eye(Z.shape[0])
+    model.L_ = robust_cholesky(C, what="kernel matrix of the saved model")
+    model.A_ = solve_triangular(model.L_, model._design(Z), lower=True)
+    model.b_ = solve_triangular(model.L_, model.target_.forward(model.y_train_), lower=True)
+    return model

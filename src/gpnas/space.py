@@ -1,0 +1,354 @@
+"""Search spaces: an architecture is a vector of per-position choices (the paper's Eq. 1).
+
+A :class:`SearchSpace` is an ordered list of :class:`Choice` objects.  Each choice has a name, the list of values it can
+take, and the *operation type* (group) it belongs to (Eq. 6: kernel size, expansion ratio, SE on/off, op, ...).  The
+model's kernel has one term per group (Eq. 7-8), so the groups are what the model learns separate scales for.
+
+Architectures are handled as integer vectors ``x (d,)`` (or arrays ``X (n, d)``) of per-position *choice indices*:
+``X[i, j]`` indexes ``space.choices[j].values``.  Human-facing forms are a ``{name: value}`` dict and a canonical
+string ``"name=value,name=value,..."``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from gpnas.exceptions import ArchitectureError, SpaceError
+
+#: Spaces larger than this are never enumerated (``SearchSpace.enumerate`` raises instead).
+MAX_ENUMERATION = 2_000_000
+
+_RESERVED = {",", "="}
+
+
+def _check_token(text: str, what: str) -> None:
+    if not text or any(ch in text for ch in _RESERVED) or text != text.strip():
+        raise SpaceError(f"{what} {text!r} must be non-empty, without ',' or '=' and without surrounding spaces")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One position of an architecture.
+
+    Parameters
+    ----------
+    name:
+        Unique name of the position (a column name in data files).
+    values:
+        The options at this position, numbers or strings, at least one, no duplicates.
+    group:
+        The operation type this position belongs to; positions sharing a group share one kernel term.
+    """
+
+    name: str
+    values: tuple
+    group: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise SpaceError(f"choice name must be a string, got {self.name!r}")
+        _check_token(self.name, "choice name")
+        if not isinstance(self.group, str) or not self.group:
+            raise SpaceError(f"choice {self.name!r}: group must be a non-empty string, got {self.group!r}")
+        values = tuple(self.values) if isinstance(self.values, (list, tuple)) else None
+        if not values:
+            raise SpaceError(f"choice {self.name!r}: values must be a non-empty list, got {self.values!r}")
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise SpaceError(
+                    f"choice {self.name!r}: value {value!r} must be a number or a string"
+                )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SpaceError(f"choice {self.name!r}: value {value!r} is not finite")
+            _check_token(str(value), f"choice {self.name!r}: value")
+        labels = [str(v) for v in values]
+        if len(set(labels)) != len(labels):
+            raise SpaceError(f"choice {self.name!r}: duplicate values in {list(values)!r}")
+        object.__setattr__(self, "values", values)
+
+    @property
+    def n_options(self) -> int:
+        """Number of values this position can take."""
+        return len(self.values)
+
+    def index_of(self, value: Any) -> int:
+        """Index of ``value`` among this choice's values.
+
+        Accepts the value itself, its string form (as read from a CSV file), or an equal number (``"3"``, ``3.0``).
+        """
+        for i, v in enumerate(self.values):
+            if v == value and type(v) is not bool:
+                return i
+        text = str(value).strip()
+        for i, v in enumerate(self.values):
+            if str(v) == text:
+                return i
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None:
+            for i, v in enumerate(self.values):
+                if isinstance(v, (int, float)) and float(v) == number:
+                    return i
+        raise ArchitectureError(
+            f"choice {self.name!r}: unknown value {value!r}; expected one of {list(self.values)!r}"
+        )
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "values": list(self.values), "group": self.group}
+
+
+class SearchSpace:
+    """An ordered list of choices; architectures are integer vectors of choice indices.
+
+    Parameters
+    ----------
+    choices:
+        The positions, in order.  Names must be unique.
+    name:
+        A name for the space (used in reports and saved models).
+    """
+
+    def __init__(self, choices: Sequence[Choice], name: str = "space") -> None:
+        choices = tuple(choices)
+        if not choices:
+            raise SpaceError(f"space {name!r} has no choices")
+        for c in choices:
+            if not isinstance(c, Choice):
+                raise SpaceError(f"space {name!r}: expected Choice objects, got {c!r}")
+        names = [c.name for c in choices]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SpaceError(f"space {name!r}: duplicate choice names {duplicates}")
+        self.name = str(name)
+        self.choices = choices
+        self._position = {c.name: j for j, c in enumerate(choices)}
+
+    # ------------------------------------------------------------------ basic facts
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"SearchSpace(name={self.name!r}, positions={len(self)}, size={self.size})"
+
+    @property
+    def n_positions(self) -> int:
+        """``d``, the length of an architecture vector."""
+        return len(self.choices)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.choices]
+
+    @property
+    def n_options(self) -> np.ndarray:
+        """Number of options per position, ``(d,)`` int."""
+        return np.array([c.n_options for c in self.choices], dtype=int)
+
+    @property
+    def groups(self) -> list[str]:
+        """Operation type of each position, ``d`` strings."""
+        return [c.group for c in self.choices]
+
+    @property
+    def group_names(self) -> list[str]:
+        """Distinct operation types, in order of first appearance."""
+        return list(dict.fromkeys(self.groups))
+
+    @property
+    def size(self) -> int:
+        """Number of distinct architectures (an exact Python int; may be astronomically large)."""
+        return math.prod(int(n) for n in self.n_options)
+
+    # ------------------------------------------------------------------ validation and conversion
+    def validate(self, X: Any) -> np.ndarray:
+        """Check an architecture ``(d,)`` or a batch ``(n, d)`` of choice indices; return it as an int array.
+
+        Raises :class:`ArchitectureError` naming the first bad row, position and index.
+        """
+        arr = np.asarray(X)
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise ArchitectureError("architecture indices must be whole numbers")
+        elif arr.dtype.kind not in "iu":
+            raise ArchitectureError(f"architecture indices must be integers, got dtype {arr.dtype}")
+        arr = arr.astype(int)
+        if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_positions:
+            raise ArchitectureError(
+                f"expected architectures of length {self.n_positions} for space {self.name!r}, got shape {arr.shape}"
+            )
+        bad = (arr < 0) | (arr >= self.n_options)
+        if bad.any():
+            row, col = np.argwhere(np.atleast_2d(bad))[0]
+            value = np.atleast_2d(arr)[row, col]
+            choice = self.choices[col]
+            raise ArchitectureError(
+                f"architecture {row}: index {value} at position {choice.name!r} is outside 0..{choice.n_options - 1}"
+            )
+        return arr
+
+    def to_dict_arch(self, x: Sequence[int]) -> dict[str, Any]:
+        """``{choice name: value}`` for one architecture given as indices."""
+        x = self.validate(x)
+        if x.ndim != 1:
+            raise ArchitectureError("to_dict_arch takes one architecture, not a batch")
+        return {c.name: c.values[i] for c, i in zip(self.choices, x)}
+
+    def from_dict_arch(self, arch: Mapping[str, Any]) -> np.ndarray:
+        """Indices ``(d,)`` of an architecture given as ``{choice name: value}``; every choice must be present."""
+        missing = [c.name for c in self.choices if c.name not in arch]
+        if missing:
+            raise ArchitectureError(f"architecture is missing choices {missing}")
+        extra = sorted(set(arch) - set(self._position))
+        if extra:
+            raise ArchitectureError(f"architecture has unknown choices {extra}")
+        return np.array([c.index_of(arch[c.name]) for c in self.choices], dtype=int)
+
+    def to_string(self, x: Sequence[int]) -> str:
+        """Canonical readable form, ``"name=value,name=value,..."`` in position order."""
+        return ",".join(f"{k}={v}" for k, v in self.to_dict_arch(x).items())
+
+    def from_string(self, text: str) -> np.ndarray:
+        """Parse :meth:`to_string`'s form back into indices ``(d,)``."""
+        arch: dict[str, str] = {}
+        for part in str(text).split(","):
+            if "=" not in part:
+                raise ArchitectureError(f"cannot parse {part!r} in {text!r}: expected name=value")
+            key, value = part.split("=", 1)
+            key = key.strip()
+            if key in arch:
+                raise ArchitectureError(f"choice {key!r} appears twice in {text!r}")
+            arch[key] = value.strip()
+        return self.from_dict_arch(arch)
+
+    # ------------------------------------------------------------------ sampling and neighbourhoods
+    def sample(self, n: int, random_state: int | np.random.Generator | None = None) -> np.ndarray:
+        """``n`` architectures drawn uniformly (with replacement), ``(n, d)``."""
+        rng = np.random.default_rng(random_state)
+        return rng.integers(0, self.n_options, size=(int(n), self.n_positions))
+
+    def enumerate(self, limit: int = MAX_ENUMERATION) -> np.ndarray:
+        """Every architecture, ``(size, d)``, in lexicographic index order.  Raises if the space exceeds ``limit``."""
+        if self.size > limit:
+            raise SpaceError(f"space {self.name!r} has {self.size} architectures, too many to enumerate (limit {limit})")
+        grids = np.array(list(product(*[range(n) for n in self.n_options])), dtype=int)
+        return grids.reshape(-1, self.n_positions)
+
+    def neighbours(self, x: Sequence[int]) -> np.ndarray:
+        """Every architecture that differs from ``x`` in exactly one position, ``(sum(n_options - 1), d)``."""
+        x = self.validate(x)
+        rows = []
+        for j, n in enumerate(self.n_options):
+            for i in range(n):
+                if i != x[j]:
+                    y = x.copy()
+                    y[j] = i
+                    rows.append(y)
+        return np.array(rows, dtype=int).reshape(-1, self.n_positions)
+
+    def mutate(self, x: Sequence[int], random_state: int | np.random.Generator | None = None) -> np.ndarray:
+        """A random neighbour of ``x`` (one position changed to another value)."""
+        rng = np.random.default_rng(random_state)
+        x = self.validate(x).copy()
+        mutable = np.flatnonzero(self.n_options > 1)
+        if mutable.size == 0:
+            return x
+        j = rng.choice(mutable)
+        x[j] = (x[j] + rng.integers(1, self.n_options[j])) % self.n_options[j]
+        return x
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        return {"name": self.name, "choices": [c.to_dict() for c in self.choices]}
+
+    @classmethod
+    def from_dict(cls, spec: Any, source: str = "space definition") -> "SearchSpace":
+        """Build from a mapping ``{name, choices: [{name, values, group, repeat?}, ...]}``.
+
+        ``repeat: n`` expands one entry into ``n`` positions named ``<name>_0 .. <name>_{n-1}``.
+        """
+        if not isinstance(spec, Mapping):
+            raise SpaceError(f"{source}: expected a mapping with 'choices', got {type(spec).__name__}")
+        unknown = sorted(set(spec) - {"name", "choices"})
+        if unknown:
+            raise SpaceError(f"{source}: unknown top-level keys {unknown}; expected 'name' and 'choices'")
+        entries = spec.get("choices")
+        if not isinstance(entries, list) or not entries:
+            raise SpaceError(f"{source}: 'choices' must be a non-empty list")
+        choices: list[Choice] = []
+        for k, entry in enumerate(entries):
+            where = f"{source}: choice #{k}"
+            if not isinstance(entry, Mapping):
+                raise SpaceError(f"{where}: expected a mapping, got {entry!r}")
+            unknown = sorted(set(entry) - {"name", "values", "group", "repeat"})
+            if unknown:
+                raise SpaceError(f"{where}: unknown keys {unknown}; expected name, values, group, repeat")
+            for key in ("name", "values", "group"):
+                if key not in entry:
+                    raise SpaceError(f"{where}: missing '{key}'")
+            repeat = entry.get("repeat", None)
+            try:
+                if repeat is None:
+                    choices.append(Choice(str(entry["name"]), entry["values"], str(entry["group"])))
+                else:
+                    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+                        raise SpaceError(f"{where}: 'repeat' must be a positive integer, got {repeat!r}")
+                    for r in range(repeat):
+                        choices.append(Choice(f"{entry['name']}_{r}", entry["values"], str(entry["group"])))
+            except SpaceError as err:
+                raise SpaceError(f"{source}: {err}") from None
+        try:
+            return cls(choices, name=str(spec.get("name", "space")))
+        except SpaceError as err:
+            raise SpaceError(f"{source}: {err}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SearchSpace":
+        """Read a space from a ``.yaml``/``.yml`` or ``.json`` file."""
+        path = Path(path)
+        if not path.is_file():
+            raise SpaceError(f"space file {str(path)!r} does not exist")
+        text = path.read_text()
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            try:
+                spec = yaml.safe_load(text)
+            except yaml.YAMLError as err:
+                raise SpaceError(f"space file {str(path)!r} is not valid YAML: {err}".splitlines()[0]) from None
+        elif path.suffix.lower() == ".json":
+            try:
+                spec = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise SpaceError(f"space file {str(path)!r} is not valid JSON: {err}") from None
+        else:
+            raise SpaceError(f"space file {str(path)!r}: expected a .yaml, .yml or .json suffix")
+        return cls.from_dict(spec, source=f"space file {str(path)!r}")
+
+    def save(self, path: str | Path) -> None:
+        """Write the space as YAML or JSON, chosen by the suffix."""
+        path = Path(path)
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        elif path.suffix.lower() == ".json":
+            path.write_text(json.dumps(self.to_dict(), indent=2))
+        else:
+            raise SpaceError(f"cannot save space to {str(path)!r}: expected a .yaml, .yml or .json suffix")
+
+
+def make_space(spec: Iterable[tuple[str, Sequence[Any], str]], name: str = "space") -> SearchSpace:
+    """Shorthand: ``make_space([("k0", [3, 5, 7], "kernel"), ...])``."""
+    return SearchSpace([Choice(n, tuple(v), g) for n, v, g in spec], name=name)

@@ -1,0 +1,185 @@
+"""Public NAS benchmark tables as (space, architectures, targets): NAS-Bench-201, NAS-Bench-Macro, Accel-NASBench.
+
+The tables are never copied into this package.  They are read from a data folder laid out like the project's
+``shared/data`` (see its ``INDEX.md``), found through, in order: the ``data_dir`` argument, the ``GPNAS_DATA_DIR``
+environment variable, then ``../shared/data`` next to the current directory or next to the source checkout.
+
+Every loader returns a :class:`Table` with *all* rows (a search replay needs every architecture) and a
+``dedup_key`` per row: rows with the same key are the same trained network (isomorphic cells in NAS-Bench-201,
+equivalent identity placements in NAS-Bench-Macro, repeated rows in Accel-NASBench).  Call :meth:`Table.deduplicated`
+before splitting into train and test, or the test split leaks.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gpnas.exceptions import DataError
+from gpnas.space import Choice, SearchSpace
+
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NB201_TARGETS = {
+    "cifar10": "CIFAR10TestAccuracy200Epochs",
+    "cifar100": "CIFAR100TestAccuracy200Epochs",
+    "imagenet16-120": "ImageNetTestAccuracy200Epochs",
+}
+MACRO_OPS = ("id", "ir_3x3_t3", "ir_5x5_t6")
+MACRO_STAGES = (2, 3, 3)
+ACCEL_BLOCKS = 7
+
+
+@dataclass
+class Table:
+    """A benchmark table: ``X (N, d)`` choice indices of ``space``, target ``y (N,)``, extra numeric columns."""
+
+    name: str
+    space: SearchSpace
+    X: np.ndarray
+    y: np.ndarray
+    dedup_key: np.ndarray
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def deduplicated(self) -> "Table":
+        """One row per distinct trained network: the first row's architecture, targets averaged over the class."""
+        keys, first, inverse = np.unique(self.dedup_key, return_index=True, return_inverse=True)
+        y = np.bincount(inverse, weights=self.y) / np.bincount(inverse)
+        order = np.argsort(first)
+        extra = {k: v[first][order] for k, v in self.extra.items()}
+        return Table(self.name, self.space, self.X[first][order], y[order], keys[order], extra)
+
+    def lookup(self) -> dict[tuple[int, ...], float]:
+        """``{architecture indices: target}`` for replaying a search on the table."""
+        return {tuple(int(i) for i in x): float(v) for x, v in zip(self.X, self.y)}
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """The benchmark data folder; raises :class:`DataError` naming every place looked at when none exists."""
+    candidates = []
+    if path is not None:
+        candidates.append(Path(path))
+    elif os.environ.get("GPNAS_DATA_DIR"):
+        candidates.append(Path(os.environ["GPNAS_DATA_DIR"]))
+    else:
+        candidates.append(Path.cwd().parent / "shared" / "data")
+        candidates.append(Path(__file__).resolve().parents[3] / "shared" / "data")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise DataError(
+        "benchmark data folder not found (looked in "
+        + ", ".join(repr(str(c)) for c in candidates)
+        + "); pass --data-dir or set GPNAS_DATA_DIR"
+    )
+
+
+def _require(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(f"benchmark file {str(path)!r} does not exist")
+    return path
+
+
+def nasbench201_space() -> SearchSpace:
+    """NAS-Bench-201 / NATS-Bench topology cells: 6 edges x 5 operations, one operation type."""
+    return SearchSpace([Choice(f"e{j}", NB201_OPS, "op") for j in range(6)], name="nasbench201")
+
+
+def load_nasbench201(dataset: str = "cifar10", data_dir_: str | os.PathLike | None = None) -> Table:
+    """NAS-Bench-201 test accuracy (200 epochs, seed mean) on ``cifar10``, ``cifar100`` or ``imagenet16-120``."""
+    if dataset not in NB201_TARGETS:
+        raise DataError(f"unknown NAS-Bench-201 dataset {dataset!r}; expected one of {sorted(NB201_TARGETS)}")
+    path = _require(data_dir(data_dir_) / "nats-bench-tss" / "nats_bench.csv")
+    space = nasbench201_space()
+    X, y, keys = [], [], []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            edges = [token.split("~")[0] for token in row["ArchitectureString"].split("|") if "~" in token]
+            X.append([NB201_OPS.index(op) for op in edges])
+            y.append(float(row[NB201_TARGETS[dataset]]))
+            keys.append(row["UniqueString"])
+    return Table(f"nasbench201-{dataset}", space, np.array(X), np.array(y), np.array(keys))
+
+
+def nasbench_macro_space() -> SearchSpace:
+    """NAS-Bench-Macro: 8 layers x {identity, MBConv k3 e3, MBConv k5 e6}, one operation type."""
+    return SearchSpace([Choice(f"l{j}", MACRO_OPS, "op") for j in range(8)], name="nasbench-macro")
+
+
+def macro_canonical(key: str) -> str:
+    """The authors' ``get_real_arch``: identities after a stage's first layer move to the end of the stage."""
+    out, start = [], 0
+    for size in MACRO_STAGES:
+        stage = key[start : start + size]
+        rest = [c for c in stage[1:] if c != "0"]
+        out.append(stage[0] + "".join(rest) + "0" * (size - 1 - len(rest)))
+        start += size
+    return "".join(out)
+
+
+def load_nasbench_macro(data_dir_: str | os.PathLike | None = None) -> Table:
+    """NAS-Bench-Macro CIFAR-10 test accuracy (mean of 3 seeds), with params and FLOPs."""
+    path = _require(data_dir(data_dir_) / "nas-bench-macro" / "nas-bench-macro_cifar10.json")
+    records = json.loads(path.read_text())
+    keys = sorted(records)
+    X = np.array([[int(c) for c in k] for k in keys])
+    y = np.array([records[k]["mean_acc"] for k in keys], dtype=float)
+    extra = {
+        "params": np.array([records[k]["params"] for k in keys], dtype=float),
+        "flops": np.array([records[k]["flops"] for k in keys], dtype=float),
+    }
+    dedup = np.array([macro_canonical(k) for k in keys])
+    return Table("nasbench-macro", nasbench_macro_space(), X, y, dedup, extra)
+
+
+def accel_nasbench_space() -> SearchSpace:
+    """Accel-NASBench: 7 blocks x (expansion, kernel, layers, SE); four operation types."""
+    choices = []
+    for b in range(ACCEL_BLOCKS):
+        choices += [
+            Choice(f"block{b}_e", (1, 4, 6), "expansion"),
+            Choice(f"block{b}_k", (3, 5), "kernel"),
+            Choice(f"block{b}_l", (1, 2, 3, 4), "layers"),
+            Choice(f"block{b}_se", (0, 1), "se"),
+        ]
+    return SearchSpace(choices, name="accel-nasbench")
+
+
+ACCEL_EXTRA = ("macs", "params", "throughput_a100_mean", "throughput_3090_mean", "throughput_tpuv2_mean",
+               "throughput_tpuv3_mean", "throughput_zcu102_mean", "throughput_vck190_mean",
+               "latency_zcu102_mean", "latency_vck190_mean")
+
+
+def load_accel_nasbench(target: str = "val_top1", data_dir_: str | os.PathLike | None = None) -> Table:
+    """Accel-NASBench ImageNet accuracy (proxy training) with MACs, params, throughput and FPGA latency."""
+    path = _require(data_dir(data_dir_) / "accel-nasbench" / "accel_nasbench.csv")
+    space = accel_nasbench_space()
+    X, y, keys, extra = [], [], [], {k: [] for k in ACCEL_EXTRA}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            x = [c.index_of(row[c.name]) for c in space.choices]
+            X.append(x)
+            y.append(float(row[target]))
+            keys.append(",".join(map(str, x)))
+            for k in ACCEL_EXTRA:
+                extra[k].append(float(row[k]) if row.get(k) not in (None, "") else np.nan)
+    return Table("accel-nasbench", space, np.array(X), np.array(y), np.array(keys),
+                 {k: np.array(v) for k, v in extra.items()})
+
+
+def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
+    """By name: ``nb201-cifar10``, ``nb201-cifar100``, ``nb201-imagenet16-120``, ``macro``, ``accel``."""
+    if name.startswith("nb201-"):
+        return load_nasbench201(name[len("nb201-"):], data_dir_)
+    if name == "macro":
+        return load_nasbench_macro(data_dir_)
+    if name == "accel":
+        return load_accel_nasbench(data_dir_=data_dir_)
+    raise DataError(f"unknown benchmark table {name!r}; expected one of {TABLE_NAMES}")
+
+
+TABLE_NAMES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel")

@@ -1,0 +1,214 @@
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from gpnas import DataError, GPNASRegressor, JitterWarning, NotFittedError, load_model, save_model
+from gpnas.encoding import Encoder
+from gpnas.exceptions import ArchitectureError, ModelFileError
+from gpnas.gp.kernel import GroupedRBFKernel
+
+FIXED = dict(optimize=False, target_transform="none", sigma=[0.8, 1.1, 0.6], lengthscale=[1.2, 0.9, 1.5], noise=0.05)
+
+
+def _combined_kernel_gp(model, Xtr, ytr, Xte):
+    """GPML eq. 2.42 route: a GP with mean Phi mu_w and kernel k + phi^T Sigma_w phi, conditioned directly."""
+    enc = Encoder(model.encoder_.n_options, model.encoder_.groups, model.encoding)
+    kern = GroupedRBFKernel(enc.group_columns, model.kernel_.sigma, model.kernel_.lengthscale)
+    Ztr, Zte = enc.transform(Xtr), enc.transform(Xte)
+    Ptr = np.hstack([np.ones((len(Ztr), 1)), Ztr])
+    Pte = np.hstack([np.ones((len(Zte), 1)), Zte])
+    S = model.prior_cov_
+    Ctt = kern(Ztr) + Ptr @ S @ Ptr.T + model.noise_ * np.eye(len(Ztr))
+    Cst = kern(Zte, Ztr) + Pte @ S @ Ptr.T
+    Css = kern(Zte) + Pte @ S @ Pte.T
+    mean = Pte @ model.prior_mean_ + Cst @ np.linalg.solve(Ctt, ytr - Ptr @ model.prior_mean_)
+    cov = Css - Cst @ np.linalg.solve(Ctt, Cst.T)
+    return mean, np.sqrt(np.diag(cov))
+
+
+def test_full_predictor_equals_zero_mean_gp_with_combined_kernel(small_space, synthetic_data):
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, **FIXED).fit(X, y)
+    Xte = small_space.sample(25, random_state=9)
+    mean, std = model.predict(Xte, return_std=True)
+    ref_mean, ref_std = _combined_kernel_gp(model, X, y, Xte)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(std, ref_std, rtol=1e-6, atol=1e-8)
+
+
+def test_linear_predictor_is_eq22_with_theorem3_variance(small_space, synthetic_data):
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, predictor="linear", **FIXED).fit(X, y)
+    Xte = small_space.sample(10, random_state=10)
+    Phi = np.hstack([np.ones((10, 1)), model.encoder_.transform(Xte)])
+    mean, std = model.predict(Xte, return_std=True)
+    np.testing.assert_allclose(mean, Phi @ model.weight_mean_)
+    theorem3 = Phi @ model.weight_cov_ @ Phi.T + model.kernel_(model.encoder_.transform(Xte))
+    np.testing.assert_allclose(std**2, np.diag(theorem3), rtol=1e-10)
+    assert model.expected_mse(Xte) == pytest.approx(np.mean(np.diag(theorem3)))
+
+
+def test_recursive_updates_equal_one_fit_on_both_batches(small_space, synthetic_data):
+    X, y = synthetic_data
+    joint = GPNASRegressor(space=small_space, **FIXED).fit(X, y)
+    rec = GPNASRegressor(space=small_space, **FIXED).fit(X[:15], y[:15])
+    rec.partial_fit(X[15:28], y[15:28]).partial_fit(X[28:], y[28:])
+    np.testing.assert_allclose(rec.weight_mean_, joint.weight_mean_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(rec.weight_cov_, joint.weight_cov_, rtol=1e-8, atol=1e-10)
+    Xte = small_space.sample(20, random_state=11)
+    for a, b in zip(rec.predict(Xte, return_std=True), joint.predict(Xte, return_std=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_paper_recursion_is_exact_when_batches_are_uncorrelated(small_space, synthetic_data):
+    """With a kernel that vanishes between batches, the posterior of w alone carries everything (the paper's case)."""
+    X, y = synthetic_data
+    params = dict(FIXED, sigma=1e-12)  # kernel ~ 0: only noise, so e is independent across batches
+    first = GPNASRegressor(space=small_space, **params).fit(X[:20], y[:20])
+    second = GPNASRegressor(space=small_space, **params).fit(X[20:], y[20:], prior=first)
+    joint = GPNASRegressor(space=small_space, **params).fit(X, y)
+    np.testing.assert_allclose(second.weight_mean_, joint.weight_mean_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(second.weight_cov_, joint.weight_cov_, rtol=1e-7, atol=1e-9)
+
+
+def test_prior_from_another_model_is_its_posterior(small_space, synthetic_data):
+    X, y = synthetic_data
+    source = GPNASRegressor(space=small_space, random_state=0).fit(X, y)
+    target = GPNASRegressor(space=small_space, random_state=0).fit(X[:10], y[:10] * 2 + 1, prior=source)
+    np.testing.assert_array_equal(target.prior_mean_, source.weight_mean_)
+    np.testing.assert_array_equal(target.prior_cov_, source.weight_cov_)
+    with pytest.raises(ValueError, match="mean"):
+        GPNASRegressor(space=small_space).fit(X, y, prior=(np.zeros(3), np.eye(3)))
+
+
+@pytest.mark.parametrize("estimation", ["alternating", "evidence"])
+def test_hyperparameter_fit_increases_likelihood(small_space, synthetic_data, estimation):
+    X, y = synthetic_data
+    fixed = GPNASRegressor(space=small_space, estimation=estimation, optimize=False, random_state=0).fit(X, y)
+    fitted = GPNASRegressor(space=small_space, estimation=estimation, random_state=0).fit(X, y)
+    assert fitted.log_marginal_likelihood_value_ > fixed.log_marginal_likelihood_value_
+    assert fitted.sigma_.shape == (3,) and fitted.lengthscale_.shape == (3,)
+
+
+def test_alternation_runs_until_weights_settle(small_space, synthetic_data):
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, estimation="alternating", max_alternations=30,
+                           alternation_tol=1e-4, random_state=0).fit(X, y)
+    history = model.alternation_history_
+    assert len(history) >= 2
+    assert history[-1]["weight_change"] < 1e-4 or len(history) == 30
+    assert history[-1]["weight_change"] < history[0]["weight_change"]
+
+
+def test_variances_non_negative_with_repeated_architectures(small_space):
+    X = np.repeat(small_space.sample(8, random_state=0), 3, axis=0)
+    y = np.random.default_rng(0).standard_normal(X.shape[0])
+    model = GPNASRegressor(space=small_space, random_state=0).fit(X, y)
+    _, std = model.predict(small_space.enumerate(), return_std=True)
+    assert np.all(np.isfinite(std)) and np.all(std >= 0)
+
+
+def test_jitter_only_on_failure_with_warning(small_space):
+    X = np.repeat(small_space.sample(4, random_state=0), 2, axis=0)
+    y = np.arange(8.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a well-conditioned fit adds no jitter and warns nothing
+        GPNASRegressor(space=small_space, **dict(FIXED, noise=0.1)).fit(X, y)
+    with pytest.warns(JitterWarning, match="jitter"):
+        GPNASRegressor(space=small_space, **dict(FIXED, noise=1e-300)).fit(X, y)
+
+
+def test_predictive_intervals_are_calibrated_on_gp_draws():
+    """Data drawn from the model's own prior: 95 % intervals should hold about 95 % of held-out values."""
+    from gpnas.space import make_space
+
+    space = make_space([(f"p{j}", list(range(4)), "a" if j < 3 else "b") for j in range(6)])
+    Xall = space.enumerate()
+    truth = GPNASRegressor(space=space, optimize=False, target_transform="none", sigma=[1.0, 0.5],
+                           lengthscale=[1.0, 1.5], noise=0.01).fit(Xall[:2], [0.0, 0.0])
+    coverage = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(len(Xall), 400, replace=False)
+        C = truth.prior_covariance(Xall[idx], include_noise=True)
+        f = np.linalg.cholesky(C) @ rng.standard_normal(len(idx))
+        model = GPNASRegressor(space=space, target_transform="none", random_state=seed).fit(Xall[idx[:150]], f[:150])
+        mean, std = model.predict(Xall[idx[150:]], return_std=True, include_noise=True)
+        coverage.append(np.mean(np.abs(f[150:] - mean) < 1.96 * std))
+    assert 0.88 < np.mean(coverage) < 0.99
+
+
+def test_sklearn_cross_val_score_and_clone(small_space, synthetic_data):
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, n_restarts=0, random_state=0)
+    assert clone(model).get_params()["space"] == small_space
+    scores = cross_val_score(model, X, y, cv=4)
+    assert scores.shape == (4,) and np.all(np.isfinite(scores))
+    assert np.mean(scores) > 0.5  # the synthetic function is learnable
+    model.set_params(encoding="ordinal")
+    assert model.get_params()["encoding"] == "ordinal"
+    with pytest.raises(ValueError, match="invalid parameter"):
+        model.set_params(colour="red")
+
+
+def test_groups_and_options_without_a_space(synthetic_data, small_space):
+    X, y = synthetic_data
+    a = GPNASRegressor(groups=small_space.groups, n_options=small_space.n_options, random_state=0).fit(X, y)
+    b = GPNASRegressor(space=small_space, random_state=0).fit(X, y)
+    np.testing.assert_allclose(a.predict(X), b.predict(X))
+
+
+def test_bad_inputs(small_space, synthetic_data):
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    with pytest.raises(DataError, match="non-finite"):
+        model.fit(X, np.where(np.arange(len(y)) == 3, np.nan, y))
+    with pytest.raises(DataError, match="at least 2"):
+        model.fit(X[:1], y[:1])
+    with pytest.raises(ArchitectureError):
+        model.fit(X + 5, y)
+    with pytest.raises(DataError, match="rows"):
+        model.fit(X, y[:-1])
+
+
+def test_save_and_load_round_trip(tmp_path, small_space, synthetic_data):
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, random_state=0).fit(X[:30], y[:30]).partial_fit(X[30:], y[30:])
+    path = save_model(model, tmp_path / "model")
+    assert path.suffix == ".npz"
+    loaded = load_model(path)
+    Xte = small_space.sample(30, random_state=1)
+    for a, b in zip(model.predict(Xte, return_std=True), loaded.predict(Xte, return_std=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+    assert loaded.space == small_space
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(ModelFileError, match="not a gpnas model"):
+        load_model(bad)
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_ranks_real_benchmark_better_than_onehot_ridge(real_table):
+    """NAS-Bench-Macro, deduplicated: 100 training architectures, the rest held out."""
+    from sklearn.linear_model import Ridge
+
+    table = real_table("macro").deduplicated()
+    enc = Encoder(table.space.n_options, table.space.groups, "onehot")
+    gaps = []
+    for seed in range(3):
+        idx = np.random.default_rng(seed).permutation(len(table.y))
+        tr, te = idx[:100], idx[100:]
+        gp = GPNASRegressor(space=table.space, random_state=seed).fit(table.X[tr], table.y[tr])
+        ridge = Ridge(alpha=1.0).fit(enc.transform(table.X[tr]), table.y[tr])
+        tau_gp = kendalltau(gp.predict(table.X[te]), table.y[te])[0]
+        tau_ridge = kendalltau(ridge.predict(enc.transform(table.X[te])), table.y[te])[0]
+        gaps.append(tau_gp - tau_ridge)
+    assert np.mean(gaps) > 0.04, gaps

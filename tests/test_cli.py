@@ -1,0 +1,94 @@
+import csv
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from gpnas.cli import main
+
+SPACE = """
+name: tiny
+choices:
+  - {name: k, values: [3, 5, 7], group: kernel, repeat: 2}
+  - {name: se, values: ["off", "on"], group: se}
+"""
+
+
+@pytest.fixture
+def files(tmp_path, small_space):
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(30):
+        k0, k1, se = rng.choice([3, 5, 7]), rng.choice([3, 5, 7]), rng.choice(["off", "on"])
+        rows.append({"k_0": k0, "k_1": k1, "se": se, "acc": 70 + k0 - 0.5 * k1 + 2 * (se == "on") + rng.normal(0, .1)})
+    data = tmp_path / "train.csv"
+    with open(data, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["k_0", "k_1", "se", "acc"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return tmp_path, space, data
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_fit_then_predict(files):
+    tmp, space, data = files
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "model")
+    assert result.exit_code == 0, result.output
+    result = run("predict", "--model", tmp / "model.npz", "--data", data, "--out", tmp / "pred.csv")
+    assert result.exit_code == 0, result.output
+    with open(tmp / "pred.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["k_0", "k_1", "se", "mean", "std"]
+    with open(data) as handle:
+        truth = [float(r["acc"]) for r in csv.DictReader(handle)]
+    pred = [float(r["mean"]) for r in rows]
+    assert np.corrcoef(pred, truth)[0, 1] > 0.95
+    assert all(float(r["std"]) >= 0 for r in rows)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "csv_text, message",
+    [
+        ("k_0,k_1,se,acc\n3,9,on,70\n3,5,on,71\n", "unknown value '9'"),
+        ("k_0,se,acc\n3,on,70\n5,on,71\n", "lacks column(s) ['k_1']"),
+        ("k_0,k_1,se,acc\n3,5,on,nan\n3,5,off,71\n", "line 2: target 'acc' is nan"),
+        ("k_0,k_1,se,acc\n3,5,on,70\n", "at least 2"),
+    ],
+)
+def test_bad_data_gives_one_clear_line(files, csv_text, message):
+    tmp, space, _ = files
+    data = _write(tmp / "bad.csv", csv_text)
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m")
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
+    assert not (tmp / "m.npz").exists()
+
+
+def test_malformed_space_and_model_files(files):
+    tmp, _, data = files
+    space = _write(tmp / "bad.yaml", "name: x\nchoices:\n  - {name: a, values: [1]}\n")
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m")
+    assert result.exit_code != 0 and "missing 'group'" in result.output
+    model = _write(tmp / "junk.npz", "junk")
+    result = run("predict", "--model", model, "--data", data, "--out", tmp / "p.csv")
+    assert result.exit_code != 0 and "not a gpnas model" in result.output
+
+
+def test_table_export(tmp_path, real_table):
+    real_table("macro")  # skip/fail consistently when the data is absent
+    result = run("table", "macro", "--out", tmp_path / "macro.csv", "--space-out", tmp_path / "macro.yaml", "--dedup")
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "macro.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3969 and {"l0", "target", "flops", "params"} <= set(rows[0])
