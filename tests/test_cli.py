@@ -92,3 +92,41 @@ def test_table_export(tmp_path, real_table):
     with open(tmp_path / "macro.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3969 and {"l0", "target", "flops", "params"} <= set(rows[0])
+
+
+def _table_csv(path, space, f, skip=()):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(space.names + ["acc"])
+        for i, x in enumerate(space.enumerate()):
+            if i not in skip:
+                writer.writerow(list(space.to_dict_arch(x).values()) + [f(x)])
+
+
+def test_search_replays_a_table_and_writes_trials(tmp_path, small_space):
+    import json
+
+    small_space.save(tmp_path / "space.yaml")
+    _table_csv(tmp_path / "table.csv", small_space, lambda x: float(x.sum()), skip={3, 10, 40})
+    result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "table.csv", "--target", "acc",
+                 "--budget", 30, "--batch-size", 5, "--strategy", "mi", "--seed", 3, "--out", tmp_path / "run.json")
+    assert result.exit_code == 0, result.output
+    assert "best found" in result.output and "best predicted" in result.output
+    run_json = json.loads((tmp_path / "run.json").read_text())
+    trials = run_json["trials"]
+    assert len(trials) == 30
+    assert set(trials[0]["arch"]) == set(small_space.names)
+    for t in trials:
+        assert t["state"] in ("done", "failed")
+        x = small_space.from_dict_arch(t["arch"])
+        if t["state"] == "done":
+            assert t["value"] == float(x.sum())
+        else:
+            assert t["value"] is None and "not in the table" in t["error"]
+
+
+def test_search_rejects_bad_tables(tmp_path, small_space):
+    small_space.save(tmp_path / "space.yaml")
+    (tmp_path / "t.csv").write_text("k0,k1\n3,3\n")
+    result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--target", "acc")
+    assert result.exit_code != 0 and "lacks column" in result.output

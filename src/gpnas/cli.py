@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import click
@@ -13,7 +14,9 @@ from gpnas.encoding import ENCODINGS
 from gpnas.exceptions import DataError, GPNASError
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
 from gpnas.persistence import load_model, save_model
+from gpnas.samplers import SAMPLERS
 from gpnas.space import SearchSpace
+from gpnas.study import Study
 from gpnas.tables import TABLE_NAMES, load_table
 
 
@@ -93,3 +96,65 @@ def table(name, out_path, space_out, dedup, data_dir) -> None:
     if space_out:
         tab.space.save(Path(space_out))
     click.echo(f"wrote {len(tab.y)} architectures of {name} to {out_path}")
+
+
+class TableObjective:
+    """A table of measured architectures used as the objective: a lookup; a missing architecture fails its trial."""
+
+    def __init__(self, space: SearchSpace, path: str, target: str) -> None:
+        X, y, _ = read_architectures(path, space, target)
+        self.space = space
+        self.values = {tuple(int(v) for v in x): float(value) for x, value in zip(X, y)}
+        if not self.values:
+            raise DataError(f"table {path!r} has no rows")
+
+    def __call__(self, arch: dict) -> float:
+        key = tuple(int(v) for v in self.space.from_dict_arch(arch))
+        if key not in self.values:
+            raise KeyError(f"architecture {self.space.to_string(np.array(key))} is not in the table")
+        return self.values[key]
+
+
+@main.command()
+@click.option("--space", "space_path", required=True, type=click.Path(dir_okay=False), help="Space file (.yaml/.json).")
+@click.option("--table", "table_path", required=True, type=click.Path(dir_okay=False),
+              help="CSV of measured architectures used as the objective (a lookup).")
+@click.option("--target", required=True, help="Target column of the table.")
+@click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True, help="Evaluations at most.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--strategy", type=click.Choice(sorted(SAMPLERS)), default="mi", show_default=True)
+@click.option("--direction", type=click.Choice(["maximize", "minimize"]), default="maximize", show_default=True)
+@click.option("--n-initial", type=click.IntRange(min=2), default=10, show_default=True,
+              help="Random architectures before the first model-guided batch.")
+@click.option("--mse-threshold", type=float, default=None, help="Stop when Theorem 3's expected MSE falls below.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default="run.json", show_default=True)
+@friendly_errors
+def search(space_path, table_path, target, budget, batch_size, strategy, direction, n_initial, mse_threshold, seed,
+           out_path) -> None:
+    """Run a GP-NAS search with a benchmark table as the objective, and write every trial to a JSON file."""
+    space = SearchSpace.load(space_path)
+    objective = TableObjective(space, table_path, target)
+    study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
+                  seed=seed)
+    study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True)
+    result = study.to_dict()
+    Path(out_path).write_text(json.dumps(result, indent=1))
+    _print_summary(result["summary"], out_path)
+
+
+def _print_summary(summary: dict, out_path: str) -> None:
+    click.echo(f"stopped: {summary['stop_reason']}; {summary['n_done']} done, {summary['n_failed']} failed")
+    if summary["best_found"]:
+        best = summary["best_found"]
+        click.echo(f"best found:     {_arch_text(best['arch'])}  value {best['value']:.4f}")
+    if summary["best_predicted"]:
+        pred = summary["best_predicted"]
+        click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f} ± {pred['std']:.4f}")
+    if summary["expected_mse"] is not None:
+        click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
+    click.echo(f"trials written to {out_path}")
+
+
+def _arch_text(arch: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in arch.items())

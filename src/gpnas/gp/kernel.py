@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.spatial.distance import cdist
 
 
 class GroupedRBFKernel:
@@ -63,9 +62,19 @@ class GroupedRBFKernel:
         self.lengthscale = np.exp(value[h:])
 
     def distances(self, Z: np.ndarray, Z2: np.ndarray | None = None) -> np.ndarray:
-        """Per-type squared distances ``D (h, n, m)``; they do not depend on ``theta``, so fits compute them once."""
+        """Per-type squared distances ``D (h, n, m)``; they do not depend on ``theta``, so fits compute them once.
+
+        Computed as ``|a|^2 + |b|^2 - 2 a.b`` with a matrix product (BLAS), several times faster than a pairwise
+        loop; one-hot features make every term a small integer, so the result is exact there, and rounding can
+        only leave tiny negative values for ordinal features, which are clipped to zero.
+        """
         Z2 = Z if Z2 is None else Z2
-        return np.stack([cdist(Z[:, c], Z2[:, c], "sqeuclidean") for c in self.group_columns])
+        out = np.empty((len(self.group_columns), Z.shape[0], Z2.shape[0]))
+        for i, c in enumerate(self.group_columns):
+            a, b = Z[:, c], Z2[:, c]
+            D = np.einsum("ij,ij->i", a, a)[:, None] + np.einsum("ij,ij->i", b, b)[None, :] - 2.0 * (a @ b.T)
+            np.maximum(D, 0.0, out=out[i])
+        return out
 
     def from_distances(self, D: np.ndarray, eval_gradient: bool = False):
         """Kernel matrix from precomputed :meth:`distances`, and optionally its gradient ``(n, m, 2h)`` in ``theta``."""

@@ -416,13 +416,13 @@ class GPNASRegressor:
             if predictor == "linear":
                 means.append(Phi @ self.weight_mean_)
                 if need_var:
-                    variances.append(np.einsum("ij,jk,ik->i", Phi, self.weight_cov_, Phi) + prior_var)
+                    variances.append(np.sum((Phi @ self.weight_cov_) * Phi, axis=1) + prior_var)
                 continue
             v = solve_triangular(self.L_, self.kernel_(Z_train, Z), lower=True, check_finite=False)
             means.append(Phi @ self.weight_mean_ + v.T @ (self.b_ - self.A_ @ self.weight_mean_))
             if need_var:
                 R = Phi - v.T @ self.A_
-                var = prior_var - np.sum(v**2, axis=0) + np.einsum("ij,jk,ik->i", R, self.weight_cov_, R)
+                var = prior_var - np.sum(v**2, axis=0) + np.sum((R @ self.weight_cov_) * R, axis=1)
                 variances.append(np.maximum(var, 0.0))
         mean = np.concatenate(means)
         return mean, (np.concatenate(variances) if need_var else None)

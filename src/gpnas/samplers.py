@@ -1,0 +1,232 @@
+"""Samplers: the strategies that propose the next architectures to evaluate.
+
+* :class:`MISampler` (``"mi"``), the paper's mutual-information sampling (Eq. 12), greedy over a candidate pool;
+* :class:`RandomSampler` (``"random"``), the paper's GP-NAS-rdm baseline;
+* :class:`UCBSampler` (``"ucb"``) and :class:`EISampler` (``"ei"``), which seek the best architecture rather than the
+  best predictor;
+* :class:`BlendSampler` (``"mi+ucb"``): each batch spends ``exploit_fraction`` of its picks on UCB and the rest on MI,
+  in one greedy sequence so the two kinds of picks see each other as pending points;
+* :class:`RegularizedEvolutionSampler` (``"rea"``, Real et al. 2019) and :class:`LocalSearchSampler` (``"ls"``,
+  White et al. 2021), the baselines NAS users compare against.
+
+Every sampler gets a :class:`SamplingContext` (done and pending trials, the fitted model when there is one) and
+returns ``k`` architectures never evaluated or pending before, when the space still has that many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpnas.sampling.mutual_information import greedy_batch
+from gpnas.sampling.pool import candidate_pool
+from gpnas.space import SearchSpace
+
+
+@dataclass
+class SamplingContext:
+    """What a sampler may look at.  ``y_done`` is oriented so that larger is better."""
+
+    space: SearchSpace
+    X_done: np.ndarray
+    y_done: np.ndarray
+    X_pending: np.ndarray
+    X_failed: np.ndarray
+    rng: np.random.Generator
+    model: object | None = None
+
+    @property
+    def X_seen(self) -> np.ndarray:
+        return np.vstack([self.X_done, self.X_pending, self.X_failed])
+
+
+def _fresh_random(ctx: SamplingContext, k: int, avoid: set | None = None) -> np.ndarray:
+    """Up to ``k`` uniform architectures not seen before (rejection sampling; enumeration once the space runs low)."""
+    seen = {tuple(x) for x in ctx.X_seen} | (avoid or set())
+    out: list[tuple] = []
+    for _ in range(50):
+        for x in ctx.space.sample(4 * k + 8, random_state=ctx.rng):
+            t = tuple(int(v) for v in x)
+            if t not in seen:
+                seen.add(t)
+                out.append(t)
+                if len(out) == k:
+                    return np.array(out, dtype=int)
+    if ctx.space.size <= 2_000_000:  # small space nearly exhausted: take what is left
+        rest = [tuple(x) for x in ctx.space.enumerate() if tuple(x) not in seen]
+        ctx.rng.shuffle(rest)
+        out += rest[: k - len(out)]
+    return np.array(out, dtype=int).reshape(-1, ctx.space.n_positions)
+
+
+class Sampler:
+    """Base class.  ``uses_model`` tells the study whether to fit the GP before proposing."""
+
+    name = "sampler"
+    uses_model = False
+
+    def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class RandomSampler(Sampler):
+    """Uniform sampling of unseen architectures (GP-NAS-rdm when paired with the GP predictor)."""
+
+    name = "random"
+
+    def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
+        return _fresh_random(ctx, k)
+
+
+class GPSampler(Sampler):
+    """Greedy batch selection over a candidate pool with the fitted GP.
+
+    Parameters
+    ----------
+    pool_size:
+        The whole space is the pool when it has at most this many architectures; otherwise this many random draws
+        plus mutations of the best architectures so far, refreshed every round.
+    reference_size:
+        Size of the reference set for MI denominators on large pools (see :mod:`gpnas.sampling.mutual_information`).
+    beta:
+        UCB's exploration weight.
+    """
+
+    uses_model = True
+    acquisition = "mi"
+
+    def __init__(self, pool_size: int = 20000, reference_size: int = 500, beta: float = 2.0) -> None:
+        self.pool_size, self.reference_size, self.beta = pool_size, reference_size, beta
+
+    def acquisitions(self, k: int) -> list[str]:
+        return [self.acquisition] * k
+
+    def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
+        if ctx.model is None:
+            return _fresh_random(ctx, k)
+        top = ctx.X_done[np.argsort(-ctx.y_done)[:5]] if len(ctx.y_done) else None
+        pool = candidate_pool(ctx.space, ctx.X_seen, self.pool_size, ctx.rng, parents=top,
+                              n_mutations=self.pool_size // 10)
+        if pool.shape[0] == 0:
+            return pool
+        sampled = np.vstack([ctx.X_done, ctx.X_pending])
+        best = float(ctx.model.target_.forward(np.array([ctx.y_done.max()]))[0]) if len(ctx.y_done) else None
+        picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.reference_size, self.beta,
+                             best, ctx.rng)
+        return pool[picks]
+
+
+class MISampler(GPSampler):
+    """The paper's mutual-information sampling (Eq. 12)."""
+
+    name = "mi"
+    acquisition = "mi"
+
+
+class UCBSampler(GPSampler):
+    """Upper confidence bound ``mean + beta * std`` of the GP posterior."""
+
+    name = "ucb"
+    acquisition = "ucb"
+
+
+class EISampler(GPSampler):
+    """Expected improvement over the best value observed."""
+
+    name = "ei"
+    acquisition = "ei"
+
+
+class BlendSampler(GPSampler):
+    """MI for learning the space, UCB for finding its best: ``round(exploit_fraction * k)`` UCB picks first (at least
+    one when ``exploit_fraction > 0``), then MI picks, in one greedy sequence."""
+
+    name = "mi+ucb"
+
+    def __init__(self, exploit_fraction: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.exploit_fraction = exploit_fraction
+
+    def acquisitions(self, k: int) -> list[str]:
+        n_ucb = min(k, max(1 if self.exploit_fraction > 0 else 0, round(self.exploit_fraction * k)))
+        return ["ucb"] * n_ucb + ["mi"] * (k - n_ucb)
+
+
+class RegularizedEvolutionSampler(Sampler):
+    """Aging evolution: a tournament of ``sample_size`` among the ``population_size`` newest done trials, the winner
+    mutated in one position; random architectures until the population is full."""
+
+    name = "rea"
+
+    def __init__(self, population_size: int = 20, sample_size: int = 5) -> None:
+        self.population_size, self.sample_size = population_size, sample_size
+
+    def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
+        n = len(ctx.y_done)
+        if n < self.population_size:
+            return _fresh_random(ctx, k)
+        population = np.arange(n - self.population_size, n)  # the newest: older ones have aged out
+        seen = {tuple(x) for x in ctx.X_seen}
+        out: list[tuple] = []
+        for _ in range(50 * k):
+            contestants = ctx.rng.choice(population, min(self.sample_size, population.size), replace=False)
+            parent = ctx.X_done[contestants[np.argmax(ctx.y_done[contestants])]]
+            child = tuple(int(v) for v in ctx.space.mutate(parent, random_state=ctx.rng))
+            if child not in seen:
+                seen.add(child)
+                out.append(child)
+                if len(out) == k:
+                    break
+        if len(out) < k:
+            out += [tuple(x) for x in _fresh_random(ctx, k - len(out), avoid=seen)]
+        return np.array(out, dtype=int).reshape(-1, ctx.space.n_positions)
+
+
+class LocalSearchSampler(Sampler):
+    """Hill climbing: evaluate every neighbour of the current architecture, move to the best if it improves, else
+    restart from a random architecture (White, Nolen & Savani, UAI 2021)."""
+
+    name = "ls"
+
+    def __init__(self) -> None:
+        self.current: tuple | None = None
+
+    def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
+        done = {tuple(int(v) for v in x): float(y) for x, y in zip(ctx.X_done, ctx.y_done)}
+        seen = {tuple(x) for x in ctx.X_seen}
+        for _ in range(ctx.space.n_positions * 4 + 10):
+            if self.current is None or self.current not in done:
+                if self.current is not None and self.current in seen:
+                    return _fresh_random(ctx, k)  # the start point is still running: fill the batch randomly
+                start = _fresh_random(ctx, 1)
+                if start.shape[0] == 0:
+                    return start
+                self.current = tuple(int(v) for v in start[0])
+                return np.vstack([start, _fresh_random(ctx, k - 1, avoid={self.current})]) if k > 1 else start
+            neighbours = [tuple(int(v) for v in x) for x in ctx.space.neighbours(np.array(self.current))]
+            unseen = [x for x in neighbours if x not in seen]
+            if unseen:
+                order = ctx.rng.permutation(len(unseen))[:k]
+                picks = [unseen[i] for i in order]
+                if len(picks) < k:
+                    picks += [tuple(x) for x in _fresh_random(ctx, k - len(picks), avoid=set(picks))]
+                return np.array(picks, dtype=int)
+            if any(x not in done for x in neighbours):
+                return _fresh_random(ctx, k)  # neighbours still pending
+            best = max(neighbours, key=lambda x: done[x])
+            self.current = best if done[best] > done[self.current] else None
+        return _fresh_random(ctx, k)
+
+
+SAMPLERS = {cls.name: cls for cls in (MISampler, RandomSampler, UCBSampler, EISampler, BlendSampler,
+                                      RegularizedEvolutionSampler, LocalSearchSampler)}
+
+
+def make_sampler(name: str | Sampler) -> Sampler:
+    """A sampler by name (``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``), or the instance given."""
+    if isinstance(name, Sampler):
+        return name
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown strategy {name!r}; expected one of {sorted(SAMPLERS)}")
+    return SAMPLERS[name]()

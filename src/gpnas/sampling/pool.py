@@ -1,0 +1,35 @@
+"""The candidate pool the samplers choose from."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpnas.space import SearchSpace
+
+
+def candidate_pool(
+    space: SearchSpace,
+    exclude: np.ndarray,
+    pool_size: int,
+    rng: np.random.Generator,
+    parents: np.ndarray | None = None,
+    n_mutations: int = 0,
+) -> np.ndarray:
+    """Candidates ``(N, d)`` not in ``exclude``: the whole space when it has at most ``pool_size`` architectures,
+    otherwise ``pool_size`` uniform draws plus ``n_mutations`` random one-position mutations of ``parents`` (the
+    current best), so that the pool is refreshed around good architectures every round.
+    """
+    if space.size <= pool_size:
+        candidates = space.enumerate()
+    else:
+        parts = [space.sample(pool_size, random_state=rng)]
+        if parents is not None and len(parents) and n_mutations > 0:
+            picks = parents[rng.integers(0, len(parents), n_mutations)]
+            parts.append(np.array([space.mutate(p, random_state=rng) for p in picks]))
+            parts.append(np.concatenate([space.neighbours(p) for p in parents[:2]]))
+        candidates = np.unique(np.vstack(parts), axis=0)
+    if exclude is not None and len(exclude):
+        seen = {tuple(x) for x in np.asarray(exclude)}
+        keep = np.fromiter((tuple(x) not in seen for x in candidates), dtype=bool, count=len(candidates))
+        candidates = candidates[keep]
+    return candidates

@@ -1,0 +1,97 @@
+import math
+
+import numpy as np
+import pytest
+
+from gpnas.study import Study, create_study
+
+
+def objective_of(space):
+    def objective(arch):
+        x = space.from_dict_arch(arch)
+        return float(x[0] * 2 - x[1] + 3 * x[4] + 0.5 * x[2] * x[3])
+    return objective
+
+
+def test_ask_tell_loop(small_space):
+    study = create_study(small_space, sampler="mi", seed=0, n_initial=4)
+    f = objective_of(small_space)
+    for _ in range(4):
+        for trial in study.ask(3):
+            assert trial.state == "pending"
+            study.tell(trial, f(trial.params(small_space)))
+    assert len(study.trials_in("done")) == 12
+    assert len({tuple(t.arch) for t in study.trials}) == 12
+    assert study.rounds and study.model_ is not None
+    with pytest.raises(ValueError, match="already told"):
+        study.tell(study.trials[0], 1.0)
+
+
+@pytest.mark.parametrize("strategy", ["mi", "ucb", "mi+ucb", "random", "rea", "ls", "ei"])
+def test_optimize_spends_the_budget_and_reports(small_space, strategy):
+    study = Study(small_space, sampler=strategy, seed=1, n_initial=5)
+    study.optimize(objective_of(small_space), budget=20, batch_size=4)
+    assert len(study.trials_in("done")) == 20
+    assert "budget" in study.stop_reason
+    summary = study.summary()
+    assert summary["best_found"]["value"] == max(t.value for t in study.trials)
+    assert summary["best_predicted"]["std"] >= 0
+    assert study.to_dict()["trials"][0]["state"] == "done"
+
+
+def test_ucb_finds_the_optimum_faster_than_random_on_average(small_space):
+    f = objective_of(small_space)
+    best = max(f(small_space.to_dict_arch(x)) for x in small_space.enumerate())
+
+    def queries(strategy, seed):
+        study = Study(small_space, sampler=strategy, seed=seed, n_initial=5, fit_model=False)
+        study.optimize(f, budget=small_space.size, batch_size=2, callbacks=[
+            lambda s, batch: s.stop("found") if any(t.value == best for t in batch) else None])
+        return len(study.trials)
+
+    ucb = np.mean([queries("ucb", s) for s in range(5)])
+    random = np.mean([queries("random", s) for s in range(5)])
+    assert ucb < random
+
+
+def test_failing_and_nan_evaluations_are_recorded_and_do_not_stop(small_space):
+    calls = {"n": 0}
+
+    def flaky(arch):
+        calls["n"] += 1
+        if calls["n"] % 5 == 0:
+            raise RuntimeError("CUDA out of memory")
+        if calls["n"] % 7 == 0:
+            return math.nan
+        return objective_of(small_space)(arch)
+
+    study = Study(small_space, sampler="mi", seed=0, n_initial=4)
+    study.optimize(flaky, budget=25, batch_size=3)
+    failed = study.trials_in("failed")
+    assert len(study.trials_in("done", "failed")) == 25 and len(failed) >= 4
+    assert any("out of memory" in t.error for t in failed)
+    assert any("nan" in t.error for t in failed)
+    assert all(np.isfinite(study.model_.y_train_))  # failures never reach the model
+
+
+def test_stops_on_theorem3_expected_mse(small_space):
+    study = Study(small_space, sampler="mi", seed=0, n_initial=5)
+    study.optimize(objective_of(small_space), budget=small_space.size, batch_size=4, mse_threshold=0.05)
+    assert "expected MSE" in study.stop_reason
+    assert study.rounds[-1].expected_mse < 0.05
+    assert len(study.trials) < small_space.size
+    mses = [r.expected_mse for r in study.rounds]
+    assert mses[-1] < mses[0]
+
+
+def test_exhausting_a_space_ends_the_search(small_space):
+    study = Study(small_space, sampler="random", seed=0)
+    study.optimize(objective_of(small_space), budget=1000, batch_size=10)
+    assert len(study.trials) == small_space.size and "exhausted" in study.stop_reason
+
+
+def test_minimize_direction(small_space):
+    study = Study(small_space, sampler="ucb", direction="minimize", seed=0, n_initial=5)
+    study.optimize(objective_of(small_space), budget=15, batch_size=3)
+    assert study.best_trial.value == min(t.value for t in study.trials)
+    assert study.best_predicted(1)[0]["mean"] <= np.median([t.value for t in study.trials])
