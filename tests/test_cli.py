@@ -109,7 +109,8 @@ def test_search_replays_a_table_and_writes_trials(tmp_path, small_space):
     small_space.save(tmp_path / "space.yaml")
     _table_csv(tmp_path / "table.csv", small_space, lambda x: float(x.sum()), skip={3, 10, 40})
     result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "table.csv", "--target", "acc",
-                 "--budget", 30, "--batch-size", 5, "--strategy", "mi", "--seed", 3, "--out", tmp_path / "run.json")
+                 "--budget", 30, "--batch-size", 5, "--strategy", "mi", "--seed", 3, "--out", tmp_path / "run.json",
+                 "--storage", f"sqlite:///{tmp_path / 'g.db'}")
     assert result.exit_code == 0, result.output
     assert "best found" in result.output and "best predicted" in result.output
     run_json = json.loads((tmp_path / "run.json").read_text())
@@ -128,5 +129,37 @@ def test_search_replays_a_table_and_writes_trials(tmp_path, small_space):
 def test_search_rejects_bad_tables(tmp_path, small_space):
     small_space.save(tmp_path / "space.yaml")
     (tmp_path / "t.csv").write_text("k0,k1\n3,3\n")
-    result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--target", "acc")
+    result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--target", "acc",
+                 "--storage", f"sqlite:///{tmp_path / 'g.db'}")
     assert result.exit_code != 0 and "lacks column" in result.output
+
+
+def test_study_commands_create_resume_list_show_export(tmp_path, small_space):
+    small_space.save(tmp_path / "space.yaml")
+    _table_csv(tmp_path / "table.csv", small_space, lambda x: float(x.sum()))
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    common = ["--table", tmp_path / "table.csv", "--target", "acc", "--study", "s1", "--storage", url,
+              "--batch-size", 4, "--out", tmp_path / "run.json"]
+    first = run("search", "--space", tmp_path / "space.yaml", "--budget", 12, *common)
+    assert first.exit_code == 0, first.output
+    second = run("search", "--budget", 20, *common)  # resumes: the space comes from the study
+    assert second.exit_code == 0, second.output
+    assert "resuming study 's1': 12 done" in second.output
+    listing = run("studies", "--storage", url)
+    assert "s1: 20 trials (20 done" in listing.output
+    shown = run("show", "s1", "--storage", url)
+    assert shown.exit_code == 0 and "best found" in shown.output and "strategy mi" in shown.output
+    assert run("export", "s1", "--out", tmp_path / "t.csv", "--storage", url).exit_code == 0
+    with open(tmp_path / "t.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 20 and {"k0", "state", "value"} <= set(rows[0])
+    assert len({tuple(r[n] for n in small_space.names) for r in rows}) == 20
+    assert run("export", "s1", "--out", tmp_path / "t.json", "--storage", url).exit_code == 0
+    bad = run("export", "s1", "--out", tmp_path / "t.txt", "--storage", url)
+    assert bad.exit_code != 0 and "suffix" in bad.output
+    missing = run("show", "nope", "--storage", url)
+    assert missing.exit_code != 0 and "no study named 'nope'" in missing.output
+    (tmp_path / "junk.db").write_text("junk")
+    corrupt = run("studies", "--storage", f"sqlite:///{tmp_path / 'junk.db'}")
+    assert corrupt.exit_code != 0 and "not an SQLite database" in corrupt.output
+    assert (tmp_path / "junk.db").read_text() == "junk"

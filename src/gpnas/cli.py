@@ -16,7 +16,8 @@ from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
 from gpnas.persistence import load_model, save_model
 from gpnas.samplers import SAMPLERS
 from gpnas.space import SearchSpace
-from gpnas.study import Study
+from gpnas.storage import get_storage
+from gpnas.study import Study, load_study
 from gpnas.tables import TABLE_NAMES, load_table
 
 
@@ -115,8 +116,14 @@ class TableObjective:
         return self.values[key]
 
 
+DEFAULT_STORAGE = "sqlite:///gpnas.db"
+storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default=True,
+                              help="Where studies live (a SQLite URL).")
+
+
 @main.command()
-@click.option("--space", "space_path", required=True, type=click.Path(dir_okay=False), help="Space file (.yaml/.json).")
+@click.option("--space", "space_path", type=click.Path(dir_okay=False),
+              help="Space file (.yaml/.json); taken from the study when resuming.")
 @click.option("--table", "table_path", required=True, type=click.Path(dir_okay=False),
               help="CSV of measured architectures used as the objective (a lookup).")
 @click.option("--target", required=True, help="Target column of the table.")
@@ -128,19 +135,82 @@ class TableObjective:
               help="Random architectures before the first model-guided batch.")
 @click.option("--mse-threshold", type=float, default=None, help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
+@storage_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default="run.json", show_default=True)
 @friendly_errors
 def search(space_path, table_path, target, budget, batch_size, strategy, direction, n_initial, mse_threshold, seed,
-           out_path) -> None:
-    """Run a GP-NAS search with a benchmark table as the objective, and write every trial to a JSON file."""
-    space = SearchSpace.load(space_path)
-    objective = TableObjective(space, table_path, target)
-    study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
-                  seed=seed)
+           study_name, storage, out_path) -> None:
+    """Run (or resume) a GP-NAS search with a benchmark table as the objective; write every trial to JSON."""
+    store = get_storage(storage)
+    if study_name and store.has_study(study_name):
+        study = load_study(study_name, store)
+        if space_path and SearchSpace.load(space_path) != study.space:
+            raise DataError(f"--space differs from the space of study {study_name!r}")
+        click.echo(f"resuming study {study_name!r}: {len(study.trials_in('done'))} done, "
+                   f"{len(study.trials_in('pending'))} re-queued")
+    else:
+        if not space_path:
+            raise DataError("--space is needed to create a study")
+        study = Study(SearchSpace.load(space_path), sampler=strategy, direction=direction, n_initial=n_initial,
+                      mse_threshold=mse_threshold, seed=seed, storage=store, study_name=study_name)
+    objective = TableObjective(study.space, table_path, target)
     study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True)
     result = study.to_dict()
     Path(out_path).write_text(json.dumps(result, indent=1))
     _print_summary(result["summary"], out_path)
+    click.echo(f"study {study.study_name!r} in {storage}")
+
+
+@main.command()
+@storage_option
+@friendly_errors
+def studies(storage) -> None:
+    """List the studies in a storage."""
+    rows = get_storage(storage).list_studies()
+    if not rows:
+        click.echo(f"no studies in {storage}")
+    for row in rows:
+        click.echo(f"{row['name']}: {row['n_trials']} trials ({row['done']} done, {row['failed']} failed, "
+                   f"{row['running']} running, {row['pending']} pending)")
+
+
+@main.command()
+@click.argument("name")
+@storage_option
+@friendly_errors
+def show(name, storage) -> None:
+    """Summarise one study: settings, progress, best found and best predicted."""
+    study = load_study(name, storage)
+    settings = study.settings()
+    click.echo(f"study {name!r}: space {study.space.name!r} ({study.space.size} architectures), strategy "
+               f"{settings['sampler']}, direction {settings['direction']}, seed {settings['seed']}")
+    summary = study.summary()
+    click.echo(f"{len(study.trials)} trials: {summary['n_done']} done, {summary['n_failed']} failed, "
+               f"{len(study.trials_in('pending', 'running'))} unfinished; {len(study.rounds)} model rounds")
+    _print_summary(summary, None)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="A .csv or .json file.")
+@storage_option
+@friendly_errors
+def export(name, out_path, storage) -> None:
+    """Write a study's trials, one row per trial with the choices, state and value (CSV or JSON by suffix)."""
+    study = load_study(name, storage)
+    suffix = Path(out_path).suffix.lower()
+    if suffix == ".json":
+        Path(out_path).write_text(json.dumps(study.to_dict(), indent=1))
+    elif suffix == ".csv":
+        X = np.array([t.arch for t in study.trials], dtype=int).reshape(-1, study.space.n_positions)
+        columns = {"number": [t.number for t in study.trials], "state": [t.state for t in study.trials],
+                   "value": ["" if t.value is None else t.value for t in study.trials],
+                   "error": [t.error or "" for t in study.trials]}
+        write_architectures(out_path, study.space, X, columns)
+    else:
+        raise DataError(f"cannot export to {out_path!r}: expected a .csv or .json suffix")
+    click.echo(f"wrote {len(study.trials)} trials of {name!r} to {out_path}")
 
 
 def _print_summary(summary: dict, out_path: str) -> None:
@@ -153,7 +223,8 @@ def _print_summary(summary: dict, out_path: str) -> None:
         click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f} ± {pred['std']:.4f}")
     if summary["expected_mse"] is not None:
         click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
-    click.echo(f"trials written to {out_path}")
+    if out_path:
+        click.echo(f"trials written to {out_path}")
 
 
 def _arch_text(arch: dict) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -37,12 +38,13 @@ _ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "t
            "weight_mean", "weight_cov")
 
 
-def save_model(model: GPNASRegressor, path: str | Path) -> Path:
-    """Write a fitted model to ``path`` (``.npz`` is appended if missing); returns the path written."""
+def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write a fitted model to ``path`` (``.npz`` is appended if missing) or a binary file object; returns where."""
     model._check_fitted()
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    if isinstance(path, (str, Path)):
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
     params = model.get_params()
     params["space"] = None if model.space is None else model.space.to_dict()
     for key in ("groups", "n_options", "sigma", "lengthscale", "sigma_bounds", "lengthscale_bounds", "noise_bounds"):
@@ -68,11 +70,12 @@ def save_model(model: GPNASRegressor, path: str | Path) -> Path:
     return path
 
 
-def load_model(path: str | Path) -> GPNASRegressor:
+def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
     """Read a model written by :func:`save_model`; raises :class:`ModelFileError` on a bad file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    if isinstance(path, (str, Path)):
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"model file {str(path)!r} does not exist")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in _ARRAYS}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -16,8 +17,10 @@ import numpy as np
 
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.sampling.pool import candidate_pool
-from gpnas.samplers import RandomSampler, Sampler, SamplingContext, make_sampler
+from gpnas.executors import Executor, InProcessExecutor, Retry
+from gpnas.samplers import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
 from gpnas.space import SearchSpace
+from gpnas.storage import StorageError, get_storage, model_from_bytes, model_to_bytes
 
 STATES = ("pending", "running", "done", "failed")
 
@@ -34,14 +37,27 @@ class Trial:
     started: float | None = None
     finished: float | None = None
     round: int = 0
+    worker: str | None = None
+    attempts: int = 0
 
     def params(self, space: SearchSpace) -> dict[str, Any]:
         return space.to_dict_arch(self.arch)
 
     def to_dict(self, space: SearchSpace) -> dict[str, Any]:
         return {"number": self.number, "arch": self.params(space), "state": self.state, "value": self.value,
-                "error": self.error, "round": self.round,
+                "error": self.error, "round": self.round, "worker": self.worker, "attempts": self.attempts,
                 "duration_s": (self.finished - self.started) if self.finished and self.started else None}
+
+    def record(self) -> dict[str, Any]:
+        """The storage row (architecture as indices)."""
+        return {"number": self.number, "arch": [int(v) for v in self.arch], "state": self.state, "value": self.value,
+                "error": self.error, "started": self.started, "finished": self.finished, "worker": self.worker,
+                "round": self.round, "attempts": self.attempts}
+
+    @classmethod
+    def from_record(cls, row: Mapping[str, Any]) -> "Trial":
+        return cls(int(row["number"]), np.array(row["arch"], dtype=int), row["state"], row["value"], row["error"],
+                   row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0))
 
 
 @dataclass
@@ -78,7 +94,10 @@ class Study:
     model_params:
         Keyword arguments of :class:`GPNASRegressor` (the space and seed are filled in).
     mse_threshold:
-        Stop once Theorem 3's expected MSE over the pool (in squared target units) falls below this.
+        Stop once Theorem 3's expected MSE over the pool (in squared target units) is below this for
+        ``mse_patience`` consecutive rounds.
+    mse_patience:
+        Consecutive rounds under ``mse_threshold`` needed to stop.
     pool_size:
         Size of the candidate pool of the samplers and of the pool the best architecture is predicted over (the
         whole space when smaller).
@@ -90,6 +109,12 @@ class Study:
     fit_model:
         Fit the GP every round even for samplers that do not use it (the predictor and Theorem 3's stop are then
         available for every strategy).
+    storage:
+        ``None`` (in memory), a URL such as ``sqlite:///gpnas.db``, or a storage object.  Every trial state change
+        and the model after every round are written through, so a killed search loses nothing finished.
+    study_name:
+        The study's name in the storage (a fresh one when omitted).  Use :func:`create_study` with
+        ``load_if_exists=True`` or :func:`load_study` to resume.
     """
 
     def __init__(
@@ -100,10 +125,13 @@ class Study:
         n_initial: int = 10,
         model_params: Mapping[str, Any] | None = None,
         mse_threshold: float | None = None,
+        mse_patience: int = 2,
         pool_size: int = 20000,
         mse_pool_size: int = 2000,
         seed: int | None = None,
         fit_model: bool = True,
+        storage: Any = None,
+        study_name: str | None = None,
     ) -> None:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
@@ -113,6 +141,7 @@ class Study:
         self.n_initial = int(n_initial)
         self.model_params = dict(model_params or {})
         self.mse_threshold = mse_threshold
+        self.mse_patience = max(1, int(mse_patience))
         self.pool_size = pool_size
         self.mse_pool_size = mse_pool_size
         self.fit_model = fit_model
@@ -124,6 +153,43 @@ class Study:
         self._model_n_done = -1
         self._stop = StopReason()
         self._eval_pool: np.ndarray | None = None
+        self.storage = get_storage(storage)
+        self.study_name = study_name or f"study-{uuid.uuid4().hex[:8]}"
+        if not self.storage.has_study(self.study_name):
+            self.storage.create_study(self.study_name, space.to_dict(), self.settings())
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor settings, as stored with the study (enough to rebuild it on resume)."""
+        if self.sampler.name not in SAMPLERS or type(self.sampler) is not SAMPLERS[self.sampler.name]:
+            name = None  # a custom sampler instance: the caller passes it again on resume
+        else:
+            name = self.sampler.name
+        return {"sampler": name, "direction": self.direction, "n_initial": self.n_initial,
+                "model_params": self.model_params, "mse_threshold": self.mse_threshold,
+                "mse_patience": self.mse_patience, "pool_size": self.pool_size,
+                "mse_pool_size": self.mse_pool_size, "seed": self.seed, "fit_model": self.fit_model}
+
+    def _save(self, trials: list[Trial]) -> None:
+        if trials:
+            self.storage.save_trials(self.study_name, [t.record() for t in trials])
+
+    def _restore(self) -> None:
+        """Load trials and the latest model; trials pending or running when the process died are re-queued."""
+        self.trials = [Trial.from_record(r) for r in self.storage.load_trials(self.study_name)]
+        requeued = []
+        for trial in self.trials:
+            if trial.state in ("pending", "running"):
+                if trial.state == "running":
+                    trial.attempts += 1
+                trial.state, trial.started, trial.worker = "pending", None, None
+                requeued.append(trial)
+        self._save(requeued)
+        self.rounds = [Round(**r) for r in self.storage.load_rounds(self.study_name)]
+        latest = self.storage.load_latest_model(self.study_name)
+        if latest is not None:
+            _, n_done, blob = latest
+            self.model_ = model_from_bytes(blob)
+            self._model_n_done = n_done
 
     # ------------------------------------------------------------------ views
     def _sign(self) -> float:
@@ -181,9 +247,15 @@ class Study:
         self.rounds.append(Round(len(done), mse, self.model_.sigma_.tolist(), self.model_.lengthscale_.tolist(),
                                  float(self.model_.noise_), float(self.model_.log_marginal_likelihood_value_),
                                  time.perf_counter() - start))
+        self.storage.save_model(self.study_name, len(self.rounds), len(done), vars(self.rounds[-1]),
+                                model_to_bytes(self.model_))
         return self.model_
 
     # ------------------------------------------------------------------ ask / tell
+    def _round_rng(self) -> np.random.Generator:
+        # derived from the seed and the number of trials so far, so a resumed study proposes what the original would
+        return self.rng if self.seed is None else np.random.default_rng([self.seed, len(self.trials)])
+
     def ask(self, k: int = 1) -> list[Trial]:
         """Propose ``k`` new trials (fewer if the space runs out); they stay pending until told."""
         n_done = len(self.trials_in("done"))
@@ -197,7 +269,7 @@ class Study:
             y_done=self._sign() * np.array([t.value for t in done], dtype=float),
             X_pending=self._arrays("pending", "running"),
             X_failed=self._arrays("failed"),
-            rng=self.rng,
+            rng=self._round_rng(),
             model=model,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
@@ -208,6 +280,7 @@ class Study:
             trial = Trial(len(self.trials), np.asarray(x, dtype=int), round=len(self.rounds))
             self.trials.append(trial)
             new.append(trial)
+        self._save(new)
         return new
 
     def enqueue(self, arch: np.ndarray | Mapping[str, Any]) -> Trial:
@@ -215,6 +288,7 @@ class Study:
         x = self.space.from_dict_arch(arch) if isinstance(arch, Mapping) else self.space.validate(arch)
         trial = Trial(len(self.trials), np.asarray(x, dtype=int), round=len(self.rounds))
         self.trials.append(trial)
+        self._save([trial])
         return trial
 
     def tell(self, trial: Trial | int, value: float | None, error: str | None = None) -> Trial:
@@ -230,6 +304,7 @@ class Study:
         else:
             trial.state = "failed"
             trial.error = error or f"objective returned {value!r}"
+        self._save([trial])
         return trial
 
     # ------------------------------------------------------------------ optimise
@@ -242,80 +317,94 @@ class Study:
         mse_threshold: float | None = None,
         callbacks: list[Callable[["Study", list[Trial]], None]] | None = None,
         show_progress: bool = False,
+        executor: Executor | None = None,
     ) -> "Study":
         """Run Algorithm 1 until ``budget`` trials (done or failed) exist, ``timeout`` seconds pass, the expected MSE
         falls below ``mse_threshold``, the space is exhausted, or a callback calls :meth:`stop`.
 
         ``objective`` takes the architecture as ``{choice name: value}`` and returns its performance; an exception or
-        a non-finite value marks the trial failed and the search goes on.  Ctrl-C stops after recording the trials
-        finished so far.
+        a non-finite value marks the trial failed and the search goes on.  ``executor`` runs the evaluations
+        (default: in this process, a batch at a time); trials re-queued from an interrupted run go first.  Ctrl-C
+        stops after recording what finished; the interrupted trials are re-queued for the next run.
         """
+        executor = executor or InProcessExecutor()
         threshold = self.mse_threshold if mse_threshold is None else mse_threshold
         start = time.time()
         self._stop.reason = ""
-        progress = None
-        if show_progress:
-            from tqdm import tqdm
-
-            progress = tqdm(total=budget, initial=len(self.trials_in("done", "failed")), unit="trial")
+        in_flight: dict[Any, Trial] = {}
+        progress = _Progress(self, budget) if show_progress else None
         try:
-            while not self._stop.reason:
-                used = len(self.trials_in("done", "failed"))
-                if used >= budget:
-                    self._stop.reason = f"budget of {budget} evaluations spent"
+            while True:
+                if not self._stop.reason:
+                    self._check_stop(budget, start, timeout)
+                if not self._stop.reason and (executor.parallel or not in_flight):
+                    self._fill(objective, executor, in_flight, batch_size, budget, threshold)
+                if not in_flight:
                     break
-                if timeout is not None and time.time() - start > timeout:
-                    self._stop.reason = f"timeout of {timeout:g} s reached"
-                    break
-                if threshold is not None and self.model_ is not None and self.rounds:
-                    self.refit()
-                    if self.rounds[-1].expected_mse < threshold:
-                        self._stop.reason = (f"expected MSE {self.rounds[-1].expected_mse:.4g} below threshold "
-                                             f"{threshold:g} (Theorem 3)")
-                        break
-                batch = self.ask(min(batch_size, budget - used))
-                if not batch:
-                    self._stop.reason = "search space exhausted"
-                    break
-                for trial in batch:
-                    self._evaluate(objective, trial)
-                    if progress is not None:
-                        progress.update(1)
-                        best = self.best_trial
-                        postfix = {"failed": len(self.trials_in("failed"))}
-                        if best is not None:
-                            postfix["best"] = f"{best.value:.4g}"
-                        if self.rounds:
-                            postfix["mse"] = f"{self.rounds[-1].expected_mse:.3g}"
-                        progress.set_postfix(postfix)
+                finished = []
+                for handle, outcome in executor.wait(list(in_flight)):
+                    trial = in_flight.pop(handle)
+                    if isinstance(outcome, Retry):
+                        trial.attempts += 1
+                        in_flight[outcome.handle] = trial
+                        self._save([trial])
+                        continue
+                    trial.worker = outcome.worker
+                    self.tell(trial, outcome.value, outcome.error)
+                    finished.append(trial)
+                if progress is not None:
+                    progress.update(len(finished), len(in_flight))
                 for callback in callbacks or []:
-                    callback(self, batch)
+                    callback(self, finished)
         except KeyboardInterrupt:
-            for trial in self.trials_in("pending", "running"):
-                self.tell(trial, None, error="interrupted")
             self._stop.reason = "interrupted"
+            for trial in in_flight.values():
+                trial.state, trial.started = "pending", None
+            self._save(list(in_flight.values()))
         finally:
             if progress is not None:
                 progress.close()
+            executor.shutdown()
         if self.fit_model:
             self.refit()
         return self
 
-    def _evaluate(self, objective, trial: Trial) -> None:
-        trial.state, trial.started = "running", time.time()
-        try:
-            value = objective(trial.params(self.space))
-        except KeyboardInterrupt:
-            raise
-        except Exception as err:  # a failing evaluation must not stop the search
-            self.tell(trial, None, error=f"{type(err).__name__}: {err}".strip())
+    def _fill(self, objective, executor: Executor, in_flight: dict, batch_size: int, budget: int, threshold) -> None:
+        """Top the evaluations in flight up to ``batch_size``: re-queued trials first, then new proposals."""
+        used = len(self.trials_in("done", "failed")) + len(in_flight)
+        room = min(batch_size - len(in_flight), budget - used)
+        if room <= 0 or self._mse_converged(threshold):
             return
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            self.tell(trial, None, error=f"objective returned {value!r}, not a number")
-            return
-        self.tell(trial, value)
+        running = set(id(t) for t in in_flight.values())
+        queued = [t for t in self.trials_in("pending") if id(t) not in running][:room]
+        # re-queued trials run as a batch of their own, so a resumed run proposes exactly what the original did
+        batch = queued if queued else self.ask(room)
+        for trial in batch:
+            trial.state, trial.started = "running", time.time()
+            in_flight[executor.submit(objective, trial.params(self.space), trial.number)] = trial
+        self._save(batch)
+        if not batch and not in_flight:
+            self._stop.reason = "search space exhausted"
+
+    def _check_stop(self, budget: int, start: float, timeout) -> None:
+        if len(self.trials_in("done", "failed")) >= budget:
+            self._stop.reason = f"budget of {budget} evaluations spent"
+        elif timeout is not None and time.time() - start > timeout:
+            self._stop.reason = f"timeout of {timeout:g} s reached"
+
+    def _mse_converged(self, threshold: float | None) -> bool:
+        """Theorem 3's stop, checked before each proposal: the expected MSE of the last ``mse_patience`` refits
+        (each on more data) all under ``threshold``.  One round is not enough: with few trials the marginal
+        likelihood can pick an overconfident fit whose variance collapses for a round."""
+        if threshold is None or len(self.trials_in("done")) < max(2, self.n_initial):
+            return False
+        self.refit()
+        recent = self.rounds[-self.mse_patience:]
+        if len(recent) == self.mse_patience and all(r.expected_mse < threshold for r in recent):
+            self._stop.reason = (f"expected MSE {recent[-1].expected_mse:.4g} below threshold {threshold:g} "
+                                 f"for {self.mse_patience} rounds (Theorem 3)")
+            return True
+        return False
 
     # ------------------------------------------------------------------ results
     def best_predicted(self, n: int = 1) -> list[dict[str, Any]]:
@@ -353,8 +442,57 @@ class Study:
         }
 
 
-def create_study(space: SearchSpace, sampler: str | Sampler = "mi", **kwargs: Any) -> Study:
-    """Optuna-style constructor: ``create_study(space, sampler="mi", direction="maximize", seed=0)``."""
+def create_study(
+    space: SearchSpace | None = None,
+    sampler: str | Sampler = "mi",
+    storage: Any = None,
+    study_name: str | None = None,
+    load_if_exists: bool = True,
+    **kwargs: Any,
+) -> Study:
+    """Optuna-style: a new study, or, with ``load_if_exists`` and an existing ``study_name``, the stored one resumed."""
+    store = get_storage(storage)
+    if study_name is not None and store.has_study(study_name):
+        if not load_if_exists:
+            raise StorageError(f"study {study_name!r} already exists")
+        return load_study(study_name, store, sampler=sampler if isinstance(sampler, Sampler) else None)
     if not isinstance(space, SearchSpace):
         raise TypeError(f"create_study needs a SearchSpace, got {type(space).__name__}")
-    return Study(space, sampler=sampler, **kwargs)
+    return Study(space, sampler=sampler, storage=store, study_name=study_name, **kwargs)
+
+
+def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) -> Study:
+    """Resume a stored study: its space and settings, trials (pending and running ones re-queued) and last model."""
+    store = get_storage(storage)
+    record = store.load_study(study_name)
+    settings = dict(record["settings"])
+    name = settings.pop("sampler")
+    if sampler is None and name is None:
+        raise StorageError(f"study {study_name!r} used a custom sampler; pass it to load_study")
+    space = SearchSpace.from_dict(record["space"], source=f"study {study_name!r}")
+    study = Study(space, sampler=sampler or name, storage=store, study_name=study_name, **settings)
+    study._restore()
+    return study
+
+
+class _Progress:
+    """A live progress line: trials done / failed / running, best so far, expected MSE, ETA (tqdm)."""
+
+    def __init__(self, study: Study, budget: int) -> None:
+        from tqdm import tqdm
+
+        self.study = study
+        self.bar = tqdm(total=budget, initial=len(study.trials_in("done", "failed")), unit="trial", dynamic_ncols=True)
+
+    def update(self, n: int, running: int) -> None:
+        self.bar.update(n)
+        best = self.study.best_trial
+        postfix = {"failed": len(self.study.trials_in("failed")), "running": running}
+        if best is not None:
+            postfix["best"] = f"{best.value:.4g}"
+        if self.study.rounds:
+            postfix["mse"] = f"{self.study.rounds[-1].expected_mse:.3g}"
+        self.bar.set_postfix(postfix, refresh=True)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,127 @@
+"""Executors run evaluations: in this process, in a local process pool, or on a Ray cluster (:mod:`gpnas.ray_executor`).
+
+An executor takes ``submit(objective, arch, number)`` and hands back results from ``wait(handles)`` as they finish,
+each an :class:`Outcome` (a value, or an error message) with the worker that produced it.  The study keeps
+``batch_size`` evaluations in flight: a *parallel* executor gets new proposals as soon as any evaluation finishes
+(the running ones count as pending for the sampler), the in-process one evaluates a whole batch before the next.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass
+class Outcome:
+    """The result of one evaluation: ``value`` or ``error`` (then the trial fails), and where it ran."""
+
+    value: float | None
+    error: str | None
+    worker: str
+
+
+@dataclass
+class Retry:
+    """Returned by ``wait`` in place of an outcome when a lost evaluation was resubmitted as ``handle``."""
+
+    handle: Any
+    reason: str
+
+
+def evaluate(objective: Callable[[dict], Any], arch: dict) -> Outcome:
+    """Call the objective; any exception or a non-finite / non-numeric value becomes an error, never a crash."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        raw = objective(arch)
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # a failing evaluation must not stop the search
+        return Outcome(None, f"{type(err).__name__}: {err}".strip(), worker)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return Outcome(None, f"objective returned {raw!r}, not a number", worker)
+    if not math.isfinite(value):
+        return Outcome(None, f"objective returned {value!r}", worker)
+    return Outcome(value, None, worker)
+
+
+class Executor:
+    """Interface.  ``parallel`` executors run several evaluations at once."""
+
+    parallel = False
+    n_workers = 1
+
+    def submit(self, objective: Callable[[dict], Any], arch: dict, number: int) -> Any:
+        raise NotImplementedError
+
+    def wait(self, handles: list) -> list[tuple[Any, Outcome | Retry]]:
+        """Block until at least one of ``handles`` finished; return the finished ones with their outcomes (or a
+        :class:`Retry` naming the handle that replaces a lost one)."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Release workers."""
+
+
+class InProcessExecutor(Executor):
+    """Evaluates in the calling process, one at a time (the default)."""
+
+    class _Call:
+        """A deferred evaluation; hashable by identity, as handles must be."""
+
+        def __init__(self, objective, arch):
+            self.objective, self.arch = objective, arch
+
+    def submit(self, objective, arch, number):
+        return self._Call(objective, arch)
+
+    def wait(self, handles):
+        call = handles[0]
+        return [(call, evaluate(call.objective, call.arch))]
+
+
+class ProcessPoolExecutor(Executor):
+    """A local pool of ``n_workers`` processes (never more than the cores).  The objective must be picklable.
+
+    A worker that dies (killed, out of memory) breaks the pool: the evaluations in flight are retried on a fresh
+    pool up to ``max_retries`` times each, then fail.
+    """
+
+    parallel = True
+
+    def __init__(self, n_workers: int = 2, max_retries: int = 1) -> None:
+        self.n_workers = max(1, min(int(n_workers), os.cpu_count() or 1))
+        self.max_retries = max_retries
+        self._pool = cf.ProcessPoolExecutor(self.n_workers)
+        self._calls: dict[cf.Future, tuple] = {}
+
+    def submit(self, objective, arch, number):
+        future = self._pool.submit(evaluate, objective, arch)
+        self._calls[future] = (objective, arch, number, 0)
+        return future
+
+    def wait(self, handles):
+        done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
+        results = []
+        for future in done:
+            objective, arch, number, attempts = self._calls.pop(future)
+            try:
+                results.append((future, future.result()))
+            except cf.process.BrokenProcessPool:
+                if attempts < self.max_retries:
+                    self._pool = cf.ProcessPoolExecutor(self.n_workers)
+                    retry = self._pool.submit(evaluate, objective, arch)
+                    self._calls[retry] = (objective, arch, number, attempts + 1)
+                    results.append((future, Retry(retry, "worker process died")))
+                else:
+                    results.append((future, Outcome(None, "worker process died", "local-pool")))
+        return results
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

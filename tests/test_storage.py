@@ -1,0 +1,155 @@
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from gpnas.storage import SQLiteStorage, StorageError, get_storage
+from gpnas.study import Study, create_study, load_study
+
+
+def objective_of(space):
+    def objective(arch):
+        x = space.from_dict_arch(arch)
+        return float(x[0] * 2 - x[1] + 3 * x[4] + 0.5 * x[2] * x[3])
+    return objective
+
+
+def test_sqlite_study_round_trip(tmp_path, small_space):
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    study = create_study(small_space, sampler="mi", storage=url, study_name="s1", seed=0, n_initial=5)
+    study.optimize(objective_of(small_space), budget=15, batch_size=5)
+    again = load_study("s1", url)
+    assert [t.record() for t in again.trials] == [t.record() for t in study.trials]
+    assert len(again.rounds) == len(study.rounds)
+    np.testing.assert_allclose(again.model_.predict(small_space.enumerate()),
+                               study.model_.predict(small_space.enumerate()))
+    assert again.settings() == study.settings()
+    summary = get_storage(url).list_studies()
+    assert summary == [{"name": "s1", "n_trials": 15, "pending": 0, "running": 0, "done": 15, "failed": 0}]
+
+
+def test_resume_requeues_unfinished_trials_and_never_repeats_finished_ones(tmp_path, small_space):
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    study = create_study(small_space, sampler="mi", storage=url, study_name="s", seed=0, n_initial=4)
+    f = objective_of(small_space)
+    for trial in study.ask(4):
+        study.tell(trial, f(trial.params(small_space)))
+    orphans = study.ask(3)  # pending when the "process dies"
+    orphans[0].state = "running"
+    study._save(orphans)
+    del study
+    resumed = create_study(small_space, storage=url, study_name="s")
+    assert [t.state for t in resumed.trials].count("pending") == 3
+    assert resumed.trials[4].attempts == 1  # it was running
+    calls = []
+    resumed.optimize(lambda a: calls.append(a) or f(a), budget=12, batch_size=3)
+    evaluated = [tuple(small_space.from_dict_arch(a)) for a in calls]
+    assert evaluated[:3] == [tuple(t.arch) for t in orphans]
+    done = [tuple(t.arch) for t in resumed.trials if t.state == "done"]
+    assert len(done) == 12 and len(set(done)) == 12
+
+
+def test_corrupt_and_foreign_files_are_refused_and_untouched(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database at all" * 10)
+    before = junk.read_bytes()
+    with pytest.raises(StorageError, match="not an SQLite database"):
+        get_storage(f"sqlite:///{junk}")
+    assert junk.read_bytes() == before
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    with pytest.raises(StorageError, match="another application"):
+        get_storage(f"sqlite:///{foreign}")
+    assert foreign.read_bytes() == before
+    with pytest.raises(StorageError, match="unsupported storage URL"):
+        get_storage("postgresql://x")
+    with pytest.raises(StorageError, match="does not exist"):
+        get_storage(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+
+
+def test_schema_version_is_checked(tmp_path):
+    path = tmp_path / "g.db"
+    SQLiteStorage(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE gpnas_meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StorageError, match="schema version 99"):
+        SQLiteStorage(path)
+
+
+def test_unknown_study_and_duplicate_names(tmp_path, small_space):
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    with pytest.raises(StorageError, match="no study named"):
+        load_study("nope", url)
+    create_study(small_space, storage=url, study_name="a")
+    with pytest.raises(StorageError, match="already exists"):
+        create_study(small_space, storage=url, study_name="a", load_if_exists=False)
+
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from gpnas.space import make_space
+    from gpnas.study import create_study
+    space = make_space([(f"p{j}", list(range(4)), "a" if j < 3 else "b") for j in range(6)])
+    def objective(arch):
+        x = space.from_dict_arch(arch)
+        time.sleep(float(sys.argv[3]))
+        return float((x[0] - 1.5) ** 2 - x[1] * x[3] + 0.3 * x[2] + 0.7 * x[4] - 0.2 * x[5] * x[0])
+    study = create_study(space, sampler="mi", storage=sys.argv[1], study_name="kill", seed=7, n_initial=6)
+    study.optimize(objective, budget=int(sys.argv[2]), batch_size=4)
+""")
+
+
+def _done(db):
+    if not os.path.exists(db):
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        n = conn.execute("SELECT COUNT(*) FROM trials WHERE state = 'done'").fetchone()[0]
+        conn.close()
+        return n
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _trials(db):
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT number, arch, state, value FROM trials ORDER BY number").fetchall()
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    return rows
+
+
+def test_sigkill_mid_search_loses_nothing_and_resumes_exactly(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    budget = 36
+    reference = tmp_path / "ref.db"
+    subprocess.run([sys.executable, script, f"sqlite:///{reference}", str(budget), "0"], check=True, timeout=300)
+    killed = tmp_path / "killed.db"
+    for kill_after in (5, 13, 22, 30):  # before the model, mid-batch, and later rounds
+        proc = subprocess.Popen([sys.executable, script, f"sqlite:///{killed}", str(budget), "0.03"])
+        deadline = time.time() + 120
+        while _done(killed) < kill_after and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL, "the search ended before it could be killed"
+        done_now = [r for r in _trials(killed) if r[2] == "done"]
+        assert len({r[1] for r in done_now}) == len(done_now)  # nothing finished twice
+    subprocess.run([sys.executable, script, f"sqlite:///{killed}", str(budget), "0"], check=True, timeout=300)
+    ref, got = _trials(reference), _trials(killed)
+    assert [r[2] for r in got] == ["done"] * budget
+    assert [(r[1], r[3]) for r in got] == [(r[1], r[3]) for r in ref]  # as if nothing happened
