@@ -12,6 +12,7 @@ import numpy as np
 from gpnas.data import read_architectures, write_architectures
 from gpnas.encoding import ENCODINGS
 from gpnas.exceptions import DataError, GPNASError
+from gpnas.executors import ProcessPoolExecutor
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
 from gpnas.persistence import load_model, save_model
 from gpnas.samplers import SAMPLERS
@@ -117,6 +118,36 @@ class TableObjective:
 
 
 DEFAULT_STORAGE = "sqlite:///gpnas.db"
+
+
+def executor_options(command):
+    """``--executor``, ``--workers``, ``--address`` and ``--gpus-per-trial``."""
+    options = [
+        click.option("--executor", type=click.Choice(["inprocess", "process", "ray"]), default="inprocess",
+                     show_default=True, help="Where trials run: this process, a local process pool, or Ray."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Parallel trials (process pool / Ray; default: the cores)."),
+        click.option("--address", default=None, help="Ray cluster to join ('auto'); none starts a local one."),
+        click.option("--gpus-per-trial", type=float, default=0.0, show_default=True, help="Ray: GPUs per trial."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_executor(kind: str, workers: int | None, address: str | None, gpus_per_trial: float):
+    if kind == "inprocess":
+        return None
+    if kind == "process":
+        return ProcessPoolExecutor(workers or 2)
+    try:
+        from gpnas.ray_executor import RayExecutor
+    except ImportError:
+        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
+    try:
+        return RayExecutor(address=address, n_workers=workers, num_gpus=gpus_per_trial)
+    except ImportError:
+        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
 storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default=True,
                               help="Where studies live (a SQLite URL).")
 
@@ -137,10 +168,11 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
 @storage_option
+@executor_options
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default="run.json", show_default=True)
 @friendly_errors
 def search(space_path, table_path, target, budget, batch_size, strategy, direction, n_initial, mse_threshold, seed,
-           study_name, storage, out_path) -> None:
+           study_name, storage, executor, workers, address, gpus_per_trial, out_path) -> None:
     """Run (or resume) a GP-NAS search with a benchmark table as the objective; write every trial to JSON."""
     store = get_storage(storage)
     if study_name and store.has_study(study_name):
@@ -155,7 +187,8 @@ def search(space_path, table_path, target, budget, batch_size, strategy, directi
         study = Study(SearchSpace.load(space_path), sampler=strategy, direction=direction, n_initial=n_initial,
                       mse_threshold=mse_threshold, seed=seed, storage=store, study_name=study_name)
     objective = TableObjective(study.space, table_path, target)
-    study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True)
+    study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True,
+                   executor=make_executor(executor, workers, address, gpus_per_trial))
     result = study.to_dict()
     Path(out_path).write_text(json.dumps(result, indent=1))
     _print_summary(result["summary"], out_path)
@@ -211,6 +244,30 @@ def export(name, out_path, storage) -> None:
     else:
         raise DataError(f"cannot export to {out_path!r}: expected a .csv or .json suffix")
     click.echo(f"wrote {len(study.trials)} trials of {name!r} to {out_path}")
+
+
+@main.command()
+@click.argument("name")
+@storage_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for index.html and the figures (default: report-NAME).")
+@click.option("--costs", "costs_path", type=click.Path(dir_okay=False), default=None,
+              help="CSV of architectures with a cost column, for the Pareto figure.")
+@click.option("--cost-column", default="flops", show_default=True)
+@friendly_errors
+def report(name, storage, out_dir, costs_path, cost_column) -> None:
+    """Write an HTML report with figures for a study."""
+    try:
+        from gpnas.report import write_report
+    except ImportError:
+        raise DataError("gpnas report needs matplotlib: pip install 'gpnas[report]'") from None
+    study = load_study(name, storage)
+    costs = None
+    if costs_path:
+        X, cost, _ = read_architectures(costs_path, study.space, cost_column)
+        costs = {tuple(int(v) for v in x): float(c) for x, c in zip(X, cost)}
+    path = write_report(study, out_dir or f"report-{name}", costs, cost_column)
+    click.echo(f"wrote {path}")
 
 
 def _print_summary(summary: dict, out_path: str) -> None:

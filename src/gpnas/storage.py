@@ -101,6 +101,13 @@ class InMemoryStorage:
     def load_rounds(self, name: str) -> list[dict]:
         return [dict(info) for _, _, info, _ in self._studies[name]["models"]]
 
+    def load_model_at(self, name: str, round_: int):
+        """The model saved in round ``round_`` (counted from 1), or ``None``."""
+        for r, _, _, blob in self._studies[name]["models"]:
+            if r == round_:
+                return model_from_bytes(blob)
+        return None
+
 
 class SQLiteStorage(InMemoryStorage):
     """Studies in one SQLite file.  Safe to share between threads of one process; each process opens its own."""
@@ -246,6 +253,12 @@ class SQLiteStorage(InMemoryStorage):
             rows = self._conn.execute("SELECT info FROM models WHERE study_id = ? ORDER BY round",
                                       (self._study_id(name),)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def load_model_at(self, name: str, round_: int):
+        with self._lock:
+            row = self._conn.execute("SELECT model FROM models WHERE study_id = ? AND round = ?",
+                                     (self._study_id(name), round_)).fetchone()
+        return None if row is None else model_from_bytes(bytes(row[0]))
 
     def close(self) -> None:
         with self._lock:

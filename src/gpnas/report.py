@@ -1,0 +1,197 @@
+"""An HTML report of a study, with PNG figures (needs matplotlib, the ``report`` extra).
+
+Figures:
+
+1. predicted against measured, with 2-sigma error bars: each trial is predicted by the model of the round that
+   proposed it, i.e. before its own result was known (the paper's Fig. 1, held out honestly);
+2. best value so far against trials;
+3. Theorem 3's expected MSE after each round;
+4. the learned signal scale sigma and lengthscale of each operation type, per round;
+5. the Pareto front of predicted performance against a cost (FLOPs, params, latency), when costs are given.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from gpnas.study import Study
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+                         "axes.spines.right": False, "font.size": 10})
+    return plt
+
+
+def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(measured, mean, std, trial numbers)`` for done trials proposed by a fitted model, each predicted by that
+    model (the one saved in the round the trial was asked in)."""
+    measured, means, stds, numbers = [], [], [], []
+    models: dict[int, object] = {}
+    for trial in study.trials_in("done"):
+        if trial.round < 1:
+            continue  # proposed before any model existed
+        if trial.round not in models:
+            models[trial.round] = study.storage.load_model_at(study.study_name, trial.round)
+        model = models[trial.round]
+        if model is None:
+            continue
+        mean, std = model.predict(trial.arch[None], return_std=True, include_noise=True)
+        measured.append(trial.value)
+        means.append(mean[0])
+        stds.append(std[0])
+        numbers.append(trial.number)
+    return np.array(measured), np.array(means), np.array(stds), np.array(numbers)
+
+
+def pareto_front(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats on both lower cost and higher score, by increasing cost."""
+    order = np.lexsort((-score, cost))
+    front, best = [], -np.inf
+    for i in order:
+        if score[i] > best:
+            front.append(i)
+            best = score[i]
+    return np.array(front, dtype=int)
+
+
+def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float] | None = None,
+                 cost_name: str = "FLOPs") -> Path:
+    """Write ``index.html`` and its PNG figures into ``out_dir``; returns the HTML path."""
+    plt = _pyplot()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sign = 1.0 if study.direction == "maximize" else -1.0
+    figures: list[tuple[str, str, str]] = []
+    done = study.trials_in("done")
+
+    measured, mean, std, _ = held_out_predictions(study)
+    if measured.size >= 2:
+        fig, ax = plt.subplots(figsize=(5, 4.6))
+        ax.errorbar(measured, mean, yerr=2 * std, fmt="o", ms=4, alpha=0.7, elinewidth=0.8, capsize=0)
+        lo, hi = min(measured.min(), mean.min()), max(measured.max(), mean.max())
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="ideal")
+        r = np.corrcoef(measured, mean)[0, 1]
+        coverage = np.mean(np.abs(measured - mean) <= 2 * std)
+        ax.set(xlabel="measured", ylabel="predicted before measuring (± 2 std)",
+               title=f"Predicted vs measured (r = {r:.2f}, {coverage:.0%} inside ± 2 std)")
+        ax.legend(loc="upper left")
+        figures.append(("predicted_vs_measured.png", "Predicted against measured",
+                        "Each trial predicted by the model that proposed it, before its result was known."))
+        fig.tight_layout()
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+
+    if done:
+        values = np.array([t.value for t in sorted(done, key=lambda t: t.number)])
+        best = sign * np.maximum.accumulate(sign * values)
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.plot(np.arange(1, values.size + 1), values, ".", alpha=0.4, label="trial")
+        ax.plot(np.arange(1, values.size + 1), best, "-", lw=2, label="best so far")
+        ax.set(xlabel="finished trials", ylabel="value", title="Best so far")
+        ax.legend()
+        fig.tight_layout()
+        figures.append(("best_so_far.png", "Best so far", "Every finished trial, and the best value up to it."))
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+
+    if study.rounds:
+        n = [r.n_done for r in study.rounds]
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.semilogy(n, [max(r.expected_mse, 1e-12) for r in study.rounds], "o-")
+        if study.mse_threshold:
+            ax.axhline(study.mse_threshold, color="k", ls="--", lw=1, label="stop threshold")
+            ax.legend()
+        ax.set(xlabel="finished trials at refit", ylabel="expected MSE (Theorem 3)", title="Expected error of the predictor")
+        fig.tight_layout()
+        figures.append(("expected_mse.png", "Expected MSE per round", "Theorem 3's expected squared error over the pool."))
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+
+        groups = study.model_.group_names_ if study.model_ is not None else [
+            f"type {i}" for i in range(len(study.rounds[0].sigma))]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+        for i, g in enumerate(groups):
+            axes[0].semilogy(n, [r.sigma[i] for r in study.rounds], "o-", label=g)
+            axes[1].semilogy(n, [r.lengthscale[i] for r in study.rounds], "o-", label=g)
+        axes[0].set(xlabel="finished trials", ylabel="sigma (model units)", title="Signal scale per operation type")
+        axes[1].set(xlabel="finished trials", ylabel="lengthscale", title="Lengthscale per operation type")
+        axes[0].legend(fontsize=8)
+        fig.tight_layout()
+        figures.append(("hyperparameters.png", "Kernel hyperparameters",
+                        "Large sigma / short lengthscale: performance is sensitive to that operation type."))
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+
+    if costs and study.model_ is not None:
+        keys = [k for k in costs if np.isfinite(costs[k])]
+        X = np.array(keys, dtype=int)
+        cost = np.array([costs[k] for k in keys], dtype=float)
+        pred = study.model_.predict(X)
+        front = pareto_front(cost, sign * pred)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.scatter(cost, pred, s=4, alpha=0.25, label="predicted")
+        ax.plot(cost[front], pred[front], "r.-", lw=1.5, label="Pareto front")
+        measured_keys = {tuple(t.arch): t.value for t in done}
+        mc = [(costs[k], v) for k, v in measured_keys.items() if k in costs]
+        if mc:
+            ax.scatter(*zip(*mc), s=14, c="k", marker="x", label="measured")
+        ax.set(xlabel=cost_name, ylabel="predicted performance", title=f"Predicted performance against {cost_name}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        figures.append(("pareto.png", f"Pareto front against {cost_name}",
+                        "The best predicted architecture at each cost; crosses are measured trials."))
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+
+    summary = study.summary()
+    rows = "".join(
+        f"<tr><td>{t.number}</td><td>{html.escape(study.space.to_string(t.arch))}</td><td>{t.state}</td>"
+        f"<td>{'' if t.value is None else f'{t.value:.4f}'}</td><td>{html.escape(t.error or '')}</td></tr>"
+        for t in study.trials)
+    best = summary["best_found"]
+    pred = summary["best_predicted"]
+    facts = [f"strategy <b>{html.escape(str(summary['strategy']))}</b>, direction {summary['direction']}",
+             f"{summary['n_done']} done, {summary['n_failed']} failed"
+             + (f"; stopped: {html.escape(summary['stop_reason'])}" if summary["stop_reason"] else "")]
+    if best:
+        facts.append(f"best found: <code>{html.escape(_arch_text(best['arch']))}</code> = {best['value']:.4f}")
+    if pred:
+        facts.append(f"best predicted: <code>{html.escape(_arch_text(pred['arch']))}</code> = "
+                     f"{pred['mean']:.4f} ± {pred['std']:.4f}")
+    if summary["expected_mse"] is not None:
+        facts.append(f"expected MSE (Theorem 3): {summary['expected_mse']:.4g}")
+    sections = "".join(
+        f'<section><h2>{html.escape(title)}</h2><p>{html.escape(caption)}</p><img src="{name}" alt="{html.escape(title)}"></section>'
+        for name, title, caption in figures)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gpnas report: {html.escape(study.study_name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
+img {{ max-width: 100%; border: 1px solid #ddd; }} section {{ margin: 2em 0; }}
+table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; }}
+code {{ font-size: 0.9em; }}
+</style></head><body>
+<h1>Study {html.escape(study.study_name)} <small>({html.escape(study.space.name)}, {study.space.size} architectures)</small></h1>
+<ul>{''.join(f'<li>{f}</li>' for f in facts)}</ul>
+{sections}
+<details><summary>All {len(study.trials)} trials</summary>
+<table><tr><th>#</th><th>architecture</th><th>state</th><th>value</th><th>error</th></tr>{rows}</table></details>
+</body></html>
+"""
+    path = out / "index.html"
+    path.write_text(page)
+    return path
+
+
+def _arch_text(arch: Mapping) -> str:
+    return ",".join(f"{k}={v}" for k, v in arch.items())

@@ -1,0 +1,70 @@
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib", reason="the report extra is not installed")
+
+from gpnas.report import held_out_predictions, pareto_front, write_report  # noqa: E402
+from gpnas.study import Study  # noqa: E402
+
+
+def test_pareto_front_against_brute_force():
+    rng = np.random.default_rng(0)
+    cost, score = rng.random(200), rng.random(200)
+    front = set(pareto_front(cost, score))
+    dominated = {i for i in range(200) if any(cost[j] <= cost[i] and score[j] >= score[i] and
+                                              (cost[j] < cost[i] or score[j] > score[i]) for j in range(200))}
+    assert front == set(range(200)) - dominated
+
+
+@pytest.fixture
+def study(tmp_path, small_space):
+    s = Study(small_space, sampler="mi", seed=0, n_initial=5, storage=f"sqlite:///{tmp_path / 'r.db'}",
+              study_name="rep")
+    s.optimize(lambda a: float(small_space.from_dict_arch(a).sum() + (a["se0"] == "on")), budget=25, batch_size=5)
+    return s
+
+
+def test_held_out_predictions_use_the_proposing_round(study):
+    measured, mean, std, numbers = held_out_predictions(study)
+    assert len(measured) == 20  # the 5 initial random trials had no model
+    first = study.trials[int(numbers[0])]
+    model = study.storage.load_model_at(study.study_name, first.round)
+    assert model.X_train_.shape[0] <= first.number  # fitted before this trial existed
+    assert tuple(first.arch) not in {tuple(x) for x in model.X_train_}
+    assert np.all(std > 0)
+
+
+def test_report_renders_in_headless_chromium(tmp_path, study, small_space):
+    costs = {tuple(x): float(np.prod(x + 1)) for x in small_space.enumerate()}
+    path = write_report(study, tmp_path / "report", costs, "FLOPs")
+    images = ["predicted_vs_measured.png", "best_so_far.png", "expected_mse.png", "hyperparameters.png", "pareto.png"]
+    for name in images:
+        assert (tmp_path / "report" / name).stat().st_size > 5000
+    text = path.read_text()
+    assert all(name in text for name in images) and "best found" in text
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("Debian's chromium is needed to check the report renders (apt-get install chromium)")
+    check = tmp_path / "report" / "check.html"
+    check.write_text(text.replace("</body>", """<script>
+window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  const ok = imgs.filter(i => i.complete && i.naturalWidth > 100).length;
+  document.body.setAttribute('data-loaded', ok + '/' + imgs.length);
+});
+</script></body>"""))
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chrome'}",
+         "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom", check.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert 'data-loaded="5/5"' in result.stdout, result.stderr[-2000:]
+    shot = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chrome'}",
+         f"--screenshot={tmp_path / 'shot.png'}", "--window-size=1100,2400", path.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert (tmp_path / "shot.png").stat().st_size > 20000, shot.stderr[-2000:]
