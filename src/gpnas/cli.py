@@ -152,17 +152,44 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
                               help="Where studies live (a SQLite URL).")
 
 
+BUILTIN_SPACES = ("mobilenetv3-large", "mobilefacenet", "nasbench201", "nasbench-macro", "accel-nasbench")
+
+
+def resolve_space(text: str) -> SearchSpace:
+    """A built-in space by name, or a space file."""
+    from gpnas import tables
+    from gpnas.nets import spaces
+
+    builtin = {"mobilenetv3-large": spaces.mobilenetv3_space, "mobilefacenet": spaces.mobilefacenet_space,
+               "nasbench201": tables.nasbench201_space, "nasbench-macro": tables.nasbench_macro_space,
+               "accel-nasbench": tables.accel_nasbench_space}
+    if text in builtin:
+        return builtin[text]()
+    return SearchSpace.load(text)
+
+
 @main.command()
-@click.option("--space", "space_path", type=click.Path(dir_okay=False),
-              help="Space file (.yaml/.json); taken from the study when resuming.")
-@click.option("--table", "table_path", required=True, type=click.Path(dir_okay=False),
-              help="CSV of measured architectures used as the objective (a lookup).")
-@click.option("--target", required=True, help="Target column of the table.")
-@click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True, help="Evaluations at most.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--space", "space_text", default=None,
+              help=f"Space file (.yaml/.json) or built-in name ({', '.join(BUILTIN_SPACES)}); default "
+                   "mobilenetv3-large when training, taken from the study when resuming.")
+@click.option("--table", "table_path", type=click.Path(dir_okay=False), default=None,
+              help="CSV of measured architectures used as the objective (a lookup) instead of training.")
+@click.option("--target", default=None, help="Target column of the table.")
+@click.option("--dataset", type=click.Choice(["digits", "mnist5k", "cifar10", "imagefolder"]), default="digits",
+              show_default=True, help="Training data when no --table is given.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder of the dataset.")
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Training epochs per child.")
+@click.option("--width", type=click.FloatRange(min=0.05), default=0.35, show_default=True,
+              help="Width multiplier of the children.")
+@click.option("--resolution", type=click.IntRange(min=8), default=16, show_default=True, help="Input image size.")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Peak learning rate (cosine schedule).")
+@click.option("--device", default="auto", show_default=True, help="torch device: auto, cpu, cuda, cuda:1 ...")
+@click.option("--budget", type=click.IntRange(min=1), default=10, show_default=True, help="Evaluations at most.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Architectures proposed per round (evaluations in flight).")
 @click.option("--strategy", type=click.Choice(sorted(SAMPLERS)), default="mi", show_default=True)
 @click.option("--direction", type=click.Choice(["maximize", "minimize"]), default="maximize", show_default=True)
-@click.option("--n-initial", type=click.IntRange(min=2), default=10, show_default=True,
+@click.option("--n-initial", type=click.IntRange(min=2), default=4, show_default=True,
               help="Random architectures before the first model-guided batch.")
 @click.option("--mse-threshold", type=float, default=None, help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -171,28 +198,71 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @executor_options
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default="run.json", show_default=True)
 @friendly_errors
-def search(space_path, table_path, target, budget, batch_size, strategy, direction, n_initial, mse_threshold, seed,
-           study_name, storage, executor, workers, address, gpus_per_trial, out_path) -> None:
-    """Run (or resume) a GP-NAS search with a benchmark table as the objective; write every trial to JSON."""
+def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
+           batch_size, strategy, direction, n_initial, mse_threshold, seed, study_name, storage, executor, workers,
+           address, gpus_per_trial, out_path) -> None:
+    """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
+
+    With no options: MI sampling over the MobileNetV3-large space, each child trained for a few epochs on
+    scikit-learn's digits on the CPU, stored in sqlite:///gpnas.db.
+    """
     store = get_storage(storage)
     if study_name and store.has_study(study_name):
         study = load_study(study_name, store)
-        if space_path and SearchSpace.load(space_path) != study.space:
+        if space_text and resolve_space(space_text) != study.space:
             raise DataError(f"--space differs from the space of study {study_name!r}")
         click.echo(f"resuming study {study_name!r}: {len(study.trials_in('done'))} done, "
                    f"{len(study.trials_in('pending'))} re-queued")
     else:
-        if not space_path:
-            raise DataError("--space is needed to create a study")
-        study = Study(SearchSpace.load(space_path), sampler=strategy, direction=direction, n_initial=n_initial,
+        space = resolve_space(space_text or ("mobilenetv3-large" if table_path is None else ""))
+        study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial,
                       mse_threshold=mse_threshold, seed=seed, storage=store, study_name=study_name)
-    objective = TableObjective(study.space, table_path, target)
+    if table_path is not None:
+        if not target:
+            raise DataError("--table needs --target, the column to optimise")
+        objective = TableObjective(study.space, table_path, target)
+    else:
+        objective = _training_objective(study.space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
+        click.echo(f"training children on {dataset} ({resolution}x{resolution}, width {width}, {epochs} epochs, "
+                   f"device {device})")
     study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True,
                    executor=make_executor(executor, workers, address, gpus_per_trial))
     result = study.to_dict()
     Path(out_path).write_text(json.dumps(result, indent=1))
-    _print_summary(result["summary"], out_path)
+    _print_summary(result["summary"], out_path, objective if table_path is None else None)
+    correlation = _held_out_correlation(study)
+    if correlation is not None:
+        click.echo(f"predicted vs measured on held-out trainings: Pearson r = {correlation[0]:.2f}, "
+                   f"Kendall tau = {correlation[1]:.2f} over {correlation[2]} trials "
+                   "(each predicted before it was trained)")
     click.echo(f"study {study.study_name!r} in {storage}")
+
+
+def _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed):
+    if space.name != "mobilenetv3-large":
+        raise DataError(f"training search supports the mobilenetv3-large space, not {space.name!r}; "
+                        "use --table for other spaces")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise DataError("training children needs the torch extra: pip install 'gpnas[torch]'") from None
+    from gpnas.nets.objectives import TrainingObjective
+
+    objective = TrainingObjective(dataset=dataset, data_dir=data_dir, resolution=resolution, width=width,
+                                  epochs=epochs, lr=lr, device=device, seed=seed)
+    objective.data()  # fail now, with a clear line, on a bad dataset path
+    return objective
+
+
+def _held_out_correlation(study):
+    from scipy.stats import kendalltau
+
+    from gpnas.report import held_out_predictions
+
+    measured, mean, _, _ = held_out_predictions(study)
+    if measured.size < 3 or np.ptp(measured) == 0:
+        return None
+    return float(np.corrcoef(measured, mean)[0, 1]), float(kendalltau(measured, mean)[0]), int(measured.size)
 
 
 @main.command()
@@ -270,14 +340,22 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
     click.echo(f"wrote {path}")
 
 
-def _print_summary(summary: dict, out_path: str) -> None:
+def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:
     click.echo(f"stopped: {summary['stop_reason']}; {summary['n_done']} done, {summary['n_failed']} failed")
+
+    def cost(arch):
+        if objective is None or not hasattr(objective, "costs"):
+            return ""
+        c = objective.costs(arch)
+        return f"  ({c['macs'] / 1e6:.2f} M MACs, {c['params'] / 1e6:.3f} M params)"
+
     if summary["best_found"]:
         best = summary["best_found"]
-        click.echo(f"best found:     {_arch_text(best['arch'])}  value {best['value']:.4f}")
+        click.echo(f"best found:     {_arch_text(best['arch'])}  value {best['value']:.4f}{cost(best['arch'])}")
     if summary["best_predicted"]:
         pred = summary["best_predicted"]
-        click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f} ± {pred['std']:.4f}")
+        click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f} ± {pred['std']:.4f}"
+                   f"{cost(pred['arch'])}")
     if summary["expected_mse"] is not None:
         click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
     if out_path:
