@@ -6,7 +6,8 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the report extra is not installed")
 
-from gpnas.report import held_out_predictions, pareto_front, write_report  # noqa: E402
+from gpnas.report import held_out_predictions, write_report  # noqa: E402
+from gpnas.select import pareto_front  # noqa: E402
 from gpnas.study import Study  # noqa: E402
 
 

@@ -15,6 +15,7 @@ from gpnas.exceptions import DataError, GPNASError
 from gpnas.executors import ProcessPoolExecutor
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
 from gpnas.persistence import load_model, save_model
+from gpnas.sampling.pool import candidate_pool
 from gpnas.samplers import SAMPLERS
 from gpnas.space import SearchSpace
 from gpnas.storage import get_storage
@@ -338,6 +339,89 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
         costs = {tuple(int(v) for v in x): float(c) for x, c in zip(X, cost)}
     path = write_report(study, out_dir or f"report-{name}", costs, cost_column)
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("name")
+@storage_option
+@click.option("--budget", "budgets", multiple=True, required=True,
+              help="A target, e.g. 'macs<=5e6', 'params<=1e6', 'pixel4<=12' (repeat for several targets).")
+@click.option("--latency", "latencies", multiple=True, help="DEVICE=FILE.csv: a per-choice latency table (repeatable).")
+@click.option("--costs", "costs_path", type=click.Path(dir_okay=False), default=None,
+              help="CSV of candidate architectures with numeric cost columns (for table spaces).")
+@click.option("--width", type=float, default=0.35, show_default=True, help="MobileNetV3: width of the children.")
+@click.option("--resolution", type=int, default=16, show_default=True, help="MobileNetV3: input size.")
+@click.option("--num-classes", type=int, default=10, show_default=True)
+@click.option("--in-channels", type=int, default=1, show_default=True)
+@click.option("--pool", "pool_size", type=click.IntRange(min=10), default=20000, show_default=True,
+              help="Candidates drawn when the space is too large to enumerate.")
+@click.option("--top", type=click.IntRange(min=1), default=1, show_default=True, help="Architectures per target.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="CSV of the selections.")
+@friendly_errors
+def select(name, storage, budgets, latencies, costs_path, width, resolution, num_classes, in_channels, pool_size,
+           top, out_path) -> None:
+    """Pick the best predicted architectures under FLOPs / params / latency budgets, several targets at once, and
+    print the Pareto front of predicted performance against cost."""
+    from gpnas.select import Constraint, latency_of, pareto_front, read_latency_table, select_per_target
+
+    constraints = [Constraint.parse(b) for b in budgets]
+    study = load_study(name, storage)
+    model = study.refit()
+    if model is None:
+        raise DataError(f"study {name!r} has fewer than 2 finished trials; nothing to predict with")
+    space = study.space
+    costs: dict[str, np.ndarray] = {}
+    if costs_path:
+        X, _, rows = read_architectures(costs_path, space)
+        for column in rows[0] if rows else []:
+            if column in space.names:
+                continue
+            try:
+                costs[column] = np.array([float(r[column]) if r[column] != "" else np.nan for r in rows])
+            except ValueError:
+                continue
+    else:
+        rng = np.random.default_rng(study.seed)
+        X = candidate_pool(space, None, pool_size, rng)
+        if len(X) > 50:  # refine around the best predicted: their neighbours join the candidates
+            best = X[np.argsort(-model.predict(X))[:50]]
+            X = np.unique(np.vstack([X] + [space.neighbours(x) for x in best]), axis=0)
+        if space.name == "mobilenetv3-large":
+            from gpnas.nets.counting import count_plan
+            from gpnas.nets.spaces import mobilenetv3_plan
+
+            counts = [count_plan(mobilenetv3_plan(x, width, resolution, num_classes, in_channels)) for x in X]
+            costs["macs"] = np.array([c.macs for c in counts], dtype=float)
+            costs["params"] = np.array([c.params for c in counts], dtype=float)
+    for item in latencies:
+        if "=" not in item:
+            raise DataError(f"--latency {item!r}: expected DEVICE=FILE.csv")
+        device, path = item.split("=", 1)
+        table, base = read_latency_table(path, space)
+        costs[device] = latency_of(X, table, base)
+    mean, std = model.predict(X, return_std=True)
+    chosen = select_per_target(mean, costs, constraints, top, study.direction == "maximize")
+    records = []
+    for target, indices in chosen.items():
+        for rank, i in enumerate(indices, start=1):
+            cost_text = ", ".join(f"{k}={v[i]:.4g}" for k, v in costs.items())
+            click.echo(f"{target}  #{rank}: {space.to_string(X[i])}  predicted {mean[i]:.4f} ± {std[i]:.4f}  "
+                       f"[{cost_text}]")
+            records.append((target, rank, i))
+    axis = constraints[0].cost
+    sign = 1.0 if study.direction == "maximize" else -1.0
+    cost_axis = costs[axis] if constraints[0].op == "<=" else -costs[axis]
+    front = pareto_front(cost_axis, sign * mean)
+    click.echo(f"Pareto front of predicted performance against {axis} ({len(front)} architectures):")
+    for i in front[np.linspace(0, len(front) - 1, min(len(front), 12)).astype(int)]:
+        click.echo(f"  {axis}={costs[axis][i]:.4g}  predicted {mean[i]:.4f} ± {std[i]:.4f}")
+    if out_path:
+        X_out = np.array([X[i] for _, _, i in records])
+        columns = {"target": [t for t, _, _ in records], "rank": [r for _, r, _ in records],
+                   "mean": [mean[i] for _, _, i in records], "std": [std[i] for _, _, i in records]}
+        columns.update({k: [v[i] for _, _, i in records] for k, v in costs.items()})
+        write_architectures(out_path, space, X_out, columns)
+        click.echo(f"wrote {len(records)} selections to {out_path}")
 
 
 def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:

@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
+from gpnas.select import pareto_front
 from gpnas.study import Study
 
 
@@ -51,17 +52,6 @@ def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarr
         stds.append(std[0])
         numbers.append(trial.number)
     return np.array(measured), np.array(means), np.array(stds), np.array(numbers)
-
-
-def pareto_front(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Indices of the points no other point beats on both lower cost and higher score, by increasing cost."""
-    order = np.lexsort((-score, cost))
-    front, best = [], -np.inf
-    for i in order:
-        if score[i] > best:
-            front.append(i)
-            best = score[i]
-    return np.array(front, dtype=int)
 
 
 def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float] | None = None,

@@ -66,6 +66,9 @@ class TrainingObjective:
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              warmup_epochs=self.warmup_epochs, seed=self.seed, device=self.device,
                              num_threads=self.num_threads, progress=self.progress)
+        import torch
+
+        torch.manual_seed(self.seed)  # the initial weights too, so a child's result is reproducible
         net = build_network(self.plan(arch))
         return 100.0 * train_classifier(net, data.images[train], data.labels[train], data.images[val],
                                         data.labels[val], config)

@@ -89,7 +89,7 @@ def train_classifier(model: nn.Module, X: np.ndarray, y: np.ndarray, X_val: np.n
             xb = Xt[idx].to(device, memory_format=memory_format)
             yb = yt[idx].to(device)
             out = model(xb)
-            loss = loss_fn(head(out, yb) if head is not None else out, yb)
+            loss = loss_fn(head(out, yb) if head is not None else out, yb)  # a margin head needs the labels
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1}")
             optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,132 @@
+"""Choosing architectures for several deployment targets from one fitted predictor, without searching again.
+
+A *target* is a budget on one cost: ``macs<=5e6``, ``params<=1e6``, ``latency_pixel4<=12`` (or ``>=`` for costs where
+more is better, such as throughput).  For each target the best *predicted* architecture among the candidates that
+meet its budget is picked.  The Pareto front lists the candidates no other beats on both predicted performance and
+cost.
+
+Latency lookup tables (CSV, one per device) give an additive per-choice latency, as in FBNet/OFA-style tables:
+
+    choice,value,ms
+    _base,,1.20            <- constant part (stem, head); optional
+    b0_kernel,3,0.11
+    b0_kernel,5,0.15
+    ...
+
+The latency of an architecture is ``_base`` plus the ``ms`` of each of its (choice, value) pairs; every pair of the
+space must be listed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gpnas.exceptions import DataError
+from gpnas.space import SearchSpace
+
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``cost <= limit`` (or ``>=``)."""
+
+    cost: str
+    op: str
+    limit: float
+
+    @classmethod
+    def parse(cls, text: str) -> "Constraint":
+        match = _CONSTRAINT.match(text)
+        if not match:
+            raise DataError(f"cannot parse budget {text!r}; expected NAME<=NUMBER or NAME>=NUMBER")
+        try:
+            limit = float(match.group(3))
+        except ValueError:
+            raise DataError(f"budget {text!r}: {match.group(3)!r} is not a number") from None
+        return cls(match.group(1), match.group(2), limit)
+
+    def feasible(self, values: np.ndarray) -> np.ndarray:
+        return values <= self.limit if self.op == "<=" else values >= self.limit
+
+    def __str__(self) -> str:
+        return f"{self.cost}{self.op}{self.limit:g}"
+
+
+def pareto_front(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices of the points that no other point beats on both lower cost and higher score, by increasing cost."""
+    order = np.lexsort((-score, cost))
+    front, best = [], -np.inf
+    for i in order:
+        if score[i] > best:
+            front.append(i)
+            best = score[i]
+    return np.array(front, dtype=int)
+
+
+def select_per_target(mean: np.ndarray, costs: dict[str, np.ndarray], constraints: list[Constraint],
+                      top: int = 1, maximize: bool = True) -> dict[str, np.ndarray]:
+    """For each constraint, the indices of the ``top`` best predicted candidates that meet it (best first).
+
+    Raises :class:`DataError` when a constraint names an unknown cost or no candidate meets it.
+    """
+    score = mean if maximize else -mean
+    chosen = {}
+    for c in constraints:
+        if c.cost not in costs:
+            raise DataError(f"budget {c} names an unknown cost {c.cost!r}; known: {sorted(costs)}")
+        feasible = np.flatnonzero(c.feasible(costs[c.cost]))
+        if feasible.size == 0:
+            lo, hi = np.nanmin(costs[c.cost]), np.nanmax(costs[c.cost])
+            raise DataError(f"no candidate meets budget {c} (the candidates' {c.cost} ranges {lo:.4g} .. {hi:.4g})")
+        chosen[str(c)] = feasible[np.argsort(-score[feasible])[:top]]
+    return chosen
+
+
+def read_latency_table(path: str | Path, space: SearchSpace) -> dict[tuple[int, int], float] | float:
+    """Read a per-choice latency table; returns ``({(position, value index): ms}, base ms)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"latency table {str(path)!r} does not exist")
+    entries: dict[tuple[int, int], float] = {}
+    base = 0.0
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"choice", "value", "ms"} <= set(reader.fieldnames):
+            raise DataError(f"latency table {str(path)!r} needs columns choice,value,ms")
+        names = {n: j for j, n in enumerate(space.names)}
+        for line, row in enumerate(reader, start=2):
+            try:
+                ms = float(row["ms"])
+            except (TypeError, ValueError):
+                raise DataError(f"{str(path)!r} line {line}: ms {row['ms']!r} is not a number") from None
+            if row["choice"] == "_base":
+                base = ms
+                continue
+            if row["choice"] not in names:
+                raise DataError(f"{str(path)!r} line {line}: unknown choice {row['choice']!r}")
+            j = names[row["choice"]]
+            try:
+                entries[(j, space.choices[j].index_of(row["value"]))] = ms
+            except Exception as err:
+                raise DataError(f"{str(path)!r} line {line}: {err}") from None
+    missing = [f"{c.name}={v}" for j, c in enumerate(space.choices) for i, v in enumerate(c.values)
+               if (j, i) not in entries]
+    if missing:
+        raise DataError(f"latency table {str(path)!r} lacks {len(missing)} entries, e.g. {missing[:3]}")
+    return entries, base
+
+
+def latency_of(X: np.ndarray, table: dict[tuple[int, int], float], base: float) -> np.ndarray:
+    """Additive latency of architectures ``X (n, d)``."""
+    d = X.shape[1]
+    lut = np.zeros((d, int(X.max()) + 1 if X.size else 1))
+    for (j, i), ms in table.items():
+        if i < lut.shape[1]:
+            lut[j, i] = ms
+    return base + lut[np.arange(d)[None, :], X].sum(axis=1)

@@ -1,0 +1,102 @@
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+
+from gpnas.exceptions import DataError  # noqa: E402
+from gpnas.nets.datasets import load_images  # noqa: E402
+from gpnas.nets.objectives import TrainingObjective  # noqa: E402
+from gpnas.nets.spaces import mobilenetv3_space  # noqa: E402
+from gpnas.nets.training import TrainConfig, TrainingDiverged, split_holdout, train_classifier  # noqa: E402
+from gpnas.nets.torch_models import build_network  # noqa: E402
+from gpnas.nets.spaces import mobilenetv3_plan  # noqa: E402
+from gpnas.study import Study  # noqa: E402
+
+
+def test_training_on_digits_learns():
+    """Three epochs on real digits must beat chance (10 %) by far: the trainer really trains."""
+    objective = TrainingObjective(resolution=12, width=0.25, epochs=3)
+    arch = mobilenetv3_space().to_dict_arch(np.zeros(45, dtype=int))
+    accuracy = objective(arch)
+    assert 50.0 < accuracy <= 100.0
+    costs = objective.costs(arch)
+    assert costs["macs"] > 0 and costs["params"] > 0
+
+
+def test_holdout_is_seeded_and_disjoint():
+    a_train, a_val = split_holdout(100, 0.2, 3)
+    b_train, b_val = split_holdout(100, 0.2, 3)
+    np.testing.assert_array_equal(a_val, b_val)
+    assert len(a_val) == 20 and not set(a_train) & set(a_val) and len(set(a_train) | set(a_val)) == 100
+
+
+def test_divergence_is_detected():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, 1, 12, 12)).astype(np.float32), rng.integers(0, 3, 64)
+    net = build_network(mobilenetv3_plan(mobilenetv3_space().sample(1, random_state=0)[0], 0.25, 12, 3, 1))
+    with pytest.raises(TrainingDiverged):
+        train_classifier(net, X, y, X, y, TrainConfig(epochs=3, lr=1e12, batch_size=16))
+
+
+def test_a_crashing_child_fails_its_trial_and_the_search_goes_on(tmp_path):
+    space = mobilenetv3_space()
+    calls = {"n": 0}
+    objective = TrainingObjective(resolution=12, width=0.25, epochs=1)
+
+    def flaky(arch):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return objective(arch)
+
+    study = Study(space, sampler="mi", seed=0, n_initial=2)
+    study.optimize(flaky, budget=4, batch_size=2)
+    assert len(study.trials_in("done")) == 3
+    assert "out of memory" in study.trials_in("failed")[0].error
+
+
+def _write_cifar(folder, n=20):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 255, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+        with open(folder / name, "wb") as handle:
+            pickle.dump(batch, handle)
+
+
+def test_cifar10_pickle_folder_and_errors(tmp_path):
+    _write_cifar(tmp_path / "cifar")
+    data = load_images("cifar10", tmp_path / "cifar", resolution=16)
+    assert data.images.shape == (100, 3, 16, 16) and data.images.max() <= 1.0
+    assert len(data.classes) == 10
+    (tmp_path / "cifar" / "data_batch_3").write_bytes(b"garbage")
+    with pytest.raises(DataError, match="corrupt"):
+        load_images("cifar10", tmp_path / "cifar")
+    with pytest.raises(DataError, match="does not exist"):
+        load_images("cifar10", tmp_path / "nowhere")
+    with pytest.raises(DataError, match="unknown dataset"):
+        load_images("imagenet")
+
+
+def test_image_folder_and_mnist5k(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("cat", "dog"):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (10, 10, 3), dtype=np.uint8)).save(tmp_path / "imgs" / label / f"{i}.png")
+    (tmp_path / "imgs" / "dog" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="cannot read image"):
+        load_images("imagefolder", tmp_path / "imgs")
+    (tmp_path / "imgs" / "dog" / "broken.png").unlink()
+    data = load_images("imagefolder", tmp_path / "imgs", resolution=8)
+    assert data.classes == ["cat", "dog"] and data.images.shape == (6, 3, 8, 8)
+    rows = np.hstack([rng.integers(0, 255, (5, 784)), np.arange(5)[:, None]])
+    with gzip.open(tmp_path / "mnist_5k.csv.gz", "wt") as handle:
+        np.savetxt(handle, rows, delimiter=",", fmt="%d")
+    data = load_images("mnist5k", tmp_path, resolution=14)
+    assert data.images.shape == (5, 1, 14, 14) and list(data.labels) == [0, 1, 2, 3, 4]
