@@ -180,9 +180,10 @@ def resolve_space(text: str) -> SearchSpace:
               show_default=True, help="Training data when no --table is given.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder of the dataset.")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Training epochs per child.")
-@click.option("--width", type=click.FloatRange(min=0.05), default=0.35, show_default=True,
-              help="Width multiplier of the children.")
-@click.option("--resolution", type=click.IntRange(min=8), default=16, show_default=True, help="Input image size.")
+@click.option("--width", type=click.FloatRange(min=0.05), default=None,
+              help="Width multiplier of the children (default: 0.35 for digits/mnist5k, 1.0 otherwise).")
+@click.option("--resolution", type=click.IntRange(min=8), default=None,
+              help="Input image size (default: 16 for digits/mnist5k, 32 otherwise).")
 @click.option("--lr", type=float, default=0.1, show_default=True, help="Peak learning rate (cosine schedule).")
 @click.option("--device", default="auto", show_default=True, help="torch device: auto, cpu, cuda, cuda:1 ...")
 @click.option("--budget", type=click.IntRange(min=1), default=10, show_default=True, help="Evaluations at most.")
@@ -223,6 +224,9 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
             raise DataError("--table needs --target, the column to optimise")
         objective = TableObjective(study.space, table_path, target)
     else:
+        small = dataset in ("digits", "mnist5k")
+        width = width if width is not None else (0.35 if small else 1.0)
+        resolution = resolution if resolution is not None else (16 if small else 32)
         objective = _training_objective(study.space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
         click.echo(f"training children on {dataset} ({resolution}x{resolution}, width {width}, {epochs} epochs, "
                    f"device {device})")

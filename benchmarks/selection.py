@@ -9,7 +9,7 @@ of its ``n`` architectures that meets the budget.  Reported: regret (true best a
 true accuracy of the pick, percentage points; 0 is perfect), median over seeds, and how often gpnas's pick is at least
 as good.  Budgets are the 30th percentile of each cost (tight: 30 % of the table is feasible).
 
-    python benchmarks/select.py [--seeds 20] [--sizes 25 50 100 200]
+    python benchmarks/selection.py [--seeds 20] [--sizes 25 50 100 200]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main() -> None:
         "search with the same number of trainings (share of seeds where gpnas's pick is at least as good).\n\n"
         + markdown_table(["target", "budget"] + [f"n = {n}" for n in args.sizes], rows))
     print(markdown)
-    write_results("select", markdown, {"regret": {str(n): v for n, v in regret.items()}, "args": vars(args)})
+    write_results("selection", markdown, {"regret": {str(n): v for n, v in regret.items()}, "args": vars(args)})
 
 
 if __name__ == "__main__":
