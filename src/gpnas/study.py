@@ -238,7 +238,7 @@ class Study:
         y = np.array([t.value for t in done])
         params = {"random_state": self.seed, **self.model_params, "space": self.space}
         if self.model_ is not None and "sigma" not in self.model_params:
-            # warm start from the last round's hyperparameters: fewer restarts, same optimum
+            # warm start from the last round's hyperparameters with fewer restarts: they move little between rounds
             params.update(sigma=self.model_.kernel_.sigma, lengthscale=self.model_.kernel_.lengthscale,
                           noise=max(self.model_.noise_, 1e-5), n_restarts=min(1, params.get("n_restarts", 1)))
         self.model_ = GPNASRegressor(**params).fit(X, y)

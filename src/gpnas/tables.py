@@ -53,10 +53,6 @@ class Table:
         extra = {k: v[first][order] for k, v in self.extra.items()}
         return Table(self.name, self.space, self.X[first][order], y[order], keys[order], extra)
 
-    def lookup(self) -> dict[tuple[int, ...], float]:
-        """``{architecture indices: target}`` for replaying a search on the table."""
-        return {tuple(int(i) for i in x): float(v) for x, v in zip(self.X, self.y)}
-
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
     """The benchmark data folder; raises :class:`DataError` naming every place looked at when none exists."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from gpnas.exceptions import DataError
 from gpnas.nets.datasets import IMAGE_SUFFIXES, _resize, load_images, read_image
+from gpnas.nets.objectives import ChildCosts
 
 
 def read_pairs(path: str | Path) -> list[tuple[str, int, str, int, bool]]:
@@ -120,7 +121,7 @@ def arc_margin_head(embedding: int, classes: int, scale: float = 30.0, margin: f
 
 
 @dataclass
-class FaceObjective:
+class FaceObjective(ChildCosts):
     """Train a MobileFaceNet child with an ArcFace head; return LFW-style verification accuracy (%)."""
 
     train_dir: str
@@ -151,12 +152,6 @@ class FaceObjective:
 
         train = self.data()[0]
         return mobilefacenet_plan(arch, self.width, self.resolution, self.embedding, train.in_channels)
-
-    def costs(self, arch) -> dict[str, int]:
-        from gpnas.nets.counting import count_plan
-
-        counts = count_plan(self.plan(arch))
-        return {"macs": counts.macs, "params": counts.params}
 
     def __call__(self, arch) -> float:
         from gpnas.nets.torch_models import build_network

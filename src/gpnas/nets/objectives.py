@@ -10,8 +10,6 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-import numpy as np
-
 from gpnas.nets.counting import count_plan
 from gpnas.nets.spaces import mobilenetv3_plan
 
@@ -23,8 +21,16 @@ def _dataset(name: str, data_dir: str | None, resolution: int):
     return load_images(name, data_dir, resolution)
 
 
+class ChildCosts:
+    """``costs(arch)``: MACs and parameters of the child an objective would train (needs a ``plan`` method)."""
+
+    def costs(self, arch: Mapping[str, Any]) -> dict[str, int]:
+        counts = count_plan(self.plan(arch))
+        return {"macs": counts.macs, "params": counts.params}
+
+
 @dataclass
-class TrainingObjective:
+class TrainingObjective(ChildCosts):
     """Train a MobileNetV3 child on an image classification set; return the held-out validation accuracy (%).
 
     The validation split (``val_fraction`` of the training images, seeded) is what the search optimises; it is fixed
@@ -52,11 +58,6 @@ class TrainingObjective:
         data = self.data()
         return mobilenetv3_plan(arch, self.width, self.resolution, len(data.classes), data.in_channels)
 
-    def costs(self, arch: Mapping[str, Any]) -> dict[str, int]:
-        """MACs and parameters of the child at this width and resolution."""
-        counts = count_plan(self.plan(arch))
-        return {"macs": counts.macs, "params": counts.params}
-
     def __call__(self, arch: Mapping[str, Any]) -> float:
         from gpnas.nets.torch_models import build_network
         from gpnas.nets.training import TrainConfig, split_holdout, train_classifier
@@ -75,9 +76,3 @@ class TrainingObjective:
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def costs_for(objective, archs: np.ndarray, space) -> dict[str, np.ndarray]:
-    """Costs of many architectures (analytic, no torch): ``{"macs": (n,), "params": (n,)}``."""
-    rows = [objective.costs(space.to_dict_arch(x)) for x in archs]
-    return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]} if rows else {}

@@ -33,9 +33,6 @@ from scipy.stats import norm
 
 from gpnas.gp.linalg import robust_cholesky
 
-ACQUISITIONS = ("mi", "ucb", "ei")
-
-
 def mutual_information(C: np.ndarray, sampled: np.ndarray) -> float:
     """Eq. 12 by brute-force determinants: ``C (N, N)`` over the universe, ``sampled`` a boolean mask or indices."""
     mask = np.zeros(C.shape[0], dtype=bool)
