@@ -176,8 +176,10 @@ def resolve_space(text: str) -> SearchSpace:
 @click.option("--table", "table_path", type=click.Path(dir_okay=False), default=None,
               help="CSV of measured architectures used as the objective (a lookup) instead of training.")
 @click.option("--target", default=None, help="Target column of the table.")
-@click.option("--dataset", type=click.Choice(["digits", "mnist5k", "cifar10", "imagefolder"]), default="digits",
-              show_default=True, help="Training data when no --table is given.")
+@click.option("--dataset", type=click.Choice(["digits", "mnist5k", "cifar10", "imagefolder", "faces"]),
+              default="digits", show_default=True,
+              help="Training data when no --table is given; 'faces' (with the mobilefacenet space) reads "
+                   "DATA_DIR/train/<identity>/*, DATA_DIR/lfw/<name>/<name>_NNNN.* and DATA_DIR/pairs.txt.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder of the dataset.")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Training epochs per child.")
 @click.option("--width", type=click.FloatRange(min=0.05), default=None,
@@ -216,7 +218,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         click.echo(f"resuming study {study_name!r}: {len(study.trials_in('done'))} done, "
                    f"{len(study.trials_in('pending'))} re-queued")
     else:
-        space = resolve_space(space_text or ("mobilenetv3-large" if table_path is None else ""))
+        default_space = "mobilefacenet" if dataset == "faces" else "mobilenetv3-large"
+        space = resolve_space(space_text or (default_space if table_path is None else ""))
         study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial,
                       mse_threshold=mse_threshold, seed=seed, storage=store, study_name=study_name)
     if table_path is not None:
@@ -225,7 +228,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         objective = TableObjective(study.space, table_path, target)
     else:
         small = dataset in ("digits", "mnist5k")
-        width = width if width is not None else (0.35 if small else 1.0)
+        width = width if width is not None else (0.35 if small else 0.75 if dataset == "faces" else 1.0)
         resolution = resolution if resolution is not None else (16 if small else 32)
         objective = _training_objective(study.space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
         click.echo(f"training children on {dataset} ({resolution}x{resolution}, width {width}, {epochs} epochs, "
@@ -244,17 +247,28 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
 
 
 def _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed):
-    if space.name != "mobilenetv3-large":
-        raise DataError(f"training search supports the mobilenetv3-large space, not {space.name!r}; "
-                        "use --table for other spaces")
     try:
         import torch  # noqa: F401
     except ImportError:
         raise DataError("training children needs the torch extra: pip install 'gpnas[torch]'") from None
-    from gpnas.nets.objectives import TrainingObjective
+    if dataset == "faces" or space.name == "mobilefacenet":
+        if dataset != "faces" or space.name != "mobilefacenet":
+            raise DataError("face recognition search needs --dataset faces with the mobilefacenet space")
+        if data_dir is None:
+            raise DataError("--dataset faces needs --data-dir holding train/, lfw/ and pairs.txt")
+        from gpnas.nets.face import FaceObjective
 
-    objective = TrainingObjective(dataset=dataset, data_dir=data_dir, resolution=resolution, width=width,
-                                  epochs=epochs, lr=lr, device=device, seed=seed)
+        base = Path(data_dir)
+        objective = FaceObjective(str(base / "train"), str(base / "lfw"), str(base / "pairs.txt"),
+                                  resolution=resolution, width=width, epochs=epochs, lr=lr, device=device, seed=seed)
+    elif space.name == "mobilenetv3-large":
+        from gpnas.nets.objectives import TrainingObjective
+
+        objective = TrainingObjective(dataset=dataset, data_dir=data_dir, resolution=resolution, width=width,
+                                      epochs=epochs, lr=lr, device=device, seed=seed)
+    else:
+        raise DataError(f"training search supports the mobilenetv3-large and mobilefacenet spaces, not "
+                        f"{space.name!r}; use --table for other spaces")
     objective.data()  # fail now, with a clear line, on a bad dataset path
     return objective
 

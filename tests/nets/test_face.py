@@ -87,3 +87,20 @@ def test_pairs_file_errors(tmp_path):
         read_pairs(tmp_path / "p.txt")
     with pytest.raises(DataError, match="does not exist"):
         read_pairs(tmp_path / "none.txt")
+
+
+def test_face_search_from_the_command_line(tmp_path):
+    from click.testing import CliRunner
+
+    from gpnas.cli import main
+
+    _make_faces(tmp_path / "faces")
+    args = ["search", "--dataset", "faces", "--data-dir", str(tmp_path / "faces"), "--resolution", "24", "--width",
+            "0.35", "--epochs", "2", "--budget", "3", "--batch-size", "1", "--n-initial", "2",
+            "--storage", f"sqlite:///{tmp_path / 'f.db'}", "--out", str(tmp_path / "run.json")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "3 done" in result.output and "M MACs" in result.output
+    missing = CliRunner().invoke(main, ["search", "--dataset", "faces", "--storage",
+                                        f"sqlite:///{tmp_path / 'f.db'}"])
+    assert missing.exit_code != 0 and "needs --data-dir" in missing.output
