@@ -145,6 +145,9 @@ def test_study_commands_create_resume_list_show_export(tmp_path, small_space):
     second = run("search", "--budget", 20, *common)  # resumes: the space comes from the study
     assert second.exit_code == 0, second.output
     assert "resuming study 's1': 12 done" in second.output
+    (tmp_path / "other.csv").write_text((tmp_path / "table.csv").read_text())
+    changed = run("search", "--budget", 25, *[str(a).replace("table.csv", "other.csv") for a in common])
+    assert changed.exit_code != 0 and "was evaluated with other settings (table" in changed.output
     listing = run("studies", "--storage", url)
     assert "s1: 20 trials (20 done" in listing.output
     shown = run("show", "s1", "--storage", url)

@@ -211,28 +211,40 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     scikit-learn's digits on the CPU, stored in sqlite:///gpnas.db.
     """
     store = get_storage(storage)
-    if study_name and store.has_study(study_name):
+    resuming = bool(study_name and store.has_study(study_name))
+    if resuming:
         study = load_study(study_name, store)
         if space_text and resolve_space(space_text) != study.space:
             raise DataError(f"--space differs from the space of study {study_name!r}")
-        click.echo(f"resuming study {study_name!r}: {len(study.trials_in('done'))} done, "
-                   f"{len(study.trials_in('pending'))} re-queued")
+        space = study.space
     else:
         default_space = "mobilefacenet" if dataset == "faces" else "mobilenetv3-large"
         space = resolve_space(space_text or (default_space if table_path is None else ""))
-        study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial,
-                      mse_threshold=mse_threshold, seed=seed, storage=store, study_name=study_name)
     if table_path is not None:
         if not target:
             raise DataError("--table needs --target, the column to optimise")
-        objective = TableObjective(study.space, table_path, target)
+        objective = TableObjective(space, table_path, target)
+        described = {"table": str(Path(table_path).resolve()), "target": target}
     else:
         small = dataset in ("digits", "mnist5k")
         width = width if width is not None else (0.35 if small else 0.75 if dataset == "faces" else 1.0)
         resolution = resolution if resolution is not None else (16 if small else 32)
-        objective = _training_objective(study.space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
-        click.echo(f"training children on {dataset} ({resolution}x{resolution}, width {width}, {epochs} epochs, "
-                   f"device {device})")
+        objective = _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
+        described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
+    if resuming:
+        stored = study.user_attrs.get("objective")
+        if stored is not None and stored != json.loads(json.dumps(described)):
+            changed = sorted(k for k in set(stored) | set(described) if stored.get(k) != described.get(k))
+            raise DataError(f"study {study_name!r} was evaluated with other settings ({', '.join(changed)}: "
+                            f"{', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); pass the same ones to resume")
+        click.echo(f"resuming study {study_name!r}: {len(study.trials_in('done'))} done, "
+                   f"{len(study.trials_in('pending'))} re-queued")
+    else:
+        study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
+                      seed=seed, storage=store, study_name=study_name, user_attrs={"objective": described})
+    if table_path is None:
+        click.echo(f"training children on {dataset} ({objective.resolution}x{objective.resolution}, width "
+                   f"{objective.width}, {objective.epochs} epochs, device {device})")
     study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True,
                    executor=make_executor(executor, workers, address, gpus_per_trial))
     result = study.to_dict()

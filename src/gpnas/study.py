@@ -115,6 +115,9 @@ class Study:
     study_name:
         The study's name in the storage (a fresh one when omitted).  Use :func:`create_study` with
         ``load_if_exists=True`` or :func:`load_study` to resume.
+    user_attrs:
+        JSON-serialisable facts stored with the study (the command line keeps the objective's settings here, so a
+        resumed study can check it is evaluated the same way).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class Study:
         fit_model: bool = True,
         storage: Any = None,
         study_name: str | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
     ) -> None:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
@@ -145,6 +149,7 @@ class Study:
         self.pool_size = pool_size
         self.mse_pool_size = mse_pool_size
         self.fit_model = fit_model
+        self.user_attrs = dict(user_attrs or {})
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.trials: list[Trial] = []
@@ -167,7 +172,8 @@ class Study:
         return {"sampler": name, "direction": self.direction, "n_initial": self.n_initial,
                 "model_params": self.model_params, "mse_threshold": self.mse_threshold,
                 "mse_patience": self.mse_patience, "pool_size": self.pool_size,
-                "mse_pool_size": self.mse_pool_size, "seed": self.seed, "fit_model": self.fit_model}
+                "mse_pool_size": self.mse_pool_size, "seed": self.seed, "fit_model": self.fit_model,
+                "user_attrs": self.user_attrs}
 
     def _save(self, trials: list[Trial]) -> None:
         if trials:
