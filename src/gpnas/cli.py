@@ -379,17 +379,15 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
 @click.option("--latency", "latencies", multiple=True, help="DEVICE=FILE.csv: a per-choice latency table (repeatable).")
 @click.option("--costs", "costs_path", type=click.Path(dir_okay=False), default=None,
               help="CSV of candidate architectures with numeric cost columns (for table spaces).")
-@click.option("--width", type=float, default=0.35, show_default=True, help="MobileNetV3: width of the children.")
-@click.option("--resolution", type=int, default=16, show_default=True, help="MobileNetV3: input size.")
-@click.option("--num-classes", type=int, default=10, show_default=True)
-@click.option("--in-channels", type=int, default=1, show_default=True)
+@click.option("--width", type=float, default=None,
+              help="MobileNetV3/MobileFaceNet: width of the children (default: the study's training settings).")
+@click.option("--resolution", type=int, default=None, help="Input size (default: the study's training settings).")
 @click.option("--pool", "pool_size", type=click.IntRange(min=10), default=20000, show_default=True,
               help="Candidates drawn when the space is too large to enumerate.")
 @click.option("--top", type=click.IntRange(min=1), default=1, show_default=True, help="Architectures per target.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="CSV of the selections.")
 @friendly_errors
-def select(name, storage, budgets, latencies, costs_path, width, resolution, num_classes, in_channels, pool_size,
-           top, out_path) -> None:
+def select(name, storage, budgets, latencies, costs_path, width, resolution, pool_size, top, out_path) -> None:
     """Pick the best predicted architectures under FLOPs / params / latency budgets, several targets at once, and
     print the Pareto front of predicted performance against cost."""
     from gpnas.select import Constraint, latency_of, pareto_front, read_latency_table, select_per_target
@@ -416,13 +414,11 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, num
         if len(X) > 50:  # refine around the best predicted: their neighbours join the candidates
             best = X[np.argsort(-model.predict(X))[:50]]
             X = np.unique(np.vstack([X] + [space.neighbours(x) for x in best]), axis=0)
-        if space.name == "mobilenetv3-large":
-            from gpnas.nets.counting import count_plan
-            from gpnas.nets.spaces import mobilenetv3_plan
-
-            counts = [count_plan(mobilenetv3_plan(x, width, resolution, num_classes, in_channels)) for x in X]
-            costs["macs"] = np.array([c.macs for c in counts], dtype=float)
-            costs["params"] = np.array([c.params for c in counts], dtype=float)
+        objective = _stored_objective(study, width, resolution)
+        if objective is not None:
+            counted = [objective.costs(space.to_dict_arch(x)) for x in X]
+            costs["macs"] = np.array([c["macs"] for c in counted], dtype=float)
+            costs["params"] = np.array([c["params"] for c in counted], dtype=float)
     for item in latencies:
         if "=" not in item:
             raise DataError(f"--latency {item!r}: expected DEVICE=FILE.csv")
@@ -452,6 +448,21 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, num
         columns.update({k: [v[i] for _, _, i in records] for k, v in costs.items()})
         write_architectures(out_path, space, X_out, columns)
         click.echo(f"wrote {len(records)} selections to {out_path}")
+
+
+def _stored_objective(study, width, resolution):
+    """The training objective a study was searched with (from its stored settings), for analytic costs."""
+    stored = dict(study.user_attrs.get("objective") or {})
+    if not stored or "table" in stored:
+        return None
+    stored.update({k: v for k, v in (("width", width), ("resolution", resolution)) if v is not None})
+    if study.space.name == "mobilefacenet":
+        from gpnas.nets.face import FaceObjective
+
+        return FaceObjective(**stored)
+    from gpnas.nets.objectives import TrainingObjective
+
+    return TrainingObjective(**stored)
 
 
 def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:
