@@ -100,3 +100,29 @@ def test_image_folder_and_mnist5k(tmp_path):
         np.savetxt(handle, rows, delimiter=",", fmt="%d")
     data = load_images("mnist5k", tmp_path, resolution=14)
     assert data.images.shape == (5, 1, 14, 14) and list(data.labels) == [0, 1, 2, 3, 4]
+
+
+def test_main_job_command_then_select_with_stored_settings(tmp_path):
+    from click.testing import CliRunner
+
+    from gpnas.cli import main
+    from gpnas.nets.counting import count_plan
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    runner = CliRunner()
+    result = runner.invoke(main, ["search", "--budget", 3, "--epochs", 1, "--resolution", 12, "--width", 0.25,
+                                  "--n-initial", 2, "--batch-size", 1, "--study", "m", "--storage", url,
+                                  "--out", str(tmp_path / "run.json")])
+    assert result.exit_code == 0, result.output
+    assert "best found" in result.output and "M MACs" in result.output and "best predicted" in result.output
+    result = runner.invoke(main, ["select", "m", "--storage", url, "--budget", "macs<=2e6", "--pool", 300,
+                                  "--out", str(tmp_path / "sel.csv")])
+    assert result.exit_code == 0, result.output
+    import csv
+
+    with open(tmp_path / "sel.csv") as handle:
+        row = next(csv.DictReader(handle))
+    space = mobilenetv3_space()
+    arch = {c.name: row[c.name] for c in space.choices}
+    counted = count_plan(mobilenetv3_plan(arch, 0.25, 12, 10, 1))  # the study's stored width/resolution/dataset
+    assert float(row["macs"]) == counted.macs <= 2e6
