@@ -11,6 +11,7 @@ file path with ``np.mat = np.asmatrix`` (removed in NumPy 2).  It is run as in i
 initial mean from half the training set, the posterior from the other half, and the joint (kernel) predictor.
 
     python benchmarks/predictor.py [--splits 10] [--sizes 20 50 100 200] [--tables ...]
+    python benchmarks/predictor.py --ablation    # gpnas's own choices one at a time -> results/predictor_ablation.md
 """
 
 from __future__ import annotations
@@ -99,6 +100,23 @@ def make_methods(space, seed):
             "sklearn GP": sklearn_gp, "BayesianRidge one-hot": bayes_ridge, "XGBoost one-hot": xgboost}
 
 
+def make_ablation(space, seed):
+    """gpnas's defaults against each choice beyond the paper undone, one at a time."""
+    variants = {
+        "gpnas defaults": {},
+        "standardize targets": {"target_transform": "standardize"},
+        "alternating estimation": {"estimation": "alternating"},
+        "ordinal encoding": {"encoding": "ordinal"},
+        "paper config (all three)": {"target_transform": "standardize", "estimation": "alternating",
+                                     "encoding": "ordinal"},
+    }
+
+    def runner(params):
+        return lambda Xtr, ytr, Xte: GPNASRegressor(space=space, random_state=seed, **params).fit(Xtr, ytr).predict(Xte)
+
+    return {name: runner(params) for name, params in variants.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", nargs="+", default=TABLES)
@@ -106,7 +124,9 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=10)
     parser.add_argument("--test-size", type=int, default=1000)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--ablation", action="store_true", help="compare gpnas variants instead of other methods")
     args = parser.parse_args()
+    methods_for = make_ablation if args.ablation else make_methods
     warnings.filterwarnings("ignore")
     results: dict = {}
     seconds: dict = {}
@@ -117,7 +137,7 @@ def main() -> None:
                 rng = np.random.default_rng(1000 * split + n)
                 order = rng.permutation(len(table.y))
                 tr, te = order[:n], order[n : n + args.test_size]
-                for method, run in make_methods(table.space, split).items():
+                for method, run in methods_for(table.space, split).items():
                     start = time.perf_counter()
                     pred = run(table.X[tr], table.y[tr], table.X[te])
                     seconds.setdefault(method, []).append(time.perf_counter() - start)
@@ -146,7 +166,8 @@ def main() -> None:
     sections.append("### Fit + predict time per split (median, ms)\n\n" + markdown_table(["method", "ms"], timing))
     markdown = "\n\n".join(sections)
     print(markdown)
-    path = write_results("predictor", markdown, {"kendall_tau": results, "seconds": seconds, "args": vars(args)})
+    name = "predictor_ablation" if args.ablation else "predictor"
+    path = write_results(name, markdown, {"kendall_tau": results, "seconds": seconds, "args": vars(args)})
     print(f"\nwrote {path}")
 
 
