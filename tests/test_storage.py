@@ -1,4 +1,3 @@
-import json
 import os
 import signal
 import sqlite3
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from gpnas.storage import SQLiteStorage, StorageError, get_storage
-from gpnas.study import Study, create_study, load_study
+from gpnas.study import create_study, load_study
 
 
 def objective_of(space):

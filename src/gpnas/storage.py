@@ -24,7 +24,6 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from gpnas.exceptions import GPNASError
 
