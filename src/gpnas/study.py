@@ -22,7 +22,6 @@ from gpnas.samplers import SAMPLERS, RandomSampler, Sampler, SamplingContext, ma
 from gpnas.space import SearchSpace
 from gpnas.storage import StorageError, get_storage, model_from_bytes, model_to_bytes
 
-STATES = ("pending", "running", "done", "failed")
 
 
 @dataclass
