@@ -15,13 +15,12 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from gpnas.executors import Executor, InProcessExecutor, Retry
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.sampling.pool import candidate_pool
-from gpnas.executors import Executor, InProcessExecutor, Retry
 from gpnas.samplers import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
 from gpnas.space import SearchSpace
 from gpnas.storage import StorageError, get_storage, model_from_bytes, model_to_bytes
-
 
 
 @dataclass
