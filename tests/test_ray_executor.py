@@ -49,4 +49,4 @@ def test_batch_search_on_local_cluster_survives_killed_workers(tmp_path, small_s
     retried = [t for t in study.trials_in("done") if "".join(map(str, t.arch)) == killed_once]
     assert len(retried) == 1  # its worker died once, Ray retried it, and it finished
     assert all(t.value == float(t.arch.sum()) for t in study.trials_in("done"))
-    assert len({t.worker for t in study.trials_in("done")}) >= 2
+    assert all(t.worker and ":" in t.worker and t.worker != "ray" for t in study.trials_in("done"))  # node:pid
