@@ -89,8 +89,10 @@ class InProcessExecutor(Executor):
 class ProcessPoolExecutor(Executor):
     """A local pool of ``n_workers`` processes (never more than the cores).  The objective must be picklable.
 
-    A worker that dies (killed, out of memory) breaks the pool: the evaluations in flight are retried on a fresh
-    pool up to ``max_retries`` times each, then fail.
+    A worker that dies (killed, out of memory) breaks the whole pool: every evaluation in flight is retried on a fresh
+    pool, up to ``max_retries`` times each, then fails.  The pool cannot tell whose worker died, so a trial running
+    beside a repeatedly crashing one spends its retries too; Ray (:mod:`gpnas.ray_executor`) retries only the task
+    whose worker died.
     """
 
     parallel = True
@@ -101,23 +103,34 @@ class ProcessPoolExecutor(Executor):
         self._pool = cf.ProcessPoolExecutor(self.n_workers)
         self._calls: dict[cf.Future, tuple] = {}
 
-    def submit(self, objective, arch, number):
-        future = self._pool.submit(evaluate, objective, arch)
-        self._calls[future] = (objective, arch, number, 0)
+    def _replace_pool(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = cf.ProcessPoolExecutor(self.n_workers)
+
+    def _submit(self, objective, arch, number, attempts: int) -> cf.Future:
+        try:
+            future = self._pool.submit(evaluate, objective, arch)
+        except cf.process.BrokenProcessPool:  # a worker died since the last wait: start a fresh pool
+            self._replace_pool()
+            future = self._pool.submit(evaluate, objective, arch)
+        self._calls[future] = (objective, arch, number, attempts, self._pool)
         return future
+
+    def submit(self, objective, arch, number):
+        return self._submit(objective, arch, number, 0)
 
     def wait(self, handles):
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
         results = []
         for future in done:
-            objective, arch, number, attempts = self._calls.pop(future)
+            objective, arch, number, attempts, pool = self._calls.pop(future)
             try:
                 results.append((future, future.result()))
             except cf.process.BrokenProcessPool:
+                if pool is self._pool:  # the first loss from this pool replaces it; later ones reuse the new one
+                    self._replace_pool()
                 if attempts < self.max_retries:
-                    self._pool = cf.ProcessPoolExecutor(self.n_workers)
-                    retry = self._pool.submit(evaluate, objective, arch)
-                    self._calls[retry] = (objective, arch, number, attempts + 1)
+                    retry = self._submit(objective, arch, number, attempts + 1)
                     results.append((future, Retry(retry, "worker process died")))
                 else:
                     results.append((future, Outcome(None, "worker process died", "local-pool")))
