@@ -37,9 +37,10 @@ def run(*args):
 
 def test_fit_then_predict(files):
     tmp, space, data = files
-    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "model")
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.json")
     assert result.exit_code == 0, result.output
-    result = run("predict", "--model", tmp / "model.npz", "--data", data, "--out", tmp / "pred.csv")
+    assert sorted(p.name for p in tmp.iterdir() if p.name.startswith("m.")) == ["m.json"]  # exactly the named file
+    result = run("predict", "--model", tmp / "m.json", "--data", data, "--out", tmp / "pred.csv")
     assert result.exit_code == 0, result.output
     with open(tmp / "pred.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -49,6 +50,38 @@ def test_fit_then_predict(files):
     pred = [float(r["mean"]) for r in rows]
     assert np.corrcoef(pred, truth)[0, 1] > 0.95
     assert all(float(r["std"]) >= 0 for r in rows)
+
+
+def test_predict_streams_in_chunks_and_never_overwrites_its_inputs(files, monkeypatch):
+    import gpnas.data
+
+    tmp, space, data = files
+    assert run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz").exit_code == 0
+    whole = run("predict", "--model", tmp / "m.npz", "--data", data, "--out", tmp / "whole.csv")
+    assert whole.exit_code == 0, whole.output
+    monkeypatch.setattr(gpnas.data, "STREAM_CHUNK", 7)  # 30 rows in chunks of 7 give the same file
+    monkeypatch.setattr(gpnas.data.predict_csv, "__defaults__", (7,))
+    chunked = run("predict", "--model", tmp / "m.npz", "--data", data, "--out", tmp / "chunked.csv")
+    assert chunked.exit_code == 0, chunked.output
+    def table(path):
+        with open(path) as handle:
+            rows = list(csv.reader(handle))
+        return [r[:3] for r in rows], np.array([[float(v) for v in r[3:]] for r in rows[1:]])
+
+    (arch_a, num_a), (arch_b, num_b) = table(tmp / "whole.csv"), table(tmp / "chunked.csv")
+    assert arch_a == arch_b and len(arch_a) == 31
+    np.testing.assert_allclose(num_a, num_b, rtol=1e-9)  # only the last bits of the BLAS blocking may differ
+    kept = (tmp / "whole.csv").read_text()
+    before = {p: p.read_bytes() for p in (data, tmp / "m.npz")}
+    for target in (data, tmp / "m.npz"):
+        result = run("predict", "--model", tmp / "m.npz", "--data", data, "--out", target)
+        assert result.exit_code != 0 and "would overwrite an input file" in result.output
+    bad = _write(tmp / "bad.csv", "k_0,k_1,se\n3,5,on\n3,9,on\n")
+    result = run("predict", "--model", tmp / "m.npz", "--data", bad, "--out", tmp / "whole.csv")
+    assert result.exit_code != 0 and "line 3" in result.output
+    assert all(p.read_bytes() == b for p, b in before.items())
+    assert (tmp / "whole.csv").read_text() == kept  # a failed run leaves it as it was
+    assert not list(tmp.glob(".gpnas-*"))
 
 
 def _write(path, text):

@@ -29,13 +29,13 @@ def study(tmp_path, small_space):
 
 
 def test_held_out_predictions_use_the_proposing_round(study):
-    measured, mean, std, numbers = held_out_predictions(study)
+    measured, mean, interval, numbers = held_out_predictions(study)
     assert len(measured) == 20  # the 5 initial random trials had no model
     first = study.trials[int(numbers[0])]
     model = study.storage.load_model_at(study.study_name, first.round)
     assert model.X_train_.shape[0] <= first.number  # fitted before this trial existed
     assert tuple(first.arch) not in {tuple(x) for x in model.X_train_}
-    assert np.all(std > 0)
+    assert np.all((interval[:, 0] < mean) & (mean < interval[:, 1]))
 
 
 def test_report_renders_in_headless_chromium(tmp_path, study, small_space):

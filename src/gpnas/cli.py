@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from gpnas.data import read_architectures, write_architectures
+from gpnas.data import predict_csv, read_architectures, write_architectures
 from gpnas.encoding import ENCODINGS
 from gpnas.exceptions import DataError, GPNASError
 from gpnas.executors import ProcessPoolExecutor
@@ -76,10 +76,11 @@ def predict(model_path, data_path, out_path) -> None:
     model = load_model(model_path)
     if model.space is None:
         raise DataError(f"model {model_path!r} was fitted without a space; the CLI needs one to read values")
-    X, _, _ = read_architectures(data_path, model.space)
-    mean, std = model.predict(X, return_std=True) if len(X) else (np.empty(0), np.empty(0))
-    write_architectures(out_path, model.space, X, {"mean": mean, "std": std})
-    click.echo(f"wrote {len(X)} predictions to {out_path}")
+    protected = {Path(model_path).resolve(), Path(data_path).resolve()}
+    if Path(out_path).resolve() in protected:
+        raise DataError(f"--out {out_path!r} would overwrite an input file; name another file")
+    count = predict_csv(model, data_path, out_path)
+    click.echo(f"wrote {count} predictions to {out_path}")
 
 
 @main.command("table")
@@ -479,8 +480,8 @@ def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:
         click.echo(f"best found:     {_arch_text(best['arch'])}  value {best['value']:.4f}{cost(best['arch'])}")
     if summary["best_predicted"]:
         pred = summary["best_predicted"]
-        click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f} ± {pred['std']:.4f}"
-                   f"{cost(pred['arch'])}")
+        click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f}, 95 % interval for a "
+                   f"measurement {pred['lower']:.4f} to {pred['upper']:.4f}{cost(pred['arch'])}")
     if summary["expected_mse"] is not None:
         click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
     if out_path:

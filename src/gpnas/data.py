@@ -69,3 +69,67 @@ def write_architectures(
         for i, x in enumerate(np.atleast_2d(X)):
             arch = space.to_dict_arch(x)
             writer.writerow([arch[n] for n in space.names] + [extra[k][i] for k in extra])
+
+
+#: Rows per chunk when predictions are streamed (bounds memory whatever the file's length).
+STREAM_CHUNK = 65536
+
+
+def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int = STREAM_CHUNK) -> int:
+    """Stream ``data_path`` through ``model.predict`` into ``out_path`` (the choices, then ``mean``, ``std``).
+
+    Reads, encodes and writes ``chunk`` rows at a time, so memory stays bounded for any number of rows.  The output
+    goes to a temporary file beside ``out_path`` that replaces it only when every row succeeded; a bad row leaves
+    ``out_path`` as it was.  Returns the number of rows.
+    """
+    import os
+    import tempfile
+
+    space = model.space
+    data_path, out_path = Path(data_path), Path(out_path)
+    if not data_path.is_file():
+        raise DataError(f"data file {str(data_path)!r} does not exist")
+    lookup = [{str(v): i for i, v in enumerate(c.values)} for c in space.choices]
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".", prefix=".gpnas-", suffix=".csv")
+    count = 0
+    try:
+        with open(data_path, newline="") as source, os.fdopen(fd, "w", newline="") as sink:
+            reader = csv.reader(source)
+            header = next(reader, None) or []
+            missing = [name for name in space.names if name not in header]
+            if missing:
+                raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}; it has {header}")
+            where = [header.index(name) for name in space.names]
+            writer = csv.writer(sink)
+            writer.writerow(space.names + ["mean", "std"])
+            while True:
+                rows = [row for _, row in zip(range(chunk), reader)]
+                if not rows:
+                    break
+                X = np.empty((len(rows), space.n_positions), dtype=int)
+                for j, (column, table, choice) in enumerate(zip(where, lookup, space.choices)):
+                    for i, row in enumerate(rows):
+                        try:
+                            value = row[column]
+                        except IndexError:
+                            raise DataError(f"{str(data_path)!r} line {count + i + 2}: too few fields") from None
+                        index = table.get(value)
+                        if index is None:  # other spellings of a value ("3.0" for 3): the slow, checked path
+                            try:
+                                index = choice.index_of(value)
+                            except ArchitectureError as err:
+                                raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
+                        X[i, j] = index
+                mean, std = model.predict(X, return_std=True)
+                values = [[str(v) for v in c.values] for c in space.choices]
+                for x, m, s in zip(X, mean, std):
+                    writer.writerow([values[j][k] for j, k in enumerate(x)] + [repr(float(m)), repr(float(s))])
+                count += len(rows)
+        os.replace(tmp, out_path)
+    except UnicodeDecodeError as err:
+        os.unlink(tmp)
+        raise DataError(f"cannot read data file {str(data_path)!r}: {err}") from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return count

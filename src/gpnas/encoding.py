@@ -1,6 +1,8 @@
 """Encodings of architectures into the vectors the kernel and the linear mean see.
 
-Symbols: ``X (n, d)`` integer choice indices; ``Z (n, p)`` encoded features; ``h`` operation types (groups).
+Symbols: ``X (n, d)`` integer choice indices; ``Z (n, p)`` encoded features; ``h`` kernel groups.
+
+Per-position encodings (feature block ``"choices"``):
 
 * ``"ordinal"`` (the paper's): one column per position, the choice index scaled to ``[0, 1]``
   (``index / (n_options - 1)``; a position with one option is constant 0).  Scaling keeps the squared distances of
@@ -10,6 +12,16 @@ Symbols: ``X (n, d)`` integer choice indices; ``Z (n, p)`` encoded features; ``h
 
 The kernel's masks ``l_i`` (Eq. 8) select, for group ``i``, every column that comes from a position of that group,
 whatever the encoding: :attr:`Encoder.group_columns` holds them as index arrays.
+
+Beyond the paper, an encoder can add kernel groups (each with its own sigma and lengthscale, weighted by the
+evidence like the operation types):
+
+* ``"effective"``, ``"paths"``, ``"ops"``: structural features of a declared cell (:mod:`gpnas.cell`), groups
+  ``cell:effective``, ``cell:paths``, ``cell:ops``.  Without ``"choices"``, the cell's edges are seen only through
+  them, while positions outside the cell keep their per-position encoding.
+* ``"interactions"``: one more group over every per-position column at once.  The paper's kernel is a *sum* over
+  operation types, so it cannot express that the best kernel size depends on the expansion; a squared-exponential
+  over all columns is a product over positions and can.
 """
 
 from __future__ import annotations
@@ -18,11 +30,15 @@ from typing import Sequence
 
 import numpy as np
 
+from gpnas.cell import FEATURES as CELL_FEATURES
+from gpnas.cell import CellFeatures
+
 ENCODINGS = ("ordinal", "onehot")
+FEATURES = ("choices",) + CELL_FEATURES + ("interactions",)
 
 
 class Encoder:
-    """Maps choice indices ``X (n, d)`` to features ``Z (n, p)`` and knows each group's columns.
+    """Maps choice indices ``X (n, d)`` to features ``Z (n, p)`` and knows each kernel group's columns.
 
     Parameters
     ----------
@@ -31,10 +47,15 @@ class Encoder:
     groups:
         Operation type per position, ``d`` labels.
     encoding:
-        ``"ordinal"`` or ``"onehot"``.
+        ``"ordinal"`` or ``"onehot"``, for the per-position block.
+    features:
+        Feature blocks, a subset of :data:`FEATURES`; cell features need ``cell``.
+    cell:
+        The structural features of the space's cell, if it declares one.
     """
 
-    def __init__(self, n_options: Sequence[int], groups: Sequence[str], encoding: str = "onehot") -> None:
+    def __init__(self, n_options: Sequence[int], groups: Sequence[str], encoding: str = "onehot",
+                 features: Sequence[str] = ("choices",), cell: CellFeatures | None = None) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; expected one of {ENCODINGS}")
         self.n_options = np.asarray(n_options, dtype=int)
@@ -46,19 +67,45 @@ class Encoder:
         if np.any(self.n_options < 1):
             raise ValueError("every position needs at least one option")
         self.encoding = encoding
-        self.group_names = list(dict.fromkeys(self.groups))
-        if encoding == "ordinal":
-            widths = np.ones_like(self.n_options)
-        else:
-            widths = self.n_options
-        self._offsets = np.concatenate([[0], np.cumsum(widths)])
-        self.n_features = int(self._offsets[-1])
-        self.group_columns = [
-            np.concatenate(
-                [np.arange(self._offsets[j], self._offsets[j + 1]) for j, g in enumerate(self.groups) if g == name]
-            )
-            for name in self.group_names
-        ]
+        self.features = tuple(features)
+        unknown = [f for f in self.features if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; expected a subset of {FEATURES}")
+        self.cell = cell
+        self.cell_blocks = [f for f in CELL_FEATURES if f in self.features]
+        if self.cell_blocks and cell is None:
+            raise ValueError(f"features {self.cell_blocks} need a space that declares a cell")
+        if self.cell_blocks and not cell.has_paths and "paths" in self.cell_blocks:
+            self.cell_blocks.remove("paths")
+        # Positions in the per-position block: all of them, or those outside the cell when only its structure counts.
+        in_cell = set(cell.positions.tolist()) if cell is not None and self.cell_blocks else set()
+        keep_all = "choices" in self.features or not in_cell
+        self.positions = np.array([j for j in range(self.n_options.size) if keep_all or j not in in_cell], dtype=int)
+        widths = np.ones(self.positions.size, dtype=int) if encoding == "ordinal" else self.n_options[self.positions]
+        self._offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+        self.group_names: list[str] = []
+        self.group_columns: list[np.ndarray] = []
+        for name in dict.fromkeys(self.groups[j] for j in self.positions):
+            cols = [np.arange(self._offsets[k], self._offsets[k + 1])
+                    for k, j in enumerate(self.positions) if self.groups[j] == name]
+            self.group_names.append(name)
+            self.group_columns.append(np.concatenate(cols))
+        start = int(self._offsets[-1])
+        widths_cell = cell.widths(self.cell_blocks) if self.cell_blocks else {}
+        for block in self.cell_blocks:
+            self.group_names.append(f"cell:{block}")
+            self.group_columns.append(np.arange(start, start + widths_cell[block]))
+            start += widths_cell[block]
+        self.n_features = start
+        if "interactions" in self.features and self._offsets[-1] > 0:
+            self.group_names.append("interactions")
+            self.group_columns.append(np.arange(int(self._offsets[-1])))
+        # One-hot per-position groups: how many positions each holds (the kernel's table lookup needs it).
+        counts = {name: sum(1 for j in self.positions if self.groups[j] == name) for name in self.group_names}
+        counts["interactions"] = int(self.positions.size)
+        onehot = encoding == "onehot"
+        self.onehot_positions = [counts[name] if onehot and not name.startswith("cell:") else None
+                                 for name in self.group_names]
 
     @property
     def n_positions(self) -> int:
@@ -67,12 +114,20 @@ class Encoder:
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Encode ``X (n, d)`` of valid indices into ``Z (n, p)`` floats."""
         X = np.atleast_2d(np.asarray(X, dtype=int))
-        if self.encoding == "ordinal":
-            scale = np.maximum(self.n_options - 1, 1)
-            return X / scale
         Z = np.zeros((X.shape[0], self.n_features))
-        rows = np.arange(X.shape[0])[:, None]
-        Z[rows, self._offsets[:-1] + X] = 1.0
+        P = X[:, self.positions]
+        if self.encoding == "ordinal":
+            Z[:, : self.positions.size] = P / np.maximum(self.n_options[self.positions] - 1, 1)
+        elif self.positions.size:
+            rows = np.arange(X.shape[0])[:, None]
+            Z[rows, self._offsets[:-1] + P] = 1.0
+        if self.cell_blocks:
+            blocks = self.cell.transform(X, self.cell_blocks)
+            start = int(self._offsets[-1])
+            for block in self.cell_blocks:
+                width = blocks[block].shape[1]
+                Z[:, start : start + width] = blocks[block]
+                start += width
         return Z
 
     def masks(self) -> np.ndarray:

@@ -1,16 +1,17 @@
 """Saving and loading fitted models as a portable ``.npz`` file (never pickle).
 
-Format ``gpnas-model`` version 1: a NumPy ``.npz`` archive (read with ``allow_pickle=False``) holding
+Format ``gpnas-model`` version 2: a NumPy ``.npz`` archive (read with ``allow_pickle=False``) holding
 
 * ``meta``: a JSON string with ``format``, ``version``, the constructor parameters (the space as its dict form),
   ``group_names`` and the target transform's ``target_kind``;
 * float arrays ``X_train (n, d)`` (choice indices), ``y_train (n,)``, ``log_sigma (h,)``, ``log_lengthscale (h,)``,
-  ``log_noise ()`` (model units), ``target_y_knots (k,)``, ``target_z_knots (k,)`` (the target transform is the
-  piecewise-linear map through these knots), ``prior_mean (p,)``, ``prior_cov (p, p)``, ``weight_mean (p,)``,
-  ``weight_cov (p, p)``.
+  ``log_noise ()`` (model units), ``target_y_knots (k,)``, ``target_z_knots (k,)``, ``target_tail_slopes (2,)`` (the
+  target transform is the piecewise-linear map through these knots, continued with these slopes), ``prior_mean (p,)``
+  and ``prior_cov (p, p)`` of the weights.
 
-Loading refactors the kernel matrix from the stored data and hyperparameters, so the file stays small and any
-tool that reads ``.npz`` and JSON can use it.
+Loading refactors the kernel matrix from the stored data and hyperparameters and recomputes the weights' posterior
+(Theorems 1-2), so the file stays small and any tool that reads ``.npz`` and JSON can use it.  Version 1 files
+(before the copula transform and the cell features) are refused with a message to refit.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
-from gpnas.encoding import Encoder
 from gpnas.exceptions import ModelFileError
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.linalg import robust_cholesky
@@ -32,22 +31,29 @@ from gpnas.gp.target import TargetTransform
 from gpnas.space import SearchSpace
 
 FORMAT = "gpnas-model"
-VERSION = 1
-_ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "target_y_knots", "target_z_knots",
-           "prior_mean", "prior_cov",
-           "weight_mean", "weight_cov")
+VERSION = 2
+_ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "target_y_knots", "target_z_knots", "target_tail_slopes",
+           "prior_mean", "prior_cov")
 
 
 def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | BinaryIO:
-    """Write a fitted model to ``path`` (``.npz`` is appended if missing) or a binary file object; returns where."""
+    """Write a fitted model to exactly ``path`` (the ``.npz`` format whatever the suffix) or a binary file object;
+    returns where."""
     model._check_fitted()
     if isinstance(path, (str, Path)):
         path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        with open(path, "wb") as handle:  # a file object, so that NumPy does not append ".npz" to the name
+            _write(model, handle)
+        return path
+    _write(model, path)
+    return path
+
+
+def _write(model: GPNASRegressor, path: BinaryIO) -> None:
     params = model.get_params()
     params["space"] = None if model.space is None else model.space.to_dict()
-    for key in ("groups", "n_options", "sigma", "lengthscale", "sigma_bounds", "lengthscale_bounds", "noise_bounds"):
+    for key in ("groups", "n_options", "sigma", "lengthscale", "sigma_bounds", "lengthscale_bounds", "noise_bounds",
+                "features"):
         if params[key] is not None:
             params[key] = np.asarray(params[key]).tolist()
     meta = {"format": FORMAT, "version": VERSION, "params": params, "target_kind": model.target_.kind,
@@ -62,12 +68,10 @@ def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | Bin
         log_noise=np.array(np.log(model.noise_)),
         target_y_knots=model.target_.y_knots,
         target_z_knots=model.target_.z_knots,
+        target_tail_slopes=model.target_.tail_slopes,
         prior_mean=model.prior_mean_,
         prior_cov=model.prior_cov_,
-        weight_mean=model.weight_mean_,
-        weight_cov=model.weight_cov_,
     )
-    return path
 
 
 def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
@@ -85,7 +89,8 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"model file {str(path)!r} is not a gpnas model (format {meta.get('format')!r})")
     if meta.get("version") != VERSION:
-        raise ModelFileError(f"model file {str(path)!r} has format version {meta.get('version')}, expected {VERSION}")
+        raise ModelFileError(f"model file {str(path)!r} has format version {meta.get('version')}, expected {VERSION}; "
+                             "refit it with this version of gpnas")
     params = dict(meta["params"])
     if params["space"] is not None:
         params["space"] = SearchSpace.from_dict(params["space"], source=f"model file {str(path)!r}")
@@ -93,19 +98,21 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
         params[key] = tuple(params[key])
     model = GPNASRegressor(**params)
     n_options, groups = model._structure()
-    model.encoder_ = Encoder(n_options, groups, model.encoding)
+    model.encoder_ = model._make_encoder(n_options, groups)
     model.group_names_ = list(meta["group_names"])
-    model.target_ = TargetTransform.from_knots(meta["target_kind"], arrays["target_y_knots"], arrays["target_z_knots"])
+    try:
+        model.target_ = TargetTransform.from_state(meta["target_kind"], arrays["target_y_knots"],
+                                                   arrays["target_z_knots"], arrays["target_tail_slopes"])
+    except ValueError as err:
+        raise ModelFileError(f"model file {str(path)!r} has a bad target transform: {err}") from None
     model.X_train_ = arrays["X_train"].astype(int)
     model.y_train_ = arrays["y_train"].astype(float)
     model.kernel_ = GroupedRBFKernel(model.encoder_.group_columns, np.exp(arrays["log_sigma"]),
-                                     np.exp(arrays["log_lengthscale"]))
+                                     np.exp(arrays["log_lengthscale"]), model.encoder_.onehot_positions)
     model.noise_ = float(np.exp(arrays["log_noise"]))
     model.prior_mean_, model.prior_cov_ = arrays["prior_mean"], arrays["prior_cov"]
-    model.weight_mean_, model.weight_cov_ = arrays["weight_mean"], arrays["weight_cov"]
-    Z = model.encoder_.transform(model.X_train_)
+    Z = model.Z_train_ = model.encoder_.transform(model.X_train_)
     C = model.kernel_(Z) + model.noise_ * np.eye(Z.shape[0])
     model.L_ = robust_cholesky(C, what="kernel matrix of the saved model")
-    model.A_ = solve_triangular(model.L_, model._design(Z), lower=True)
-    model.b_ = solve_triangular(model.L_, model.target_.forward(model.y_train_), lower=True)
+    model._whiten_and_update(model.design(Z), model.target_.forward(model.y_train_))
     return model

@@ -34,9 +34,10 @@ def _pyplot():
 
 
 def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(measured, mean, std, trial numbers)`` for done trials proposed by a fitted model, each predicted by that
+    """``(measured, mean, interval (k, 2), trial numbers)`` for done trials proposed by a fitted model, each predicted
+    (mean, and the 95 % interval of a measurement) by that
     model (the one saved in the round the trial was asked in)."""
-    measured, means, stds, numbers = [], [], [], []
+    measured, means, intervals, numbers = [], [], [], []
     models: dict[int, object] = {}
     for trial in study.trials_in("done"):
         if trial.round < 1:
@@ -46,12 +47,13 @@ def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarr
         model = models[trial.round]
         if model is None:
             continue
-        mean, std = model.predict(trial.arch[None], return_std=True, include_noise=True)
+        mean = model.predict(trial.arch[None], include_noise=True)
+        lower, upper = model.predict_interval(trial.arch[None])
         measured.append(trial.value)
         means.append(mean[0])
-        stds.append(std[0])
+        intervals.append((lower[0], upper[0]))
         numbers.append(trial.number)
-    return np.array(measured), np.array(means), np.array(stds), np.array(numbers)
+    return np.array(measured), np.array(means), np.array(intervals).reshape(-1, 2), np.array(numbers)
 
 
 def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float] | None = None,
@@ -64,16 +66,17 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
     figures: list[tuple[str, str, str]] = []
     done = study.trials_in("done")
 
-    measured, mean, std, _ = held_out_predictions(study)
+    measured, mean, interval, _ = held_out_predictions(study)
     if measured.size >= 2:
         fig, ax = plt.subplots(figsize=(5, 4.6))
-        ax.errorbar(measured, mean, yerr=2 * std, fmt="o", ms=4, alpha=0.7, elinewidth=0.8, capsize=0)
+        error = np.vstack([mean - interval[:, 0], interval[:, 1] - mean])
+        ax.errorbar(measured, mean, yerr=error, fmt="o", ms=4, alpha=0.7, elinewidth=0.8, capsize=0)
         lo, hi = min(measured.min(), mean.min()), max(measured.max(), mean.max())
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="ideal")
         r = np.corrcoef(measured, mean)[0, 1]
-        coverage = np.mean(np.abs(measured - mean) <= 2 * std)
-        ax.set(xlabel="measured", ylabel="predicted before measuring (± 2 std)",
-               title=f"Predicted vs measured (r = {r:.2f}, {coverage:.0%} inside ± 2 std)")
+        coverage = np.mean((measured >= interval[:, 0]) & (measured <= interval[:, 1]))
+        ax.set(xlabel="measured", ylabel="predicted before measuring (95 % interval)",
+               title=f"Predicted vs measured (r = {r:.2f}, {coverage:.0%} inside the 95 % intervals)")
         ax.legend(loc="upper left")
         figures.append(("predicted_vs_measured.png", "Predicted against measured",
                         "Each trial predicted by the model that proposed it, before its result was known."))
@@ -157,7 +160,7 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         facts.append(f"best found: <code>{html.escape(_arch_text(best['arch']))}</code> = {best['value']:.4f}")
     if pred:
         facts.append(f"best predicted: <code>{html.escape(_arch_text(pred['arch']))}</code> = "
-                     f"{pred['mean']:.4f} ± {pred['std']:.4f}")
+                     f"{pred['mean']:.4f} (95 % interval {pred['lower']:.4f} to {pred['upper']:.4f})")
     if summary["expected_mse"] is not None:
         facts.append(f"expected MSE (Theorem 3): {summary['expected_mse']:.4g}")
     sections = "".join(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpnas.sampling.mutual_information import greedy_batch
+from gpnas.sampling.mutual_information import MI_UNIVERSE_SIZE, greedy_batch
 from gpnas.sampling.pool import candidate_pool
 from gpnas.space import SearchSpace
 
@@ -87,8 +87,9 @@ class GPSampler(Sampler):
     pool_size:
         The whole space is the pool when it has at most this many architectures; otherwise this many random draws
         plus mutations of the best architectures so far, refreshed every round.
-    reference_size:
-        Size of the reference set for MI denominators on large pools (see :mod:`gpnas.sampling.mutual_information`).
+    universe_size:
+        MI is exact over at most this many candidates of the pool, a uniform subset when the pool is larger (see
+        :mod:`gpnas.sampling.mutual_information`).
     beta:
         UCB's exploration weight.
     """
@@ -96,8 +97,8 @@ class GPSampler(Sampler):
     uses_model = True
     acquisition = "mi"
 
-    def __init__(self, pool_size: int = 20000, reference_size: int = 500, beta: float = 2.0) -> None:
-        self.pool_size, self.reference_size, self.beta = pool_size, reference_size, beta
+    def __init__(self, pool_size: int = 20000, universe_size: int = MI_UNIVERSE_SIZE, beta: float = 2.0) -> None:
+        self.pool_size, self.universe_size, self.beta = pool_size, universe_size, beta
 
     def acquisitions(self, k: int) -> list[str]:
         return [self.acquisition] * k
@@ -112,7 +113,7 @@ class GPSampler(Sampler):
             return pool
         sampled = np.vstack([ctx.X_done, ctx.X_pending])
         best = float(ctx.model.target_.forward(np.array([ctx.y_done.max()]))[0]) if len(ctx.y_done) else None
-        picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.reference_size, self.beta,
+        picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
                              best, ctx.rng)
         return pool[picks]
 

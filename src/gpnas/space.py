@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from gpnas.cell import Cell, CellFeatures
 from gpnas.exceptions import ArchitectureError, SpaceError
 
 #: Spaces larger than this are never enumerated (``SearchSpace.enumerate`` raises instead).
@@ -115,9 +116,12 @@ class SearchSpace:
         The positions, in order.  Names must be unique.
     name:
         A name for the space (used in reports and saved models).
+    cell:
+        Optional :class:`~gpnas.cell.Cell`: which positions are the edges of a cell, so that the model can see the
+        network they form (dead edges, isomorphic cells; see :mod:`gpnas.cell`).
     """
 
-    def __init__(self, choices: Sequence[Choice], name: str = "space") -> None:
+    def __init__(self, choices: Sequence[Choice], name: str = "space", cell: Cell | None = None) -> None:
         choices = tuple(choices)
         if not choices:
             raise SpaceError(f"space {name!r} has no choices")
@@ -131,6 +135,20 @@ class SearchSpace:
         self.name = str(name)
         self.choices = choices
         self._position = {c.name: j for j, c in enumerate(choices)}
+        if cell is not None and not isinstance(cell, Cell):
+            raise SpaceError(f"space {name!r}: cell must be a Cell, got {cell!r}")
+        if cell is not None:
+            unknown = [e[0] for e in cell.edges if e[0] not in self._position]
+            if unknown:
+                raise SpaceError(f"space {name!r}: cell edges {unknown} are not choices of the space")
+        self.cell = cell
+
+    def cell_features(self) -> CellFeatures | None:
+        """The structural features of :attr:`cell` over this space's positions, or ``None`` without a cell."""
+        if self.cell is None:
+            return None
+        positions = [self._position[name] for name, _, _ in self.cell.edges]
+        return CellFeatures(self.cell, positions, [self.choices[j].values for j in positions])
 
     # ------------------------------------------------------------------ basic facts
     def __len__(self) -> int:
@@ -270,19 +288,23 @@ class SearchSpace:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
-        return {"name": self.name, "choices": [c.to_dict() for c in self.choices]}
+        out = {"name": self.name, "choices": [c.to_dict() for c in self.choices]}
+        if self.cell is not None:
+            out["cell"] = self.cell.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, spec: Any, source: str = "space definition") -> "SearchSpace":
-        """Build from a mapping ``{name, choices: [{name, values, group, repeat?}, ...]}``.
+        """Build from a mapping ``{name, choices: [{name, values, group, repeat?}, ...], cell?}``.
 
-        ``repeat: n`` expands one entry into ``n`` positions named ``<name>_0 .. <name>_{n-1}``.
+        ``repeat: n`` expands one entry into ``n`` positions named ``<name>_0 .. <name>_{n-1}``.  ``cell`` is
+        ``{nodes, edges: {choice: [src, dst]}, none: [...], identity: [...]}`` (:meth:`gpnas.cell.Cell.from_dict`).
         """
         if not isinstance(spec, Mapping):
             raise SpaceError(f"{source}: expected a mapping with 'choices', got {type(spec).__name__}")
-        unknown = sorted(set(spec) - {"name", "choices"})
+        unknown = sorted(set(spec) - {"name", "choices", "cell"})
         if unknown:
-            raise SpaceError(f"{source}: unknown top-level keys {unknown}; expected 'name' and 'choices'")
+            raise SpaceError(f"{source}: unknown top-level keys {unknown}; expected 'name', 'choices' and 'cell'")
         entries = spec.get("choices")
         if not isinstance(entries, list) or not entries:
             raise SpaceError(f"{source}: 'choices' must be a non-empty list")
@@ -309,7 +331,8 @@ class SearchSpace:
             except SpaceError as err:
                 raise SpaceError(f"{source}: {err}") from None
         try:
-            return cls(choices, name=str(spec.get("name", "space")))
+            cell = Cell.from_dict(spec["cell"], source="cell") if "cell" in spec else None
+            return cls(choices, name=str(spec.get("name", "space")), cell=cell)
         except SpaceError as err:
             raise SpaceError(f"{source}: {err}") from None
 

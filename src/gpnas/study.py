@@ -412,15 +412,21 @@ class Study:
 
     # ------------------------------------------------------------------ results
     def best_predicted(self, n: int = 1) -> list[dict[str, Any]]:
-        """The ``n`` architectures with the best predicted mean over the pool and the evaluated ones."""
+        """The ``n`` architectures with the best predicted mean over the pool and the evaluated ones.
+
+        Each comes with its predicted ``mean`` and ``std`` (of the noise-free performance) and the central 95 %
+        predictive interval of a new measurement, ``lower`` and ``upper`` (exact quantiles; the interval that
+        holds 90-98 % of held-out values in ``benchmarks/results/predictor.md``).
+        """
         model = self.refit()
         if model is None:
             return []
         candidates = np.unique(np.vstack([self._pool(), self._arrays("done")]), axis=0)
         mean, std = model.predict(candidates, return_std=True)
         order = np.argsort(-self._sign() * mean)[:n]
-        return [{"arch": self.space.to_dict_arch(candidates[i]), "mean": float(mean[i]), "std": float(std[i])}
-                for i in order]
+        lower, upper = model.predict_interval(candidates[order])
+        return [{"arch": self.space.to_dict_arch(candidates[i]), "mean": float(mean[i]), "std": float(std[i]),
+                 "lower": float(lo), "upper": float(hi)} for i, lo, hi in zip(order, lower, upper)]
 
     def summary(self) -> dict[str, Any]:
         best = self.best_trial

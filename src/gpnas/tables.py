@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gpnas.cell import Cell
 from gpnas.exceptions import DataError
 from gpnas.space import Choice, SearchSpace
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 NB201_TARGETS = {
     "cifar10": "CIFAR10TestAccuracy200Epochs",
     "cifar100": "CIFAR100TestAccuracy200Epochs",
@@ -81,8 +83,13 @@ def _require(path: Path) -> Path:
 
 
 def nasbench201_space() -> SearchSpace:
-    """NAS-Bench-201 / NATS-Bench topology cells: 6 edges x 5 operations, one operation type."""
-    return SearchSpace([Choice(f"e{j}", NB201_OPS, "op") for j in range(6)], name="nasbench201")
+    """NAS-Bench-201 / NATS-Bench topology cells: 6 edges x 5 operations, one operation type, declared as a cell.
+
+    The six edges in the order of the architecture string: ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``.
+    """
+    cell = Cell(4, tuple((f"e{j}", src, dst) for j, (src, dst) in enumerate(NB201_EDGES)), none=("none",),
+                identity=("skip_connect",))
+    return SearchSpace([Choice(f"e{j}", NB201_OPS, "op") for j in range(6)], name="nasbench201", cell=cell)
 
 
 def load_nasbench201(dataset: str = "cifar10", data_dir_: str | os.PathLike | None = None) -> Table:
@@ -167,8 +174,50 @@ def load_accel_nasbench(target: str = "val_top1", data_dir_: str | os.PathLike |
                  {k: np.array(v) for k, v in extra.items()})
 
 
+CVPR22_TASKS = ("cplfw", "market1501", "dukemtmc", "msmt17", "veri", "vehicleid", "veriwild", "sop")
+CVPR22_DEPTHS = {"j": 10, "k": 11, "l": 12}
+
+
+def cvpr2022_space() -> SearchSpace:
+    """CVPR 2022 NAS Track 2 (ViT supernet subnets): depth 10-12, then per layer the heads and MLP-ratio choices.
+
+    Layers 10 and 11 exist only at depth 11 and 12; their choices have a value ``0`` for "layer absent".  So the
+    depth changes what the last layers' choices mean: a space whose choices interact.
+    """
+    choices = [Choice("depth", (10, 11, 12), "depth")]
+    for layer in range(12):
+        values = (1, 2, 3) if layer < 10 else (0, 1, 2, 3)
+        choices += [Choice(f"l{layer}_heads", values, "heads"), Choice(f"l{layer}_mlp", values, "mlp_ratio")]
+    return SearchSpace(choices, name="cvpr2022-track2")
+
+
+def load_cvpr2022(task: str = "cplfw", data_dir_: str | os.PathLike | None = None) -> Table:
+    """CVPR 2022 NAS Track 2 training set: 500 subnets with their rank (0-499) on one of 8 tasks, the target."""
+    if task not in CVPR22_TASKS:
+        raise DataError(f"unknown CVPR 2022 Track 2 task {task!r}; expected one of {list(CVPR22_TASKS)}")
+    path = _require(data_dir(data_dir_) / "cvpr2022-nas-track2" / "CVPR_2022_NAS_Track2_train.json")
+    records = json.loads(path.read_text())
+    space = cvpr2022_space()
+    X, y, keys = [], [], []
+    for record in records.values():
+        arch = record["arch"]
+        if len(arch) != 37 or arch[0] not in CVPR22_DEPTHS:
+            raise DataError(f"{str(path)!r}: unexpected architecture code {arch!r}")
+        x = [CVPR22_DEPTHS[arch[0]] - 10]
+        for layer in range(12):
+            heads, mlp = int(arch[1 + 3 * layer]), int(arch[2 + 3 * layer])
+            x += [heads - 1, mlp - 1] if layer < 10 else [heads, mlp]
+        X.append(x)
+        y.append(float(record[f"{task}_rank"]))
+        keys.append(arch)
+    return Table(f"cvpr2022-{task}", space, np.array(X), np.array(y), np.array(keys))
+
+
 def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
-    """By name: ``nb201-cifar10``, ``nb201-cifar100``, ``nb201-imagenet16-120``, ``macro``, ``accel``."""
+    """By name: ``nb201-cifar10``, ``nb201-cifar100``, ``nb201-imagenet16-120``, ``macro``, ``accel``,
+    ``cvpr22-<task>`` (:data:`CVPR22_TASKS`)."""
+    if name.startswith("cvpr22-"):
+        return load_cvpr2022(name[len("cvpr22-"):], data_dir_)
     if name.startswith("nb201-"):
         return load_nasbench201(name[len("nb201-"):], data_dir_)
     if name == "macro":
@@ -178,4 +227,5 @@ def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
     raise DataError(f"unknown benchmark table {name!r}; expected one of {TABLE_NAMES}")
 
 
-TABLE_NAMES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel")
+TABLE_NAMES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel") + tuple(
+    f"cvpr22-{task}" for task in CVPR22_TASKS)

@@ -53,3 +53,23 @@ def test_kernel_gradient_matches_finite_differences(small_space):
         kernel.theta = down
         K_down = kernel(Z)
         np.testing.assert_allclose(grad[..., j], (K_up - K_down) / (2 * eps), atol=1e-7)
+
+
+def test_table_lookups_equal_eq7_for_every_feature_mix(small_space):
+    """One-hot groups combined in one table, a shared (interactions) group, and count features (a cell)."""
+    from gpnas.tables import nasbench201_space
+
+    cases = [(small_space, ["choices"]), (small_space, ["choices", "interactions"]),
+             (nasbench201_space(), ["paths", "ops"]), (nasbench201_space(), ["choices", "effective", "paths", "ops"])]
+    rng = np.random.default_rng(5)
+    for space, features in cases:
+        enc = Encoder(space.n_options, space.groups, "onehot", features, space.cell_features())
+        Z1, Z2 = enc.transform(space.sample(9, random_state=6)), enc.transform(space.sample(4, random_state=7))
+        h = len(enc.group_columns)
+        sigma, ell = rng.uniform(0.3, 2.0, h), rng.uniform(0.3, 3.0, h)
+        fast = GroupedRBFKernel(enc.group_columns, sigma, ell, enc.onehot_positions)
+        plain = GroupedRBFKernel(enc.group_columns, sigma, ell)
+        direct = _eq7_direct(Z1, Z2, enc.masks(), sigma, ell)
+        np.testing.assert_allclose(fast(Z1, Z2), direct, rtol=1e-12)
+        np.testing.assert_allclose(plain(Z1, Z2), direct, rtol=1e-12)
+        np.testing.assert_allclose(fast.from_distances(fast.distances(Z1, Z2)), direct, rtol=1e-12)

@@ -21,6 +21,10 @@ from typing import Sequence
 import numpy as np
 
 
+#: Largest lookup table :meth:`GroupedRBFKernel.cross` builds for several one-hot groups at once.
+_MAX_TABLE = 1 << 16
+
+
 class GroupedRBFKernel:
     """Sum over operation types of scaled squared-exponential kernels, each on its own columns.
 
@@ -30,6 +34,10 @@ class GroupedRBFKernel:
         For each of the ``h`` operation types, the feature columns it covers.
     sigma, lengthscale:
         ``(h,)`` positive values (or scalars, broadcast).
+    onehot_positions:
+        Per group, the number of one-hot positions its columns hold, or ``None`` for other features.  For such a
+        group ``D = 2 (P - a.b)`` takes ``P + 1`` values, so :meth:`cross` looks the kernel up in a table instead of
+        exponentiating every entry.
     """
 
     def __init__(
@@ -37,8 +45,11 @@ class GroupedRBFKernel:
         group_columns: Sequence[np.ndarray],
         sigma: float | Sequence[float] = 1.0,
         lengthscale: float | Sequence[float] = 1.0,
+        onehot_positions: Sequence[int | None] | None = None,
     ) -> None:
         self.group_columns = [np.asarray(c, dtype=int) for c in group_columns]
+        self.onehot_positions = list(onehot_positions) if onehot_positions is not None else [None] * len(
+            self.group_columns)
         h = len(self.group_columns)
         self.sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (h,)).copy()
         self.lengthscale = np.broadcast_to(np.asarray(lengthscale, dtype=float), (h,)).copy()
@@ -76,6 +87,11 @@ class GroupedRBFKernel:
             np.maximum(D, 0.0, out=out[i])
         return out
 
+    def terms(self, D: np.ndarray) -> np.ndarray:
+        """Per-type kernel terms ``(h, n, m)``, ``sigma_i^2 exp(-D_i / (2 ell_i^2))``; they sum to ``K``."""
+        scale = -0.5 / self.lengthscale**2
+        return self.sigma[:, None, None] ** 2 * np.exp(D * scale[:, None, None])
+
     def from_distances(self, D: np.ndarray, eval_gradient: bool = False):
         """Kernel matrix from precomputed :meth:`distances`, and optionally its gradient ``(n, m, 2h)`` in ``theta``."""
         h = self.n_groups
@@ -94,7 +110,62 @@ class GroupedRBFKernel:
         """``K (n, m)`` between the rows of ``Z`` and ``Z2`` (``Z`` itself when omitted)."""
         if eval_gradient and Z2 is not None:
             raise ValueError("the gradient is only available for K(Z, Z)")
-        return self.from_distances(self.distances(Z, Z2), eval_gradient=eval_gradient)
+        if eval_gradient:
+            return self.from_distances(self.distances(Z, Z2), eval_gradient=True)
+        return self.cross(Z, Z if Z2 is None else Z2)
+
+    def cross(self, Z: np.ndarray, Z2: np.ndarray) -> np.ndarray:
+        """``K (n, m)`` group by group, in place: one matrix product and four passes over ``(n, m)`` per group.
+
+        The same numbers as :meth:`from_distances` of :meth:`distances`, without the ``(h, n, m)`` temporaries;
+        predictions over large pools spend most of their time here.
+        """
+        K = np.zeros((Z.shape[0], Z2.shape[0]))
+        combined = self._combined_onehot_groups()
+        if combined:
+            # Disjoint one-hot groups at once: with group i's columns of Z2 scaled by stride_i, one matrix product
+            # gives key = sum_i stride_i matches_i, and the kernel summed over those groups is table[key].
+            cols = np.concatenate([self.group_columns[i] for i in combined])
+            strides = np.cumprod([1] + [self.onehot_positions[i] + 1 for i in combined])
+            scale = np.concatenate([np.full(self.group_columns[i].size, strides[k]) for k, i in enumerate(combined)])
+            keys = np.rint(Z[:, cols] @ (Z2[:, cols] * scale).T).astype(np.intp)
+            table = np.zeros(int(strides[-1]))
+            for k, i in enumerate(combined):
+                matches = (np.arange(strides[-1]) // strides[k]) % (self.onehot_positions[i] + 1)
+                table += self.sigma[i] ** 2 * np.exp(-(self.onehot_positions[i] - matches) / self.lengthscale[i] ** 2)
+            K += table[keys]
+        for i, (c, sigma, ell) in enumerate(zip(self.group_columns, self.sigma, self.lengthscale)):
+            if i in combined:
+                continue
+            a, b = Z[:, c], Z2[:, c]
+            positions = self.onehot_positions[i]
+            if positions is not None:  # a.b counts matching positions: k = sigma^2 exp(-(P - matches) / ell^2)
+                table = sigma**2 * np.exp(-(positions - np.arange(positions + 1)) / ell**2)
+                K += table[np.rint(a @ b.T).astype(np.intp)]
+                continue
+            G = a @ b.T  # -D/2 = a.b - |a|^2/2 - |b|^2/2
+            G -= 0.5 * np.einsum("ij,ij->i", a, a)[:, None]
+            G -= 0.5 * np.einsum("ij,ij->i", b, b)[None, :]
+            np.minimum(G, 0.0, out=G)
+            G *= 1.0 / ell**2
+            np.exp(G, out=G)
+            G *= sigma**2
+            K += G
+        return K
+
+    def _combined_onehot_groups(self) -> list[int]:
+        """One-hot groups whose columns no other group shares, while their joint table stays small."""
+        used = np.zeros(max((int(c.max()) + 1 for c in self.group_columns if c.size), default=0), dtype=int)
+        for c in self.group_columns:
+            used[c] += 1
+        chosen, size = [], 1
+        for i, c in enumerate(self.group_columns):
+            positions = self.onehot_positions[i]
+            if positions is None or not c.size or np.any(used[c] > 1) or size * (positions + 1) > _MAX_TABLE:
+                continue
+            chosen.append(i)
+            size *= positions + 1
+        return chosen if len(chosen) > 1 else []
 
     def diag(self, Z: np.ndarray) -> np.ndarray:
         """``k(s, s)`` for each row: ``sum_i sigma_i^2`` (the prior variance of every architecture)."""

@@ -15,10 +15,11 @@ kept up to date as the batch grows:
 * numerators ``sigma^2(y | s)``: ``V = L_s^-1 C(s, pool)`` grows by one row per pick (an extend-Cholesky step),
   ``O(|s| N)`` per pick for a pool of ``N``;
 * denominators ``sigma^2(y | u - y) = 1 / Q_yy`` with ``Q = C(u, u)^-1``; removing a pick from ``u`` is a rank-one
-  Schur-complement downdate of ``Q``, ``O(N^2)`` per pick.  For pools larger than ``reference_size`` the denominators
-  are computed against a random reference subset ``R`` of the pool (exact and downdated for candidates in ``R``,
-  ``sigma^2(y | R)`` held fixed within the batch for the others): an ``O(N |R|^2)`` approximation instead of
-  ``O(N^3)``.
+  Schur-complement downdate of ``Q``, ``O(N^2)`` per pick.  Both are exact.  ``Q`` costs ``O(N^3)``, so the universe
+  ``u`` is the pool when it has at most ``universe_size`` (:data:`MI_UNIVERSE_SIZE`) candidates and a uniform subset
+  of that size otherwise: Eq. 12 is then maximised exactly over that random universe, the way acquisition functions
+  are maximised over random candidate sets.  (An earlier version scored every candidate of a larger pool against a
+  reference subset; its picks disagreed with the exact greedy and leaned away from the reference members.)
 
 UCB and EI use the same numerators: ``sigma^2(y | s)`` minus the noise is the posterior variance given observed and
 pending points, so a batch of UCB picks spreads out as a kriging believer's would (the mean is unchanged by pending
@@ -28,10 +29,14 @@ points whose value is the believed mean).
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg import lapack, solve_triangular
 from scipy.stats import norm
 
 from gpnas.gp.linalg import robust_cholesky
+
+#: Largest MI universe handled exactly (a ``potri`` of this size takes well under a second on 2 cores).
+MI_UNIVERSE_SIZE = 3000
+
 
 def mutual_information(C: np.ndarray, sampled: np.ndarray) -> float:
     """Eq. 12 by brute-force determinants: ``C (N, N)`` over the universe, ``sampled`` a boolean mask or indices."""
@@ -69,24 +74,27 @@ class _Conditioner:
 
 
 class _Denominators:
-    """``sigma^2(y | u - y)`` for every candidate, with Schur-complement downdates as candidates leave ``u``."""
+    """``sigma^2(y | u - y)`` for every candidate of the universe ``u``, exact, with Schur downdates as picks leave it.
 
-    def __init__(self, cov: "CovarianceFunction", pool: np.ndarray, reference_size: int, rng: np.random.Generator):
+    ``u`` is the whole pool when it has at most ``universe_size`` candidates, otherwise a uniform subset of that many:
+    Eq. 12 is then maximised exactly over that subset (candidates outside it get no MI score).  The precision matrix
+    ``Q = C(u, u)^-1`` is needed whole, because its diagonal holds the denominators and its columns their downdates;
+    it comes from the Cholesky factor through LAPACK's ``potri``.
+    """
+
+    def __init__(self, cov: "CovarianceFunction", pool: np.ndarray, universe_size: int, rng: np.random.Generator):
         n = pool.shape[0]
-        self.in_ref = np.arange(n) if n <= reference_size else np.sort(rng.choice(n, reference_size, replace=False))
+        self.members = np.arange(n) if n <= universe_size else np.sort(rng.choice(n, universe_size, replace=False))
         self.position = -np.ones(n, dtype=int)
-        self.position[self.in_ref] = np.arange(self.in_ref.size)
-        L = robust_cholesky(cov(pool[self.in_ref]), what="covariance of the candidate pool")
-        self.Q = cho_solve((L, True), np.eye(self.in_ref.size), check_finite=False)
-        self.alive = np.ones(self.in_ref.size, dtype=bool)
-        self.value = np.empty(n)
-        self.value[self.in_ref] = 1.0 / np.diag(self.Q)
-        outside = np.setdiff1d(np.arange(n), self.in_ref)
-        for start in range(0, outside.size, 4096):
-            idx = outside[start : start + 4096]
-            W = solve_triangular(L, cov(pool[self.in_ref], pool[idx]), lower=True, check_finite=False)
-            self.value[idx] = cov.diag(pool[idx]) - np.sum(W**2, axis=0)
-        self.value = np.maximum(self.value, 1e-12)
+        self.position[self.members] = np.arange(self.members.size)
+        L = robust_cholesky(cov(pool[self.members]), what="covariance of the candidate pool")
+        Q, info = lapack.dpotri(L, lower=True)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"cannot invert the candidate pool's covariance (LAPACK potri info {info})")
+        self.Q = np.tril(Q) + np.tril(Q, -1).T
+        self.alive = np.ones(self.members.size, dtype=bool)
+        self.value = np.full(n, np.nan)
+        self.value[self.members] = 1.0 / np.diag(self.Q)
 
     def remove(self, index: int) -> None:
         j = self.position[index]
@@ -96,7 +104,8 @@ class _Denominators:
         self.Q -= np.outer(q, q) / q[j]
         self.alive[j] = False
         live = self.alive
-        self.value[self.in_ref[live]] = 1.0 / np.diag(self.Q)[live]
+        self.value[self.members[live]] = 1.0 / np.diag(self.Q)[live]
+        self.value[index] = np.nan
 
 
 class CovarianceFunction:
@@ -110,19 +119,19 @@ class CovarianceFunction:
         self.model = model
 
     def encode(self, X: np.ndarray) -> np.ndarray:
-        return self.model.encoder_.transform(self.model._validate_X(X, self.model.encoder_.n_options))
+        return self.model.encode(X)
 
     def __call__(self, Z1: np.ndarray, Z2: np.ndarray | None = None) -> np.ndarray:
         m = self.model
         S = m.prior_cov_
-        P1 = m._design(Z1)
+        P1 = m.design(Z1)
         if Z2 is None:
             return m.kernel_(Z1) + P1 @ S @ P1.T + m.noise_ * np.eye(Z1.shape[0])
-        return m.kernel_(Z1, Z2) + P1 @ S @ m._design(Z2).T
+        return m.kernel_(Z1, Z2) + P1 @ S @ m.design(Z2).T
 
     def diag(self, Z: np.ndarray) -> np.ndarray:
         m = self.model
-        P = m._design(Z)
+        P = m.design(Z)
         return m.kernel_.diag(Z) + np.sum((P @ m.prior_cov_) * P, axis=1) + m.noise_
 
 
@@ -141,7 +150,7 @@ def greedy_batch(
     sampled: np.ndarray,
     k: int,
     acquisitions: list[str],
-    reference_size: int = 500,
+    universe_size: int = MI_UNIVERSE_SIZE,
     beta: float = 2.0,
     best: float | None = None,
     random_state: int | np.random.Generator | None = None,
@@ -160,14 +169,14 @@ def greedy_batch(
     Z_pool = cov.encode(pool)
     Z_sampled = cov.encode(sampled) if len(sampled) else np.zeros((0, Z_pool.shape[1]))
     numerators = _Conditioner(cov, Z_pool, Z_sampled)
-    denominators = _Denominators(cov, Z_pool, reference_size, rng) if "mi" in acquisitions[:k] else None
-    mean = model._predict_model_units(pool, model.predictor, need_var=False)[0] if set(acquisitions) - {"mi"} else None
+    denominators = _Denominators(cov, Z_pool, universe_size, rng) if "mi" in acquisitions[:k] else None
+    mean = model.predict_latent_encoded(Z_pool, return_var=False)[0] if set(acquisitions) - {"mi"} else None
     chosen: list[int] = []
     taken = np.zeros(pool.shape[0], dtype=bool)
     for step in range(k):
         kind = acquisitions[step]
         if kind == "mi":
-            score = np.log(numerators.variance) - np.log(denominators.value)
+            score = np.log(numerators.variance) - np.log(np.nan_to_num(denominators.value, nan=np.inf))
         else:
             latent = np.maximum(numerators.variance - model.noise_, 1e-18)
             score = acquisition_scores(kind, mean, latent, best if best is not None else mean.max(), beta)
