@@ -45,7 +45,7 @@ def run_one(job):
     table_name, strategy, seed, budget, batch_size, data_dir = job
     warnings.filterwarnings("ignore")
     from gpnas import GPNASRegressor
-    from gpnas.samplers import make_sampler
+    from gpnas.sampling.strategies import make_sampler
     from gpnas.study import Study
     from gpnas.tables import load_table
 

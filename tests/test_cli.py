@@ -19,7 +19,7 @@ def files(tmp_path, small_space):
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     rng = np.random.default_rng(0)
-    rows = []
+    rows = []  # 30 draws from 18 architectures: some are repeated noisy runs (fit needs --replicates)
     for _ in range(30):
         k0, k1, se = rng.choice([3, 5, 7]), rng.choice([3, 5, 7]), rng.choice(["off", "on"])
         rows.append({"k_0": k0, "k_1": k1, "se": se, "acc": 70 + k0 - 0.5 * k1 + 2 * (se == "on") + rng.normal(0, .1)})
@@ -37,7 +37,7 @@ def run(*args):
 
 def test_fit_then_predict(files):
     tmp, space, data = files
-    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.json")
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.json", "--replicates")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp.iterdir() if p.name.startswith("m.")) == ["m.json"]  # exactly the named file
     result = run("predict", "--model", tmp / "m.json", "--data", data, "--out", tmp / "pred.csv")
@@ -56,7 +56,8 @@ def test_predict_streams_in_chunks_and_never_overwrites_its_inputs(files, monkey
     import gpnas.data
 
     tmp, space, data = files
-    assert run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz").exit_code == 0
+    fitted = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz", "--replicates")
+    assert fitted.exit_code == 0
     whole = run("predict", "--model", tmp / "m.npz", "--data", data, "--out", tmp / "whole.csv")
     assert whole.exit_code == 0, whole.output
     monkeypatch.setattr(gpnas.data, "STREAM_CHUNK", 7)  # 30 rows in chunks of 7 give the same file
@@ -101,7 +102,7 @@ def _write(path, text):
 def test_bad_data_gives_one_clear_line(files, csv_text, message):
     tmp, space, _ = files
     data = _write(tmp / "bad.csv", csv_text)
-    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m")
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m", "--replicates")
     assert result.exit_code != 0
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
@@ -111,7 +112,7 @@ def test_bad_data_gives_one_clear_line(files, csv_text, message):
 def test_malformed_space_and_model_files(files):
     tmp, _, data = files
     space = _write(tmp / "bad.yaml", "name: x\nchoices:\n  - {name: a, values: [1]}\n")
-    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m")
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m", "--replicates")
     assert result.exit_code != 0 and "missing 'group'" in result.output
     model = _write(tmp / "junk.npz", "junk")
     result = run("predict", "--model", model, "--data", data, "--out", tmp / "p.csv")

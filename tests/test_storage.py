@@ -88,6 +88,27 @@ def test_schema_version_is_checked(tmp_path):
         SQLiteStorage(path)
 
 
+def test_version_1_database_is_migrated_in_place(tmp_path, small_space):
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    study = create_study(small_space, sampler="random", storage=url, study_name="old", seed=0)
+    study.optimize(objective_of(small_space), budget=4)
+    before = [t.record() for t in study.trials]
+    del study
+    conn = sqlite3.connect(path)  # rebuild the trials table as schema version 1 had it (no heartbeat column)
+    conn.executescript("""
+        CREATE TABLE t1 AS SELECT study_id, number, arch, state, value, error, started, finished, worker, round,
+                                  attempts FROM trials;
+        DROP TABLE trials; ALTER TABLE t1 RENAME TO trials;
+        UPDATE gpnas_meta SET value = '1' WHERE key = 'schema_version';""")
+    conn.close()
+    again = load_study("old", url)
+    assert [t.record() for t in again.trials] == before
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM gpnas_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    conn.close()
+
+
 def test_unknown_study_and_duplicate_names(tmp_path, small_space):
     url = f"sqlite:///{tmp_path / 'g.db'}"
     with pytest.raises(StorageError, match="no study named"):

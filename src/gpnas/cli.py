@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import sqlite3
 from pathlib import Path
 
 import click
 import numpy as np
 
-from gpnas.data import predict_csv, read_architectures, write_architectures
-from gpnas.encoding import ENCODINGS
+from gpnas.builtin import BUILTIN_SPACES, resolve_space
+from gpnas.data import predict_csv, read_architectures, refuse_conflicts, write_architectures
+from gpnas.encoding import ENCODINGS, FEATURES
 from gpnas.exceptions import DataError, GPNASError
 from gpnas.executors import ProcessPoolExecutor
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
+from gpnas.objectives import TableObjective
 from gpnas.persistence import load_model, save_model
 from gpnas.sampling.pool import candidate_pool
-from gpnas.samplers import SAMPLERS
+from gpnas.sampling.strategies import SAMPLERS
 from gpnas.space import SearchSpace
-from gpnas.storage import get_storage
+from gpnas.storage import StorageError, get_storage
 from gpnas.study import Study, load_study
 from gpnas.tables import TABLE_NAMES, load_table
 
@@ -32,6 +36,11 @@ def friendly_errors(command):
             return command(*args, **kwargs)
         except GPNASError as err:
             raise click.ClickException(str(err)) from None
+        except sqlite3.DatabaseError as err:  # e.g. a gpnas database whose pages were damaged after opening
+            detail = str(err) if len(str(err)) < 160 else str(err)[:160] + "..."
+            raise click.ClickException(f"the study database is damaged or unreadable: {detail}") from None
+        except UnicodeDecodeError as err:
+            raise click.ClickException(f"an input file is not UTF-8 text: {err}") from None
         except OSError as err:
             raise click.ClickException(f"{err.strerror or err}: {err.filename}") from None
 
@@ -51,15 +60,29 @@ def main() -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz).")
 @click.option("--encoding", type=click.Choice(ENCODINGS), default="onehot", show_default=True)
 @click.option("--estimation", type=click.Choice(ESTIMATIONS), default="evidence", show_default=True)
+@click.option("--features", default="auto", show_default=True,
+              help="Kernel feature blocks: 'auto', or a comma list of " + ", ".join(FEATURES) + ".")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the optimiser's restarts.")
+@click.option("--replicates", is_flag=True, default=False,
+              help="Accept an architecture listed several times with different targets (repeated noisy runs).")
 @friendly_errors
-def fit(space_path, data_path, target, out_path, encoding, estimation, seed) -> None:
+def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates) -> None:
     """Fit the GP-NAS predictor on measured architectures and save it."""
     space = SearchSpace.load(space_path)
     X, y, _ = read_architectures(data_path, space, target)
+    if not replicates:
+        refuse_conflicts(data_path, X, y, "; pass --replicates if they are repeated runs of one network")
     if X.shape[0] < 2:
         raise DataError(f"data file {data_path!r} has {X.shape[0]} row(s); at least 2 are needed to fit")
-    model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, random_state=seed).fit(X, y)
+    if features != "auto":
+        features = [f.strip() for f in features.split(",") if f.strip()]
+        unknown = [f for f in features if f not in FEATURES]
+        if unknown or not features:
+            raise DataError(f"--features {','.join(features)!r}: expected 'auto' or a comma list of {list(FEATURES)}")
+        if space.cell is None and set(features) & {"effective", "paths", "ops"}:
+            raise DataError(f"--features {','.join(features)!r}: cell features need a space file that declares a cell")
+    model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, features=features,
+                           random_state=seed).fit(X, y)
     path = save_model(model, out_path)
     click.echo(f"fitted on {X.shape[0]} architectures; groups {model.group_names_}; "
                f"sigma {np.round(model.sigma_, 4).tolist()}; lengthscale {np.round(model.lengthscale_, 4).tolist()}; "
@@ -102,24 +125,14 @@ def table(name, out_path, space_out, dedup, data_dir) -> None:
     click.echo(f"wrote {len(tab.y)} architectures of {name} to {out_path}")
 
 
-class TableObjective:
-    """A table of measured architectures used as the objective: a lookup; a missing architecture fails its trial."""
-
-    def __init__(self, space: SearchSpace, path: str, target: str) -> None:
-        X, y, _ = read_architectures(path, space, target)
-        self.space = space
-        self.values = {tuple(int(v) for v in x): float(value) for x, value in zip(X, y)}
-        if not self.values:
-            raise DataError(f"table {path!r} has no rows")
-
-    def __call__(self, arch: dict) -> float:
-        key = tuple(int(v) for v in self.space.from_dict_arch(arch))
-        if key not in self.values:
-            raise KeyError(f"architecture {self.space.to_string(np.array(key))} is not in the table")
-        return self.values[key]
-
-
 DEFAULT_STORAGE = "sqlite:///gpnas.db"
+
+
+def _positive(param, value):
+    """A click callback: the option, when given, must be a finite number above zero."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value!r} is not a finite number above 0", param=param)
+    return value
 
 
 def executor_options(command):
@@ -154,22 +167,6 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
                               help="Where studies live (a SQLite URL).")
 
 
-BUILTIN_SPACES = ("mobilenetv3-large", "mobilefacenet", "nasbench201", "nasbench-macro", "accel-nasbench")
-
-
-def resolve_space(text: str) -> SearchSpace:
-    """A built-in space by name, or a space file."""
-    from gpnas import tables
-    from gpnas.nets import spaces
-
-    builtin = {"mobilenetv3-large": spaces.mobilenetv3_space, "mobilefacenet": spaces.mobilefacenet_space,
-               "nasbench201": tables.nasbench201_space, "nasbench-macro": tables.nasbench_macro_space,
-               "accel-nasbench": tables.accel_nasbench_space}
-    if text in builtin:
-        return builtin[text]()
-    return SearchSpace.load(text)
-
-
 @main.command()
 @click.option("--space", "space_text", default=None,
               help=f"Space file (.yaml/.json) or built-in name ({', '.join(BUILTIN_SPACES)}); default "
@@ -187,7 +184,8 @@ def resolve_space(text: str) -> SearchSpace:
               help="Width multiplier of the children (default: 0.35 for digits/mnist5k, 1.0 otherwise).")
 @click.option("--resolution", type=click.IntRange(min=8), default=None,
               help="Input image size (default: 16 for digits/mnist5k, 32 otherwise).")
-@click.option("--lr", type=float, default=0.1, show_default=True, help="Peak learning rate (cosine schedule).")
+@click.option("--lr", type=float, default=0.1, show_default=True, callback=lambda c, p, v: _positive(p, v),
+              help="Peak learning rate (cosine schedule).")
 @click.option("--device", default="auto", show_default=True, help="torch device: auto, cpu, cuda, cuda:1 ...")
 @click.option("--budget", type=click.IntRange(min=1), default=10, show_default=True, help="Evaluations at most.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True,
@@ -196,7 +194,8 @@ def resolve_space(text: str) -> SearchSpace:
 @click.option("--direction", type=click.Choice(["maximize", "minimize"]), default="maximize", show_default=True)
 @click.option("--n-initial", type=click.IntRange(min=2), default=4, show_default=True,
               help="Random architectures before the first model-guided batch.")
-@click.option("--mse-threshold", type=float, default=None, help="Stop when Theorem 3's expected MSE falls below.")
+@click.option("--mse-threshold", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
+              help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
 @storage_option
@@ -208,15 +207,27 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
            address, gpus_per_trial, out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
 
+    Ctrl-C stops it with exit status 130; the finished trials are kept and the same command resumes.
+
     With no options: MI sampling over the MobileNetV3-large space, each child trained for a few epochs on
     scikit-learn's digits on the CPU, stored in sqlite:///gpnas.db.
     """
-    store = get_storage(storage)
-    resuming = bool(study_name and store.has_study(study_name))
+    out_folder = Path(out_path).resolve().parent
+    if not out_folder.is_dir():  # checked now, not after the whole search
+        raise DataError(f"--out {out_path!r}: folder {str(out_folder)!r} does not exist")
+    try:  # an existing database is opened now; a new one is created only once every input has been checked
+        store = get_storage(storage, create=False)
+    except StorageError as err:
+        if "does not exist" not in str(err):
+            raise
+        store = None
+    resuming = bool(store is not None and study_name and store.has_study(study_name))
     if resuming:
         study = load_study(study_name, store)
         if space_text and resolve_space(space_text) != study.space:
             raise DataError(f"--space differs from the space of study {study_name!r}")
+        _refuse_conflicts(study, {"strategy": (strategy, study.sampler.name), "direction": (direction, study.direction),
+                                  "n_initial": (n_initial, study.n_initial), "seed": (seed, study.seed)})
         space = study.space
     else:
         default_space = "mobilefacenet" if dataset == "faces" else "mobilenetv3-large"
@@ -232,6 +243,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         resolution = resolution if resolution is not None else (16 if small else 32)
         objective = _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
         described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
+    if store is None:
+        store = get_storage(storage)
     if resuming:
         stored = study.user_attrs.get("objective")
         if stored is not None and stored != json.loads(json.dumps(described)):
@@ -246,10 +259,18 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     if table_path is None:
         click.echo(f"training children on {dataset} ({objective.resolution}x{objective.resolution}, width "
                    f"{objective.width}, {objective.epochs} epochs, device {device})")
-    study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True,
-                   executor=make_executor(executor, workers, address, gpus_per_trial))
+    try:
+        study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True,
+                       executor=make_executor(executor, workers, address, gpus_per_trial))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: every finished trial is stored in {storage}; the same command resumes study "
+                   f"{study.study_name!r}", err=True)
+        raise click.exceptions.Exit(130) from None  # the shell's convention for SIGINT, so `&&` chains stop
     result = study.to_dict()
     Path(out_path).write_text(json.dumps(result, indent=1))
+    if result["summary"]["n_done"] == 0 and result["summary"]["n_failed"]:
+        first = next(t for t in study.trials if t.state == "failed")
+        raise DataError(f"every trial failed ({result['summary']['n_failed']}); the first error: {first.error}")
     _print_summary(result["summary"], out_path, objective if table_path is None else None)
     correlation = _held_out_correlation(study)
     if correlation is not None:
@@ -259,11 +280,29 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     click.echo(f"study {study.study_name!r} in {storage}")
 
 
+def _refuse_conflicts(study, given: dict) -> None:
+    """On resume, an option given on the command line must agree with the study's stored setting."""
+    ctx = click.get_current_context()
+    for option, (value, stored) in given.items():
+        source = ctx.get_parameter_source(option)
+        if source is click.core.ParameterSource.COMMANDLINE and value != stored:
+            flag = "--" + option.replace("_", "-")
+            raise DataError(f"study {study.study_name!r} was created with {flag} {stored}; it cannot resume with "
+                            f"{flag} {value} (start a new study with another --study name)")
+
+
 def _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed):
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         raise DataError("training children needs the torch extra: pip install 'gpnas[torch]'") from None
+    if device != "auto":  # checked before the first trial, not discovered by every trial failing
+        try:
+            parsed = torch.device(device)
+        except (RuntimeError, ValueError) as err:
+            raise DataError(f"--device {device!r} is not a torch device: {err}") from None
+        if parsed.type == "cuda" and not torch.cuda.is_available():
+            raise DataError(f"--device {device!r}: this machine has no CUDA device; use --device cpu or auto")
     if dataset == "faces" or space.name == "mobilefacenet":
         if dataset != "faces" or space.name != "mobilefacenet":
             raise DataError("face recognition search needs --dataset faces with the mobilefacenet space")
@@ -302,7 +341,7 @@ def _held_out_correlation(study):
 @friendly_errors
 def studies(storage) -> None:
     """List the studies in a storage."""
-    rows = get_storage(storage).list_studies()
+    rows = get_storage(storage, create=False).list_studies()
     if not rows:
         click.echo(f"no studies in {storage}")
     for row in rows:
@@ -316,7 +355,7 @@ def studies(storage) -> None:
 @friendly_errors
 def show(name, storage) -> None:
     """Summarise one study: settings, progress, best found and best predicted."""
-    study = load_study(name, storage)
+    study = load_study(name, get_storage(storage, create=False))
     settings = study.settings()
     click.echo(f"study {name!r}: space {study.space.name!r} ({study.space.size} architectures), strategy "
                f"{settings['sampler']}, direction {settings['direction']}, seed {settings['seed']}")
@@ -333,7 +372,7 @@ def show(name, storage) -> None:
 @friendly_errors
 def export(name, out_path, storage) -> None:
     """Write a study's trials, one row per trial with the choices, state and value (CSV or JSON by suffix)."""
-    study = load_study(name, storage)
+    study = load_study(name, get_storage(storage, create=False))
     suffix = Path(out_path).suffix.lower()
     if suffix == ".json":
         Path(out_path).write_text(json.dumps(study.to_dict(), indent=1))
@@ -363,7 +402,7 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
         from gpnas.report import write_report
     except ImportError:
         raise DataError("gpnas report needs matplotlib: pip install 'gpnas[report]'") from None
-    study = load_study(name, storage)
+    study = load_study(name, get_storage(storage, create=False))
     costs = None
     if costs_path:
         X, cost, _ = read_architectures(costs_path, study.space, cost_column)
@@ -380,9 +419,10 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
 @click.option("--latency", "latencies", multiple=True, help="DEVICE=FILE.csv: a per-choice latency table (repeatable).")
 @click.option("--costs", "costs_path", type=click.Path(dir_okay=False), default=None,
               help="CSV of candidate architectures with numeric cost columns (for table spaces).")
-@click.option("--width", type=float, default=None,
+@click.option("--width", type=click.FloatRange(min=0.05), default=None,
               help="MobileNetV3/MobileFaceNet: width of the children (default: the study's training settings).")
-@click.option("--resolution", type=int, default=None, help="Input size (default: the study's training settings).")
+@click.option("--resolution", type=click.IntRange(min=8), default=None,
+              help="Input size (default: the study's training settings).")
 @click.option("--pool", "pool_size", type=click.IntRange(min=10), default=20000, show_default=True,
               help="Candidates drawn when the space is too large to enumerate.")
 @click.option("--top", type=click.IntRange(min=1), default=1, show_default=True, help="Architectures per target.")
@@ -394,7 +434,7 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
     from gpnas.select import Constraint, latency_of, pareto_front, read_latency_table, select_per_target
 
     constraints = [Constraint.parse(b) for b in budgets]
-    study = load_study(name, storage)
+    study = load_study(name, get_storage(storage, create=False))
     model = study.refit()
     if model is None:
         raise DataError(f"study {name!r} has fewer than 2 finished trials; nothing to predict with")

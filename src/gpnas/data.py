@@ -27,12 +27,17 @@ def read_architectures(
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} does not exist")
     try:
-        with open(path, newline="") as handle:
+        with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             columns = reader.fieldnames or []
             rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except UnicodeDecodeError as err:
+        raise DataError(f"data file {str(path)!r} is not UTF-8 text: {err}") from None
+    except (OSError, csv.Error) as err:
         raise DataError(f"cannot read data file {str(path)!r}: {err}") from None
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise DataError(f"data file {str(path)!r} has duplicated column(s) {duplicated}")
     needed = space.names + ([target] if target else [])
     missing = [c for c in needed if c not in columns]
     if missing:
@@ -41,6 +46,10 @@ def read_architectures(
     y = np.empty(len(rows)) if target else None
     for i, row in enumerate(rows):
         line = i + 2  # the header is line 1
+        if None in row:
+            raise DataError(f"{str(path)!r} line {line}: more fields than the header's {len(columns)}")
+        if any(v is None for v in row.values()):
+            raise DataError(f"{str(path)!r} line {line}: fewer fields than the header's {len(columns)}")
         try:
             X[i] = [c.index_of(row[c.name]) for c in space.choices]
         except ArchitectureError as err:
@@ -48,6 +57,8 @@ def read_architectures(
         if target:
             text = (row[target] or "").strip()
             try:
+                if "_" in text:  # Python's float() reads "1_000"; a data file should not
+                    raise ValueError(text)
                 value = float(text)
             except ValueError:
                 raise DataError(f"{str(path)!r} line {line}: target {target!r} is {text!r}, not a number") from None
@@ -69,6 +80,24 @@ def write_architectures(
         for i, x in enumerate(np.atleast_2d(X)):
             arch = space.to_dict_arch(x)
             writer.writerow([arch[n] for n in space.names] + [extra[k][i] for k in extra])
+
+
+def conflicting_duplicates(X: np.ndarray, y: np.ndarray) -> list[list[int]]:
+    """Groups of row numbers (0-based) that hold the same architecture with different targets."""
+    groups: dict[tuple, list[int]] = {}
+    for i, x in enumerate(np.asarray(X)):
+        groups.setdefault(tuple(int(v) for v in x), []).append(i)
+    return [rows for rows in groups.values() if len(rows) > 1 and len({float(y[i]) for i in rows}) > 1]
+
+
+def refuse_conflicts(path: str | Path, X: np.ndarray, y: np.ndarray, hint: str = "") -> None:
+    """Raise :class:`DataError` naming the lines of the first architecture listed with different targets."""
+    conflicts = conflicting_duplicates(X, y)
+    if conflicts:
+        rows = conflicts[0]
+        values = ", ".join(f"{y[i]:g} (line {i + 2})" for i in rows[:4])
+        raise DataError(f"{str(path)!r}: {len(conflicts)} architecture(s) appear more than once with different "
+                        f"targets, e.g. {values}{hint}")
 
 
 #: Rows per chunk when predictions are streamed (bounds memory whatever the file's length).
@@ -93,9 +122,12 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
     fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".", prefix=".gpnas-", suffix=".csv")
     count = 0
     try:
-        with open(data_path, newline="") as source, os.fdopen(fd, "w", newline="") as sink:
+        with open(data_path, newline="", encoding="utf-8") as source, os.fdopen(fd, "w", newline="") as sink:
             reader = csv.reader(source)
             header = next(reader, None) or []
+            duplicated = sorted({c for c in header if header.count(c) > 1})
+            if duplicated:
+                raise DataError(f"data file {str(data_path)!r} has duplicated column(s) {duplicated}")
             missing = [name for name in space.names if name not in header]
             if missing:
                 raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}; it has {header}")
@@ -106,6 +138,10 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                 rows = [row for _, row in zip(range(chunk), reader)]
                 if not rows:
                     break
+                for i, row in enumerate(rows):
+                    if len(row) != len(header):
+                        raise DataError(f"{str(data_path)!r} line {count + i + 2}: {len(row)} fields, the header has "
+                                        f"{len(header)}")
                 X = np.empty((len(rows), space.n_positions), dtype=int)
                 for j, (column, table, choice) in enumerate(zip(where, lookup, space.choices)):
                     for i, row in enumerate(rows):
@@ -128,7 +164,7 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
         os.replace(tmp, out_path)
     except UnicodeDecodeError as err:
         os.unlink(tmp)
-        raise DataError(f"cannot read data file {str(data_path)!r}: {err}") from None
+        raise DataError(f"data file {str(data_path)!r} is not UTF-8 text: {err}") from None
     except BaseException:
         os.unlink(tmp)
         raise

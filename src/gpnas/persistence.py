@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from gpnas.exceptions import ModelFileError
+from gpnas.exceptions import GPNASError, ModelFileError
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.linalg import robust_cholesky
 from gpnas.gp.regressor import GPNASRegressor
@@ -75,38 +75,62 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
 
 
 def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
-    """Read a model written by :func:`save_model`; raises :class:`ModelFileError` on a bad file."""
+    """Read a model written by :func:`save_model`; raises :class:`ModelFileError` on a bad or damaged file."""
+    where = repr(str(path)) if isinstance(path, (str, Path)) else "stream"
     if isinstance(path, (str, Path)):
         path = Path(path)
         if not path.is_file():
-            raise ModelFileError(f"model file {str(path)!r} does not exist")
+            raise ModelFileError(f"model file {where} does not exist")
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(f"model file {where} is not a gpnas model (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in _ARRAYS}
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        raise ModelFileError(f"model file {str(path)!r} is not a gpnas model: {err}") from None
-    if meta.get("format") != FORMAT:
-        raise ModelFileError(f"model file {str(path)!r} is not a gpnas model (format {meta.get('format')!r})")
+        raise ModelFileError(f"model file {where} is not a gpnas model: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"model file {where} is not a gpnas model (format "
+                             f"{meta.get('format') if isinstance(meta, dict) else None!r})")
     if meta.get("version") != VERSION:
-        raise ModelFileError(f"model file {str(path)!r} has format version {meta.get('version')}, expected {VERSION}; "
+        raise ModelFileError(f"model file {where} has format version {meta.get('version')}, expected {VERSION}; "
                              "refit it with this version of gpnas")
+    try:
+        return _rebuild(meta, arrays, where)
+    except ModelFileError:
+        raise
+    except (GPNASError, KeyError, TypeError, ValueError, IndexError, AttributeError, np.linalg.LinAlgError) as err:
+        raise ModelFileError(f"model file {where} is damaged: {type(err).__name__}: {err}") from None
+
+
+def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     params = dict(meta["params"])
     if params["space"] is not None:
-        params["space"] = SearchSpace.from_dict(params["space"], source=f"model file {str(path)!r}")
+        params["space"] = SearchSpace.from_dict(params["space"], source=f"model file {where}")
     for key in ("sigma_bounds", "lengthscale_bounds", "noise_bounds"):
         params[key] = tuple(params[key])
     model = GPNASRegressor(**params)
     n_options, groups = model._structure()
     model.encoder_ = model._make_encoder(n_options, groups)
+    h, p = len(model.encoder_.group_names), model.encoder_.n_features + 1
+    X_train, y_train = arrays["X_train"], arrays["y_train"]
+    expected = {"X_train": (y_train.shape[0], len(n_options)), "y_train": (X_train.shape[0],), "log_sigma": (h,),
+                "log_lengthscale": (h,), "log_noise": (), "prior_mean": (p,), "prior_cov": (p, p)}
+    for key, shape in expected.items():
+        if arrays[key].shape != shape:
+            raise ModelFileError(f"model file {where} is damaged: {key} has shape {arrays[key].shape}, "
+                                 f"expected {shape}")
+    for key in ("y_train", "log_sigma", "log_lengthscale", "log_noise", "prior_mean", "prior_cov"):
+        if not np.all(np.isfinite(arrays[key])):
+            raise ModelFileError(f"model file {where} is damaged: {key} has non-finite values")
     model.group_names_ = list(meta["group_names"])
     try:
         model.target_ = TargetTransform.from_state(meta["target_kind"], arrays["target_y_knots"],
                                                    arrays["target_z_knots"], arrays["target_tail_slopes"])
     except ValueError as err:
-        raise ModelFileError(f"model file {str(path)!r} has a bad target transform: {err}") from None
-    model.X_train_ = arrays["X_train"].astype(int)
-    model.y_train_ = arrays["y_train"].astype(float)
+        raise ModelFileError(f"model file {where} has a bad target transform: {err}") from None
+    model.X_train_ = model._validate_X(X_train, n_options)
+    model.y_train_ = y_train.astype(float)
     model.kernel_ = GroupedRBFKernel(model.encoder_.group_columns, np.exp(arrays["log_sigma"]),
                                      np.exp(arrays["log_lengthscale"]), model.encoder_.onehot_positions)
     model.noise_ = float(np.exp(arrays["log_noise"]))

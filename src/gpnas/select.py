@@ -95,26 +95,35 @@ def read_latency_table(path: str | Path, space: SearchSpace) -> dict[tuple[int, 
         raise DataError(f"latency table {str(path)!r} does not exist")
     entries: dict[tuple[int, int], float] = {}
     base = 0.0
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"choice", "value", "ms"} <= set(reader.fieldnames):
-            raise DataError(f"latency table {str(path)!r} needs columns choice,value,ms")
-        names = {n: j for j, n in enumerate(space.names)}
-        for line, row in enumerate(reader, start=2):
-            try:
-                ms = float(row["ms"])
-            except (TypeError, ValueError):
-                raise DataError(f"{str(path)!r} line {line}: ms {row['ms']!r} is not a number") from None
-            if row["choice"] == "_base":
-                base = ms
-                continue
-            if row["choice"] not in names:
-                raise DataError(f"{str(path)!r} line {line}: unknown choice {row['choice']!r}")
-            j = names[row["choice"]]
-            try:
-                entries[(j, space.choices[j].index_of(row["value"]))] = ms
-            except Exception as err:
-                raise DataError(f"{str(path)!r} line {line}: {err}") from None
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            fieldnames = list(reader.fieldnames or [])
+            rows = list(reader)
+    except UnicodeDecodeError as err:
+        raise DataError(f"latency table {str(path)!r} is not UTF-8 text: {err}") from None
+    except csv.Error as err:
+        raise DataError(f"latency table {str(path)!r} is not a readable CSV file: {err}") from None
+    if not {"choice", "value", "ms"} <= set(fieldnames):
+        raise DataError(f"latency table {str(path)!r} needs columns choice,value,ms")
+    names = {n: j for j, n in enumerate(space.names)}
+    for line, row in enumerate(rows, start=2):
+        try:
+            ms = float(row["ms"])
+        except (TypeError, ValueError):
+            raise DataError(f"{str(path)!r} line {line}: ms {row['ms']!r} is not a number") from None
+        if not np.isfinite(ms) or ms < 0:
+            raise DataError(f"{str(path)!r} line {line}: ms {row['ms']!r} is not a finite non-negative number")
+        if row["choice"] == "_base":
+            base = ms
+            continue
+        if row["choice"] not in names:
+            raise DataError(f"{str(path)!r} line {line}: unknown choice {row['choice']!r}")
+        j = names[row["choice"]]
+        try:
+            entries[(j, space.choices[j].index_of(row["value"]))] = ms
+        except Exception as err:
+            raise DataError(f"{str(path)!r} line {line}: {err}") from None
     missing = [f"{c.name}={v}" for j, c in enumerate(space.choices) for i, v in enumerate(c.values)
                if (j, i) not in entries]
     if missing:

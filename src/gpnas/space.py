@@ -25,6 +25,8 @@ from gpnas.exceptions import ArchitectureError, SpaceError
 
 #: Spaces larger than this are never enumerated (``SearchSpace.enumerate`` raises instead).
 MAX_ENUMERATION = 2_000_000
+#: Most positions a space may have (a ``repeat`` of millions would exhaust memory before anything useful happens).
+MAX_POSITIONS = 10_000
 
 _RESERVED = {",", "="}
 
@@ -125,6 +127,8 @@ class SearchSpace:
         choices = tuple(choices)
         if not choices:
             raise SpaceError(f"space {name!r} has no choices")
+        if len(choices) > MAX_POSITIONS:
+            raise SpaceError(f"space {name!r} has {len(choices)} positions, more than the {MAX_POSITIONS} allowed")
         for c in choices:
             if not isinstance(c, Choice):
                 raise SpaceError(f"space {name!r}: expected Choice objects, got {c!r}")
@@ -310,6 +314,8 @@ class SearchSpace:
             raise SpaceError(f"{source}: 'choices' must be a non-empty list")
         choices: list[Choice] = []
         for k, entry in enumerate(entries):
+            if len(choices) > MAX_POSITIONS:
+                break
             where = f"{source}: choice #{k}"
             if not isinstance(entry, Mapping):
                 raise SpaceError(f"{where}: expected a mapping, got {entry!r}")
@@ -326,6 +332,8 @@ class SearchSpace:
                 else:
                     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
                         raise SpaceError(f"{where}: 'repeat' must be a positive integer, got {repeat!r}")
+                    if len(choices) + repeat > MAX_POSITIONS:
+                        raise SpaceError(f"{where}: 'repeat: {repeat}' makes more than {MAX_POSITIONS} positions")
                     for r in range(repeat):
                         choices.append(Choice(f"{entry['name']}_{r}", entry["values"], str(entry["group"])))
             except SpaceError as err:
@@ -342,17 +350,20 @@ class SearchSpace:
         path = Path(path)
         if not path.is_file():
             raise SpaceError(f"space file {str(path)!r} does not exist")
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise SpaceError(f"space file {str(path)!r} is not UTF-8 text: {err}") from None
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
             try:
-                spec = yaml.safe_load(text)
+                spec = yaml.load(text, Loader=_unique_key_loader())
             except yaml.YAMLError as err:
                 raise SpaceError(f"space file {str(path)!r} is not valid YAML: {err}".splitlines()[0]) from None
         elif path.suffix.lower() == ".json":
             try:
-                spec = json.loads(text)
+                spec = json.loads(text, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as err:
                 raise SpaceError(f"space file {str(path)!r} is not valid JSON: {err}") from None
         else:
@@ -370,6 +381,33 @@ class SearchSpace:
             path.write_text(json.dumps(self.to_dict(), indent=2))
         else:
             raise SpaceError(f"cannot save space to {str(path)!r}: expected a .yaml, .yml or .json suffix")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object hook that refuses duplicate keys (the last one would silently win)."""
+    keys = [k for k, _ in pairs]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise SpaceError(f"duplicate keys {duplicates} in a space file")
+    return dict(pairs)
+
+
+def _unique_key_loader():
+    """A YAML SafeLoader that refuses duplicate mapping keys instead of keeping the last one."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
+        duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate keys {duplicates}", node.start_mark)
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return UniqueKeyLoader
 
 
 def make_space(spec: Iterable[tuple[str, Sequence[Any], str]], name: str = "space") -> SearchSpace:

@@ -1,12 +1,19 @@
 """Where studies live: an in-memory store, and SQLite as the embedded default (``sqlite:///gpnas.db``).
 
-Schema version 1 (``PRAGMA user_version`` is not used: the version is a row of ``gpnas_meta`` so that a foreign SQLite
-file is told apart from an old gpnas one):
+Schema version 2 (``PRAGMA user_version`` is not used: the version is a row of ``gpnas_meta`` so that a foreign SQLite
+file is told apart from an old gpnas one; a version 1 file is migrated in place by adding the heartbeat column):
 
-* ``gpnas_meta(key, value)``: ``application = gpnas``, ``schema_version = 1``.
+* ``gpnas_meta(key, value)``: ``application = gpnas``, ``schema_version = 2``.
 * ``studies(id, name UNIQUE, space JSON, settings JSON, created)``.
-* ``trials(study_id, number, arch JSON, state, value, error, started, finished, worker, round, attempts)``, one row per
-  trial, primary key ``(study_id, number)``; ``state`` is ``pending``, ``running``, ``done`` or ``failed``.
+* ``trials(study_id, number, arch JSON, state, value, error, started, finished, worker, round, attempts, heartbeat)``,
+  one row per trial, primary key ``(study_id, number)``; ``state`` is ``pending``, ``running``, ``done`` or
+  ``failed``; ``worker`` is the owner (``host:pid:token`` of the study object that asked for or claimed it, ``NULL``
+  when free) until the trial finishes, then the evaluating worker.
+
+Several processes may share one study.  Trial numbers are assigned inside the inserting transaction (never twice), a
+free pending trial is claimed with a compare-and-set update (one claimant wins), a result is written only if the trial
+is not finished yet (a finished result is never overwritten), and trials whose owner died or stopped sending
+heartbeats are put back in the queue by whichever process notices (see :mod:`gpnas.study`).
 * ``models(study_id, round, n_done, created, info JSON, model BLOB)``: the fitted model after each round, as the
   portable ``.npz`` bytes of :mod:`gpnas.persistence`, and the round's summary (expected MSE, sigma, lengthscales).
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -27,7 +35,7 @@ from pathlib import Path
 
 from gpnas.exceptions import GPNASError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -44,13 +52,14 @@ CREATE TABLE trials (
     study_id INTEGER NOT NULL REFERENCES studies(id), number INTEGER NOT NULL, arch TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')), value REAL, error TEXT,
     started REAL, finished REAL, worker TEXT, round INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (study_id, number));
+    heartbeat REAL, PRIMARY KEY (study_id, number));
 CREATE TABLE models (
     study_id INTEGER NOT NULL REFERENCES studies(id), round INTEGER NOT NULL, n_done INTEGER NOT NULL,
     created REAL NOT NULL, info TEXT NOT NULL, model BLOB NOT NULL, PRIMARY KEY (study_id, round));
 """
 
-_TRIAL_FIELDS = ("number", "arch", "state", "value", "error", "started", "finished", "worker", "round", "attempts")
+_TRIAL_FIELDS = ("number", "arch", "state", "value", "error", "started", "finished", "worker", "round", "attempts",
+                 "heartbeat")
 
 
 class InMemoryStorage:
@@ -85,13 +94,68 @@ class InMemoryStorage:
 
     def save_trials(self, name: str, trials: list[dict]) -> None:
         for trial in trials:
-            self._studies[name]["trials"][trial["number"]] = dict(trial)
+            self._studies[name]["trials"][trial["number"]] = {"heartbeat": None, **trial}
+
+    def add_trials(self, name: str, trials: list[dict], unique: bool = False, cap: int | None = None) -> list[int]:
+        """Insert new trials with the next free numbers (ignoring theirs); returns the numbers given.
+
+        ``unique`` skips architectures the study already holds; ``cap`` stops once the study holds that many trials
+        that are not free pending ones.  Both are checked in the inserting transaction, so processes asking at the
+        same moment neither duplicate an architecture nor overshoot a shared budget.
+        """
+        store = self._studies[name]["trials"]
+        trials = _admissible(list(store.values()), trials, unique, cap)
+        first = max(store, default=-1) + 1
+        numbers = list(range(first, first + len(trials)))
+        self.save_trials(name, [{**t, "number": n} for t, n in zip(trials, numbers)])
+        return numbers
+
+    def claim_trials(self, name: str, numbers: list[int], owner: str, now: float) -> list[int]:
+        """Move the given pending trials that are free or ``owner``'s to running, owned by ``owner``; returns those
+        claimed (a compare-and-set per trial: of several claimants one wins)."""
+        claimed = []
+        for number in numbers:
+            t = self._studies[name]["trials"].get(number)
+            if t is not None and t["state"] == "pending" and t["worker"] in (None, owner):
+                t.update(state="running", worker=owner, started=now, heartbeat=now)
+                claimed.append(number)
+        return claimed
+
+    def finish_trial(self, name: str, trial: dict) -> bool:
+        """Record a result unless the trial is already finished; returns whether it was recorded."""
+        t = self._studies[name]["trials"].get(trial["number"])
+        if t is None or t["state"] in ("done", "failed"):
+            return False
+        t.update({k: v for k, v in trial.items() if k != "heartbeat"}, heartbeat=None)
+        return True
+
+    def heartbeat(self, name: str, numbers: list[int], owner: str, now: float) -> None:
+        for number in numbers:
+            t = self._studies[name]["trials"].get(number)
+            if t is not None and t["state"] == "running" and t["worker"] == owner:
+                t["heartbeat"] = now
+
+    def requeue(self, name: str, trials: list[dict]) -> list[int]:
+        """Put the given unfinished trials back in the queue, each only if its state and owner are still as read
+        (pending and free, ``attempts`` + 1 if it was running); returns the numbers requeued."""
+        done = []
+        for trial in trials:
+            t = self._studies[name]["trials"].get(trial["number"])
+            if t is not None and t["state"] == trial["state"] and t["worker"] == trial["worker"]:
+                t.update(state="pending", worker=None, started=None, heartbeat=None,
+                         attempts=t["attempts"] + (1 if t["state"] == "running" else 0))
+                done.append(trial["number"])
+        return done
 
     def load_trials(self, name: str) -> list[dict]:
         return [dict(self._studies[name]["trials"][k]) for k in sorted(self._studies[name]["trials"])]
 
-    def save_model(self, name: str, round_: int, n_done: int, info: dict, blob: bytes) -> None:
-        self._studies[name]["models"].append((round_, n_done, dict(info), blob))
+    def save_model(self, name: str, n_done: int, info: dict, blob: bytes) -> int:
+        """Append a fitted model as the next round; returns its round number (from 1)."""
+        models = self._studies[name]["models"]
+        round_ = (models[-1][0] if models else 0) + 1
+        models.append((round_, n_done, dict(info), blob))
+        return round_
 
     def load_latest_model(self, name: str) -> tuple[int, int, bytes] | None:
         models = self._studies[name]["models"]
@@ -111,14 +175,26 @@ class InMemoryStorage:
 class SQLiteStorage(InMemoryStorage):
     """Studies in one SQLite file.  Safe to share between threads of one process; each process opens its own."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        if not create and not self.path.exists():
+            raise StorageError(f"database {str(self.path)!r} does not exist")
         self._check_file()
+        # A file we may not write (or in a folder where SQLite cannot put its WAL index) is opened read-only: it
+        # can be listed, shown and exported, never changed.
+        self.read_only = self.path.exists() and not (os.access(self.path, os.W_OK)
+                                                     and os.access(self.path.parent, os.W_OK))
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False,
-                                         isolation_level=None)
-            self._init_schema()  # checks a foreign file before any pragma can change it
+            if self.read_only:
+                self._conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, timeout=30.0,
+                                             check_same_thread=False, isolation_level=None)
+                tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                self._check_schema(tables, writable=False)
+            else:
+                self._conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False,
+                                             isolation_level=None)
+                self._init_schema()  # checks a foreign file before any pragma can change it
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{str(self.path)!r} is not a usable SQLite database: {err}") from None
 
@@ -158,13 +234,25 @@ class SQLiteStorage(InMemoryStorage):
                 if tables:
                     self._check_schema(tables)
 
-    def _check_schema(self, tables: set[str]) -> None:
+    def _check_schema(self, tables: set[str], writable: bool = True) -> None:
         if "gpnas_meta" not in tables:
             raise StorageError(f"{str(self.path)!r} is an SQLite database of another application "
                                f"(tables {sorted(tables)}); refusing to write to it")
         meta = dict(self._conn.execute("SELECT key, value FROM gpnas_meta"))
         if meta.get("application") != "gpnas":
             raise StorageError(f"{str(self.path)!r} is not a gpnas database")
+        if meta.get("schema_version") == "1" and not writable:
+            raise StorageError(f"{str(self.path)!r} has gpnas schema version 1 and is read-only; open it once with "
+                               "write access to migrate it")
+        if meta.get("schema_version") == "1":  # version 2 only adds the heartbeat column
+            def migrate(conn):
+                columns = {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
+                if "heartbeat" not in columns:
+                    conn.execute("ALTER TABLE trials ADD COLUMN heartbeat REAL")
+                conn.execute("UPDATE gpnas_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+            self._transaction(migrate)
+            meta["schema_version"] = str(SCHEMA_VERSION)
         if meta.get("schema_version") != str(SCHEMA_VERSION):
             raise StorageError(f"{str(self.path)!r} has gpnas schema version {meta.get('schema_version')}, "
                                f"this gpnas reads version {SCHEMA_VERSION}")
@@ -218,13 +306,100 @@ class SQLiteStorage(InMemoryStorage):
     def save_trials(self, name: str, trials: list[dict]) -> None:
         """Insert or update trials, all in one transaction."""
         study_id = self._study_id(name)
-        rows = [(study_id, *(json.dumps(t[f]) if f == "arch" else t.get(f) for f in _TRIAL_FIELDS)) for t in trials]
+        rows = [self._row(study_id, t) for t in trials]
         self._write(
             "INSERT INTO trials (study_id, " + ", ".join(_TRIAL_FIELDS) + ") VALUES (?" + ", ?" * len(_TRIAL_FIELDS)
             + ") ON CONFLICT (study_id, number) DO UPDATE SET "
             + ", ".join(f"{f} = excluded.{f}" for f in _TRIAL_FIELDS[1:]),
             rows,
         )
+
+    @staticmethod
+    def _row(study_id: int, trial: dict) -> tuple:
+        return (study_id, *(json.dumps(trial[f]) if f == "arch" else trial.get(f) for f in _TRIAL_FIELDS))
+
+    def _transaction(self, work):
+        """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction (the write lock is taken first, so a
+        read-then-write inside it is atomic across processes); returns what it returns."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                result = work(self._conn)
+                self._conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def add_trials(self, name: str, trials: list[dict], unique: bool = False, cap: int | None = None) -> list[int]:
+        study_id = self._study_id(name)
+
+        def work(conn):
+            existing = [{"arch": json.loads(a), "state": st, "worker": w} for a, st, w in conn.execute(
+                "SELECT arch, state, worker FROM trials WHERE study_id = ?", (study_id,))] if unique or cap else []
+            admitted = _admissible(existing, trials, unique, cap)
+            first = conn.execute("SELECT COALESCE(MAX(number), -1) + 1 FROM trials WHERE study_id = ?",
+                                 (study_id,)).fetchone()[0]
+            numbers = list(range(first, first + len(admitted)))
+            conn.executemany("INSERT INTO trials (study_id, " + ", ".join(_TRIAL_FIELDS) + ") VALUES (?"
+                             + ", ?" * len(_TRIAL_FIELDS) + ")",
+                             [self._row(study_id, {**t, "number": n}) for t, n in zip(admitted, numbers)])
+            return numbers
+
+        return self._transaction(work)
+
+    def claim_trials(self, name: str, numbers: list[int], owner: str, now: float) -> list[int]:
+        study_id = self._study_id(name)
+
+        def work(conn):
+            claimed = []
+            for number in numbers:
+                cursor = conn.execute(
+                    "UPDATE trials SET state = 'running', worker = ?, started = ?, heartbeat = ? WHERE study_id = ? "
+                    "AND number = ? AND state = 'pending' AND (worker IS NULL OR worker = ?)",
+                    (owner, now, now, study_id, number, owner))
+                if cursor.rowcount == 1:
+                    claimed.append(number)
+            return claimed
+
+        return self._transaction(work)
+
+    def finish_trial(self, name: str, trial: dict) -> bool:
+        study_id = self._study_id(name)
+        fields = [f for f in _TRIAL_FIELDS if f not in ("number", "arch", "heartbeat")]
+
+        def work(conn):
+            cursor = conn.execute(
+                "UPDATE trials SET " + ", ".join(f"{f} = ?" for f in fields) + ", heartbeat = NULL "
+                "WHERE study_id = ? AND number = ? AND state IN ('pending', 'running')",
+                (*(trial.get(f) for f in fields), study_id, trial["number"]))
+            return cursor.rowcount == 1
+
+        return self._transaction(work)
+
+    def heartbeat(self, name: str, numbers: list[int], owner: str, now: float) -> None:
+        if not numbers:
+            return
+        study_id = self._study_id(name)
+        self._write("UPDATE trials SET heartbeat = ? WHERE study_id = ? AND number = ? AND state = 'running' "
+                    "AND worker = ?", [(now, study_id, n, owner) for n in numbers])
+
+    def requeue(self, name: str, trials: list[dict]) -> list[int]:
+        study_id = self._study_id(name)
+
+        def work(conn):
+            done = []
+            for t in trials:
+                cursor = conn.execute(
+                    "UPDATE trials SET state = 'pending', worker = NULL, started = NULL, heartbeat = NULL, "
+                    "attempts = attempts + (CASE WHEN state = 'running' THEN 1 ELSE 0 END) WHERE study_id = ? AND "
+                    "number = ? AND state = ? AND worker IS ?", (study_id, t["number"], t["state"], t["worker"]))
+                if cursor.rowcount == 1:
+                    done.append(t["number"])
+            return done
+
+        return self._transaction(work)
 
     def load_trials(self, name: str) -> list[dict]:
         with self._lock:
@@ -236,10 +411,17 @@ class SQLiteStorage(InMemoryStorage):
             t["arch"] = json.loads(t["arch"])
         return trials
 
-    def save_model(self, name: str, round_: int, n_done: int, info: dict, blob: bytes) -> None:
-        self._write("INSERT OR REPLACE INTO models (study_id, round, n_done, created, info, model) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (self._study_id(name), round_, n_done, time.time(), json.dumps(info),
-                                                  sqlite3.Binary(blob)))
+    def save_model(self, name: str, n_done: int, info: dict, blob: bytes) -> int:
+        study_id = self._study_id(name)
+
+        def work(conn):
+            round_ = conn.execute("SELECT COALESCE(MAX(round), 0) + 1 FROM models WHERE study_id = ?",
+                                  (study_id,)).fetchone()[0]
+            conn.execute("INSERT INTO models (study_id, round, n_done, created, info, model) VALUES (?, ?, ?, ?, ?, ?)",
+                         (study_id, round_, n_done, time.time(), json.dumps(info), sqlite3.Binary(blob)))
+            return int(round_)
+
+        return self._transaction(work)
 
     def load_latest_model(self, name: str) -> tuple[int, int, bytes] | None:
         with self._lock:
@@ -264,8 +446,25 @@ class SQLiteStorage(InMemoryStorage):
             self._conn.close()
 
 
-def get_storage(url: str | None) -> InMemoryStorage:
-    """A storage from a URL: ``None`` for in-memory, ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+def _admissible(existing: list[dict], new: list[dict], unique: bool, cap: int | None) -> list[dict]:
+    """The new trials that :meth:`InMemoryStorage.add_trials` may insert next to ``existing`` ones."""
+    seen = {tuple(t["arch"]) for t in existing} if unique else set()
+    room = None if cap is None else cap - sum(1 for t in existing if t["state"] != "pending" or t["worker"])
+    out = []
+    for trial in new:
+        key = tuple(trial["arch"])
+        if (unique and key in seen) or (room is not None and len(out) >= room):
+            continue
+        seen.add(key)
+        out.append(trial)
+    return out
+
+
+def get_storage(url: str | None, create: bool = True) -> InMemoryStorage:
+    """A storage from a URL: ``None`` for in-memory, ``sqlite:///relative.db`` or ``sqlite:////absolute.db``.
+
+    ``create=False`` refuses a database file that does not exist instead of creating an empty one (for commands
+    that only read)."""
     if url is None:
         return InMemoryStorage()
     if isinstance(url, InMemoryStorage):
@@ -275,7 +474,7 @@ def get_storage(url: str | None) -> InMemoryStorage:
     path = url[len("sqlite:///"):]
     if not path:
         raise StorageError("storage URL sqlite:/// names no file")
-    return SQLiteStorage(path)
+    return SQLiteStorage(path, create=create)
 
 
 def model_to_bytes(model) -> bytes:

@@ -8,8 +8,13 @@ otherwise let the sampler propose the next batch (pending trials count as sample
 from __future__ import annotations
 
 import math
+import os
+import socket
+import threading
 import time
 import uuid
+import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -18,7 +23,7 @@ import numpy as np
 from gpnas.executors import Executor, InProcessExecutor, Retry
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.sampling.pool import candidate_pool
-from gpnas.samplers import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
+from gpnas.sampling.strategies import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
 from gpnas.space import SearchSpace
 from gpnas.storage import StorageError, get_storage, model_from_bytes, model_to_bytes
 
@@ -37,6 +42,7 @@ class Trial:
     round: int = 0
     worker: str | None = None
     attempts: int = 0
+    heartbeat: float | None = None
 
     def params(self, space: SearchSpace) -> dict[str, Any]:
         return space.to_dict_arch(self.arch)
@@ -50,12 +56,43 @@ class Trial:
         """The storage row (architecture as indices)."""
         return {"number": self.number, "arch": [int(v) for v in self.arch], "state": self.state, "value": self.value,
                 "error": self.error, "started": self.started, "finished": self.finished, "worker": self.worker,
-                "round": self.round, "attempts": self.attempts}
+                "round": self.round, "attempts": self.attempts, "heartbeat": self.heartbeat}
 
     @classmethod
     def from_record(cls, row: Mapping[str, Any]) -> "Trial":
         return cls(int(row["number"]), np.array(row["arch"], dtype=int), row["state"], row["value"], row["error"],
-                   row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0))
+                   row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0),
+                   row.get("heartbeat"))
+
+
+#: A search stops when its first this-many trials failed with one and the same error (a bad setting, not bad luck).
+FAIL_FAST = 3
+
+#: Owner tokens of the Study objects alive in this process (an owner of another process is checked by its pid).
+_LIVE_OWNERS: set[str] = set()
+_HOST = socket.gethostname()
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the study object named by ``owner`` (``host:pid:token``) may still be working on its trials.
+
+    On this host: its process exists (and, for this process, the object is alive).  On another host we cannot tell,
+    so only its heartbeats can show it is gone.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text, _, _token = rest.partition(":")
+    if host != _HOST or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner in _LIVE_OWNERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -116,6 +153,13 @@ class Study:
     user_attrs:
         JSON-serialisable facts stored with the study (the command line keeps the objective's settings here, so a
         resumed study can check it is evaluated the same way).
+    heartbeat_interval:
+        Seconds between the heartbeats :meth:`optimize` writes for its running trials (``None``: none).  A running
+        trial whose heartbeat is older than ``heartbeat_grace`` is put back in the queue by any process sharing the
+        study, as Optuna's ``heartbeat_interval`` and ``fail_stale_trials`` do (gpnas re-queues rather than fails).
+    heartbeat_grace:
+        Seconds without a heartbeat after which a running trial counts as stale (default ``6 * heartbeat_interval``).
+        Trials of a process that no longer exists on this host are re-queued at once, heartbeat or not.
     """
 
     def __init__(
@@ -134,11 +178,13 @@ class Study:
         storage: Any = None,
         study_name: str | None = None,
         user_attrs: Mapping[str, Any] | None = None,
+        heartbeat_interval: float | None = 10.0,
+        heartbeat_grace: float | None = None,
     ) -> None:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
         self.space = space
-        self.sampler = make_sampler(sampler)
+        self.sampler = make_sampler(sampler, pool_size=pool_size)
         self.direction = direction
         self.n_initial = int(n_initial)
         self.model_params = dict(model_params or {})
@@ -156,6 +202,11 @@ class Study:
         self._model_n_done = -1
         self._stop = StopReason()
         self._eval_pool: np.ndarray | None = None
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_grace = heartbeat_grace
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        _LIVE_OWNERS.add(self.owner)
+        weakref.finalize(self, _LIVE_OWNERS.discard, self.owner)
         self.storage = get_storage(storage)
         self.study_name = study_name or f"study-{uuid.uuid4().hex[:8]}"
         if not self.storage.has_study(self.study_name):
@@ -167,28 +218,44 @@ class Study:
             name = None  # a custom sampler instance: the caller passes it again on resume
         else:
             name = self.sampler.name
-        return {"sampler": name, "direction": self.direction, "n_initial": self.n_initial,
+        return {"sampler": name, "sampler_params": self.sampler.get_params() if name else None,
+                "direction": self.direction, "n_initial": self.n_initial,
                 "model_params": self.model_params, "mse_threshold": self.mse_threshold,
                 "mse_patience": self.mse_patience, "pool_size": self.pool_size,
                 "mse_pool_size": self.mse_pool_size, "seed": self.seed, "fit_model": self.fit_model,
-                "user_attrs": self.user_attrs}
+                "user_attrs": self.user_attrs, "heartbeat_interval": self.heartbeat_interval,
+                "heartbeat_grace": self.heartbeat_grace}
 
     def _save(self, trials: list[Trial]) -> None:
+        """Write trials this study object owns (an upsert of their whole rows)."""
         if trials:
             self.storage.save_trials(self.study_name, [t.record() for t in trials])
 
-    def _restore(self) -> None:
-        """Load trials and the latest model; trials pending or running when the process died are re-queued."""
-        self.trials = [Trial.from_record(r) for r in self.storage.load_trials(self.study_name)]
-        requeued = []
-        for trial in self.trials:
-            if trial.state in ("pending", "running"):
-                if trial.state == "running":
-                    trial.attempts += 1
-                trial.state, trial.started, trial.worker = "pending", None, None
-                requeued.append(trial)
-        self._save(requeued)
+    def _sync(self) -> None:
+        """Reload every trial and round from the storage (other processes may share the study), and put back in
+        the queue the unfinished trials of owners that are gone: a dead process on this host, or a running trial
+        whose heartbeat is older than the grace period."""
+        records = self.storage.load_trials(self.study_name)
+        now = time.time()
+        grace = self._grace()
+        orphans = [r for r in records if r["state"] in ("pending", "running") and r["worker"] is not None
+                   and r["worker"] != self.owner
+                   and (not _owner_alive(r["worker"])
+                        or (grace is not None and r["state"] == "running" and r.get("heartbeat") is not None
+                            and now - r["heartbeat"] > grace))]
+        if orphans and self.storage.requeue(self.study_name, orphans):
+            records = self.storage.load_trials(self.study_name)
+        self.trials = [Trial.from_record(r) for r in records]
         self.rounds = [Round(**r) for r in self.storage.load_rounds(self.study_name)]
+
+    def _grace(self) -> float | None:
+        if self.heartbeat_grace is not None:
+            return float(self.heartbeat_grace)
+        return None if self.heartbeat_interval is None else 6.0 * float(self.heartbeat_interval)
+
+    def _restore(self) -> None:
+        """Load trials, rounds and the latest model; unfinished trials of dead owners are re-queued."""
+        self._sync()
         latest = self.storage.load_latest_model(self.study_name)
         if latest is not None:
             _, n_done, blob = latest
@@ -251,8 +318,7 @@ class Study:
         self.rounds.append(Round(len(done), mse, self.model_.sigma_.tolist(), self.model_.lengthscale_.tolist(),
                                  float(self.model_.noise_), float(self.model_.log_marginal_likelihood_value_),
                                  time.perf_counter() - start))
-        self.storage.save_model(self.study_name, len(self.rounds), len(done), vars(self.rounds[-1]),
-                                model_to_bytes(self.model_))
+        self.storage.save_model(self.study_name, len(done), vars(self.rounds[-1]), model_to_bytes(self.model_))
         return self.model_
 
     # ------------------------------------------------------------------ ask / tell
@@ -261,7 +327,24 @@ class Study:
         return self.rng if self.seed is None else np.random.default_rng([self.seed, len(self.trials)])
 
     def ask(self, k: int = 1) -> list[Trial]:
-        """Propose ``k`` new trials (fewer if the space runs out); they stay pending until told."""
+        """Propose ``k`` new trials (fewer if the space runs out); they stay pending, owned by this study object,
+        until told.  Trials running in other processes sharing the study count as pending points, and an
+        architecture another process proposed meanwhile is not proposed again."""
+        return self._ask(k, cap=None)
+
+    def _ask(self, k: int, cap: int | None) -> list[Trial]:
+        added: list[Trial] = []
+        for _ in range(3):  # proposals that lost a race to another process are proposed anew, twice at most
+            added += self._propose_and_add(k - len(added), cap)
+            if len(added) >= k or cap is not None and self._committed() >= cap:
+                break
+        return added
+
+    def _committed(self) -> int:
+        return sum(1 for t in self.trials if t.state != "pending" or t.worker)
+
+    def _propose_and_add(self, k: int, cap: int | None) -> list[Trial]:
+        self._sync()
         n_done = len(self.trials_in("done"))
         model = None
         if self.sampler.uses_model and n_done >= max(2, self.n_initial):
@@ -279,24 +362,29 @@ class Study:
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
         if archs is None:
             archs = RandomSampler().propose(ctx, k)
-        new = []
-        for x in archs:
-            trial = Trial(len(self.trials), np.asarray(x, dtype=int), round=len(self.rounds))
-            self.trials.append(trial)
-            new.append(trial)
-        self._save(new)
-        return new
+        return self._add([np.asarray(x, dtype=int) for x in archs], owner=self.owner, unique=True, cap=cap)
+
+    def _add(self, archs: list[np.ndarray], owner: str | None, unique: bool = False,
+             cap: int | None = None) -> list[Trial]:
+        """Insert pending trials; the storage numbers them (never twice, whatever other processes do)."""
+        if not archs:
+            return []
+        records = [Trial(-1, x, round=len(self.rounds), worker=owner).record() for x in archs]
+        numbers = self.storage.add_trials(self.study_name, records, unique=unique, cap=cap)
+        self._sync()
+        return [self.trials[n] for n in numbers]
 
     def enqueue(self, arch: np.ndarray | Mapping[str, Any]) -> Trial:
-        """Add a user-chosen architecture as a pending trial."""
+        """Add a user-chosen architecture as a pending trial that any process sharing the study may evaluate."""
         x = self.space.from_dict_arch(arch) if isinstance(arch, Mapping) else self.space.validate(arch)
-        trial = Trial(len(self.trials), np.asarray(x, dtype=int), round=len(self.rounds))
-        self.trials.append(trial)
-        self._save([trial])
-        return trial
+        return self._add([np.asarray(x, dtype=int)], owner=None)[0]
 
     def tell(self, trial: Trial | int, value: float | None, error: str | None = None) -> Trial:
-        """Report a result.  ``None``, NaN or infinite values, or an ``error``, mark the trial failed."""
+        """Report a result.  ``None``, NaN or infinite values, or an ``error``, mark the trial failed.
+
+        A result is recorded only if the trial is not finished yet: if another process finished it meanwhile (it was
+        re-queued as stale and evaluated again), its result stays and this one is dropped, with a warning.
+        """
         if isinstance(trial, (int, np.integer)):
             trial = self.trials[int(trial)]
         if trial.state in ("done", "failed"):
@@ -308,7 +396,13 @@ class Study:
         else:
             trial.state = "failed"
             trial.error = error or f"objective returned {value!r}"
-        self._save([trial])
+        trial.heartbeat = None
+        if not self.storage.finish_trial(self.study_name, trial.record()):
+            warnings.warn(f"trial {trial.number} was already finished by another process; this result is dropped")
+            self._sync()
+            return self.trials[trial.number]
+        if trial.number < len(self.trials) and self.trials[trial.number] is not trial:
+            self.trials[trial.number] = trial
         return trial
 
     # ------------------------------------------------------------------ optimise
@@ -329,7 +423,11 @@ class Study:
         ``objective`` takes the architecture as ``{choice name: value}`` and returns its performance; an exception or
         a non-finite value marks the trial failed and the search goes on.  ``executor`` runs the evaluations
         (default: in this process, a batch at a time); trials re-queued from an interrupted run go first.  Ctrl-C
-        stops after recording what finished; the interrupted trials are re-queued for the next run.
+        re-queues the trials in flight, then the ``KeyboardInterrupt`` propagates; everything finished is stored.
+
+        Several processes (terminals, machines sharing the database file) may run ``optimize`` on one study at once:
+        each claims trials atomically, sees the others' running trials as pending points, and the ``budget`` counts
+        the trials of all of them.
         """
         executor = executor or InProcessExecutor()
         threshold = self.mse_threshold if mse_threshold is None else mse_threshold
@@ -337,6 +435,7 @@ class Study:
         self._stop.reason = ""
         in_flight: dict[Any, Trial] = {}
         progress = _Progress(self, budget) if show_progress else None
+        beat = _Heartbeat(self, in_flight) if self.heartbeat_interval else None
         try:
             while True:
                 if not self._stop.reason:
@@ -354,18 +453,20 @@ class Study:
                         self._save([trial])
                         continue
                     trial.worker = outcome.worker
-                    self.tell(trial, outcome.value, outcome.error)
-                    finished.append(trial)
+                    finished.append(self.tell(trial, outcome.value, outcome.error))
                 if progress is not None:
                     progress.update(len(finished), len(in_flight))
                 for callback in callbacks or []:
                     callback(self, finished)
         except KeyboardInterrupt:
             self._stop.reason = "interrupted"
-            for trial in in_flight.values():
-                trial.state, trial.started = "pending", None
-            self._save(list(in_flight.values()))
+            if beat is not None:
+                beat.stop()
+            self.storage.requeue(self.study_name, [t.record() for t in in_flight.values()])
+            raise
         finally:
+            if beat is not None:
+                beat.stop()
             if progress is not None:
                 progress.close()
             executor.shutdown()
@@ -374,24 +475,37 @@ class Study:
         return self
 
     def _fill(self, objective, executor: Executor, in_flight: dict, batch_size: int, budget: int, threshold) -> None:
-        """Top the evaluations in flight up to ``batch_size``: re-queued trials first, then new proposals."""
-        used = len(self.trials_in("done", "failed")) + len(in_flight)
+        """Top the evaluations in flight up to ``batch_size``: re-queued trials first, then new proposals.
+
+        Trials are claimed in the storage before they run (a compare-and-set: of several processes sharing the
+        study, one gets each trial).  The budget counts every process's finished and running trials.
+        """
+        self._sync()
+        mine = {t.number for t in in_flight.values()}
+        used = len(self.trials_in("done", "failed", "running")) + sum(
+            1 for t in in_flight.values() if self.trials[t.number].state != "running")
         room = min(batch_size - len(in_flight), budget - used)
         if room <= 0 or self._mse_converged(threshold):
             return
-        running = set(id(t) for t in in_flight.values())
-        queued = [t for t in self.trials_in("pending") if id(t) not in running][:room]
+        queued = [t for t in self.trials_in("pending") if t.number not in mine and t.worker in (None, self.owner)]
         # re-queued trials run as a batch of their own, so a resumed run proposes exactly what the original did
-        batch = queued if queued else self.ask(room)
+        batch = queued[:room] if queued else self._ask(room, cap=budget)
+        now = time.time()
+        claimed = set(self.storage.claim_trials(self.study_name, [t.number for t in batch], self.owner, now))
+        batch = [t for t in batch if t.number in claimed]
         for trial in batch:
-            trial.state, trial.started = "running", time.time()
+            trial.state, trial.started, trial.worker, trial.heartbeat = "running", now, self.owner, now
             in_flight[executor.submit(objective, trial.params(self.space), trial.number)] = trial
-        self._save(batch)
-        if not batch and not in_flight:
+        if not batch and not in_flight and not queued:
             self._stop.reason = "search space exhausted"
 
     def _check_stop(self, budget: int, start: float, timeout) -> None:
-        if len(self.trials_in("done", "failed")) >= budget:
+        failed = self.trials_in("failed")
+        if (not self.trials_in("done") and len(failed) >= FAIL_FAST
+                and len({t.error for t in failed[-FAIL_FAST:]}) == 1):
+            self._stop.reason = (f"the first {len(failed)} trials all failed with the same error, so every trial "
+                                 f"would: {failed[-1].error}")
+        elif len(self.trials_in("done", "failed")) >= budget:
             self._stop.reason = f"budget of {budget} evaluations spent"
         elif timeout is not None and time.time() - start > timeout:
             self._stop.reason = f"timeout of {timeout:g} s reached"
@@ -477,12 +591,42 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
     record = store.load_study(study_name)
     settings = dict(record["settings"])
     name = settings.pop("sampler")
+    sampler_params = settings.pop("sampler_params", None) or {}
     if sampler is None and name is None:
         raise StorageError(f"study {study_name!r} used a custom sampler; pass it to load_study")
     space = SearchSpace.from_dict(record["space"], source=f"study {study_name!r}")
-    study = Study(space, sampler=sampler or name, storage=store, study_name=study_name, **settings)
+    try:
+        if sampler is None:
+            if name not in SAMPLERS:
+                raise ValueError(f"unknown sampler {name!r}")
+            sampler = SAMPLERS[name](**sampler_params)
+        study = Study(space, sampler=sampler, storage=store, study_name=study_name, **settings)
+    except (TypeError, ValueError) as err:
+        raise StorageError(f"study {study_name!r} has invalid stored settings: {err}") from None
     study._restore()
     return study
+
+
+class _Heartbeat:
+    """A thread that writes the heartbeat of the trials in flight every ``heartbeat_interval`` seconds."""
+
+    def __init__(self, study: Study, in_flight: dict) -> None:
+        self.study, self.in_flight = study, in_flight
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gpnas-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.wait(self.study.heartbeat_interval):
+            numbers = [t.number for t in list(self.in_flight.values())]
+            try:
+                self.study.storage.heartbeat(self.study.study_name, numbers, self.study.owner, time.time())
+            except Exception as err:  # a missed beat is retried next time; the search itself must not stop
+                warnings.warn(f"heartbeat not written: {err}")
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
 
 
 class _Progress:

@@ -270,3 +270,21 @@ def test_calibrated_on_a_real_table(real_table):
         assert lower.min() > 0 and upper.max() < 100
         assert std.min() > 0.01
     assert 0.90 <= np.mean(coverage) <= 0.98, coverage
+
+
+def test_leave_one_out_residuals_equal_refits_without_each_point(small_space, synthetic_data):
+    """The closed-form jackknife residuals of predict_interval against n refits on n - 1 points each."""
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, target_transform="none", random_state=0).fit(X[:25], y[:25])
+    brute = []
+    for i in range(25):
+        keep = np.arange(25) != i
+        other = GPNASRegressor(space=small_space, target_transform="none", optimize=False, sigma=model.sigma_,
+                               lengthscale=model.lengthscale_, noise=model.noise_).fit(
+            X[:25][keep], y[:25][keep], prior=(model.prior_mean_, model.prior_cov_))
+        mean, var = other.predict_latent(X[i : i + 1], include_noise=True)
+        brute.append(abs(y[i] - mean[0]) / np.sqrt(var[0]))
+    np.testing.assert_allclose(model.loo_standardized_residuals_, np.sort(brute), rtol=1e-7)
+    # the 95 % half-width is the 25th smallest of 25... i.e. ceil(0.95 * 26) = 25: the largest, or the Gaussian one
+    assert model.interval_halfwidth(0.95) == pytest.approx(max(1.959964, np.max(brute)), rel=1e-6)
+    assert model.interval_halfwidth(0.5) == pytest.approx(max(0.67449, np.sort(brute)[12]), rel=1e-5)

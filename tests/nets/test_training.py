@@ -1,4 +1,5 @@
 import gzip
+import os
 import pickle
 
 import numpy as np
@@ -9,10 +10,12 @@ torch = pytest.importorskip("torch", reason="the torch extra is not installed")
 from gpnas.exceptions import DataError  # noqa: E402
 from gpnas.nets.datasets import load_images  # noqa: E402
 from gpnas.nets.objectives import TrainingObjective  # noqa: E402
-from gpnas.nets.spaces import mobilenetv3_space  # noqa: E402
-from gpnas.nets.training import TrainConfig, TrainingDiverged, split_holdout, train_classifier  # noqa: E402
+from gpnas.nets.spaces import (
+    mobilenetv3_plan,  # noqa: E402
+    mobilenetv3_space,  # noqa: E402
+)
 from gpnas.nets.torch_models import build_network  # noqa: E402
-from gpnas.nets.spaces import mobilenetv3_plan  # noqa: E402
+from gpnas.nets.training import TrainConfig, TrainingDiverged, split_holdout, train_classifier  # noqa: E402
 from gpnas.study import Study  # noqa: E402
 
 
@@ -62,9 +65,11 @@ def _write_cifar(folder, n=20):
     folder.mkdir()
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": rng.integers(0, 255, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+        # as the official files: a dict with bytes keys, a uint8 array, a list of Python ints, protocol 2
+        batch = {b"batch_label": b"batch", b"data": rng.integers(0, 255, (n, 3072), dtype=np.uint8),
+                 b"labels": rng.integers(0, 10, n).tolist(), b"filenames": [b"x.png"] * n}
         with open(folder / name, "wb") as handle:
-            pickle.dump(batch, handle)
+            pickle.dump(batch, handle, protocol=2)
 
 
 def test_cifar10_pickle_folder_and_errors(tmp_path):
@@ -79,6 +84,24 @@ def test_cifar10_pickle_folder_and_errors(tmp_path):
         load_images("cifar10", tmp_path / "nowhere")
     with pytest.raises(DataError, match="unknown dataset"):
         load_images("imagenet")
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_cifar10_loader_never_runs_code_from_a_crafted_batch(tmp_path):
+    _write_cifar(tmp_path / "cifar")
+    marker = tmp_path / "pwned"
+    with open(tmp_path / "cifar" / "data_batch_2", "wb") as handle:
+        pickle.dump({b"data": _Exploit(marker), b"labels": [0]}, handle, protocol=2)
+    with pytest.raises(DataError, match=r"refusing to load (posix|os)\.system"):
+        load_images("cifar10", tmp_path / "cifar")
+    assert not marker.exists()
 
 
 def test_image_folder_and_mnist5k(tmp_path):

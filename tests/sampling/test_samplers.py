@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gpnas import GPNASRegressor
-from gpnas.samplers import SAMPLERS, SamplingContext, make_sampler
+from gpnas.sampling.strategies import SAMPLERS, SamplingContext, make_sampler
 
 
 def _ctx(space, n_done=20, n_pending=3, model=False):

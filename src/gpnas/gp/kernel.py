@@ -20,7 +20,6 @@ from typing import Sequence
 
 import numpy as np
 
-
 #: Largest lookup table :meth:`GroupedRBFKernel.cross` builds for several one-hot groups at once.
 _MAX_TABLE = 1 << 16
 

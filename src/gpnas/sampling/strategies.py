@@ -69,6 +69,16 @@ class Sampler:
     def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
         raise NotImplementedError
 
+    def get_params(self) -> dict:
+        """The constructor's arguments as stored with a study, so that a resumed study gets the same sampler."""
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "kwargs")]
+        for base in type(self).__mro__[1:]:  # keyword arguments passed on to a base class
+            if "__init__" in vars(base) and base is not object:
+                names += [p for p in inspect.signature(base.__init__).parameters if p not in ("self", "kwargs")]
+        return {n: getattr(self, n) for n in dict.fromkeys(names) if hasattr(self, n)}
+
 
 class RandomSampler(Sampler):
     """Uniform sampling of unseen architectures (GP-NAS-rdm when paired with the GP predictor)."""
@@ -224,10 +234,16 @@ SAMPLERS = {cls.name: cls for cls in (MISampler, RandomSampler, UCBSampler, EISa
                                       RegularizedEvolutionSampler, LocalSearchSampler)}
 
 
-def make_sampler(name: str | Sampler) -> Sampler:
-    """A sampler by name (``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``), or the instance given."""
+def make_sampler(name: str | Sampler, pool_size: int | None = None) -> Sampler:
+    """A sampler by name (``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``), or the instance given.
+
+    ``pool_size`` sets the candidate pool of a model-based sampler made by name (an instance keeps its own).
+    """
     if isinstance(name, Sampler):
         return name
     if name not in SAMPLERS:
         raise ValueError(f"unknown strategy {name!r}; expected one of {sorted(SAMPLERS)}")
-    return SAMPLERS[name]()
+    cls = SAMPLERS[name]
+    if pool_size is not None and issubclass(cls, GPSampler):
+        return cls(pool_size=pool_size)
+    return cls()

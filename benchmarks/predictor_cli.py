@@ -1,0 +1,74 @@
+"""The published NAS-Bench-201 protocol through the command line only: ``gpnas table``, ``gpnas fit``, ``gpnas predict``.
+
+For each split: ``n`` random rows of the full table (15,625 cells, not deduplicated) are written to a training CSV,
+the remaining rows to a query CSV; ``gpnas fit`` fits on the first with the exported space file (which declares the
+cell), ``gpnas predict`` predicts the second, and Kendall tau is computed between the predicted means and the table's
+accuracies.  The same splits as ``predictor.py``'s protocol section.  Writes ``results/predictor_cli.md``.
+
+    python benchmarks/predictor_cli.py [--table nb201-cifar10] [--n 128] [--splits 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+
+def gpnas(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "gpnas", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", default="nb201-cifar10")
+    parser.add_argument("--n", type=int, default=128)
+    parser.add_argument("--splits", type=int, default=5)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    taus = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        extra = ["--data-dir", args.data_dir] if args.data_dir else []
+        gpnas("table", args.table, "--out", str(tmp / "all.csv"), "--space-out", str(tmp / "space.yaml"), *extra)
+        with open(tmp / "all.csv", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            rows = list(reader)
+        target = header.index("target")
+        for split in range(args.splits):
+            order = np.random.default_rng(1000 * split + args.n).permutation(len(rows))
+            for name, part in (("train", order[: args.n]), ("query", order[args.n :])):
+                with open(tmp / f"{name}.csv", "w", newline="") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(header)
+                    writer.writerows(rows[i] for i in part)
+            gpnas("fit", "--space", str(tmp / "space.yaml"), "--data", str(tmp / "train.csv"), "--target", "target",
+                  "--out", str(tmp / "model.npz"), "--seed", str(split))
+            gpnas("predict", "--model", str(tmp / "model.npz"), "--data", str(tmp / "query.csv"), "--out",
+                  str(tmp / "pred.csv"))
+            with open(tmp / "pred.csv", newline="") as handle:
+                predicted = [float(r["mean"]) for r in csv.DictReader(handle)]
+            truth = [float(rows[i][target]) for i in order[args.n :]]
+            taus.append(float(kendalltau(predicted, truth)[0]))
+            print(f"split {split}: tau {taus[-1]:.3f}", flush=True)
+    mean, se = np.mean(taus), np.std(taus, ddof=1) / np.sqrt(len(taus))
+    markdown = (f"Published protocol through the CLI (`gpnas table {args.table}`, `gpnas fit`, `gpnas predict`): "
+                f"train on {args.n} random architectures, Kendall tau on all the other {len(rows) - args.n}.\n\n"
+                + markdown_table(["split", "Kendall tau"], [[i, f"{t:.3f}"] for i, t in enumerate(taus)]
+                                 + [["mean ± s.e.", f"**{mean:.3f} ± {se:.3f}**"]]))
+    print(markdown)
+    write_results("predictor_cli", markdown, {"taus": taus, "args": vars(args)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Several processes on one SQLite study: atomic claims, no duplicate numbers, nothing finished lost or overwritten,
+stale trials re-queued by heartbeat, and Ctrl-C (SIGINT) leaving a resumable study and exit status 130."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+
+WORKER = textwrap.dedent("""
+    import sys, time
+    from gpnas.space import make_space
+    from gpnas.study import create_study
+    space = make_space([(f"p{j}", list(range(4)), "a" if j < 3 else "b") for j in range(6)])
+    def objective(arch):
+        x = space.from_dict_arch(arch)
+        time.sleep(float(sys.argv[3]))
+        return float((x[0] - 1.5) ** 2 - x[1] * x[3] + 0.3 * x[2] + 0.7 * x[4] - 0.2 * x[5] * x[0])
+    study = create_study(space, sampler="ucb", storage=sys.argv[1], study_name="shared", seed=int(sys.argv[4]),
+                         n_initial=4, heartbeat_interval=float(sys.argv[5]), heartbeat_grace=float(sys.argv[6]))
+    print("ready", flush=True)
+    study.optimize(objective, budget=int(sys.argv[2]), batch_size=3)
+""")
+
+
+def _value(arch):
+    x = np.array([arch[f"p{j}"] for j in range(6)])
+    return float((x[0] - 1.5) ** 2 - x[1] * x[3] + 0.3 * x[2] + 0.7 * x[4] - 0.2 * x[5] * x[0])
+
+
+def _rows(db):
+    """The trials table, read-only; empty while the database or its tables do not exist yet."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trials'").fetchone() is None:
+        conn.close()
+        return []
+    rows = conn.execute("SELECT number, arch, state, value, worker, attempts FROM trials ORDER BY number").fetchall()
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    return rows
+
+
+def _start(script, db, budget, sleep, seed, interval=10.0, grace=60.0):
+    return subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}", str(budget), str(sleep), str(seed),
+                             str(interval), str(grace)], stdout=subprocess.PIPE, text=True)
+
+
+def _check_results(rows, budget):
+    numbers = [r[0] for r in rows]
+    assert numbers == list(range(len(rows)))  # dense, never twice
+    done = [r for r in rows if r[2] == "done"]
+    assert len(done) == budget and all(r[2] == "done" for r in rows)
+    for number, arch, _, value, _, _ in done:  # every stored result is its own architecture's, never another's
+        x = json.loads(arch)
+        assert value == _value({f"p{j}": x[j] for j in range(6)}), number
+    return done
+
+
+def test_two_processes_share_one_study_without_losing_or_overwriting(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    db = tmp_path / "shared.db"
+    first = _start(script, db, 40, 0.02, 0)
+    assert first.stdout.readline().strip() == "ready"
+    second = _start(script, db, 40, 0.02, 1)
+    for proc in (first, second):
+        proc.wait(timeout=300)
+        assert proc.returncode == 0
+    done = _check_results(_rows(db), 40)
+    workers = {r[4].split(":")[1] for r in done}
+    assert workers == {str(first.pid), str(second.pid)}  # both evaluated trials
+    archs = [r[1] for r in done]
+    assert len(set(archs)) == len(archs)  # an architecture proposed by one is never proposed by the other
+
+
+def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    db = tmp_path / "shared.db"
+    hung = _start(script, db, 20, 0.5, 0, interval=0.2, grace=1.5)
+    try:
+        assert hung.stdout.readline().strip() == "ready"
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(r[2] == "running" for r in _rows(db)):
+            time.sleep(0.05)
+        os.kill(hung.pid, signal.SIGSTOP)  # alive but silent: only its heartbeats can show it is gone
+        stuck = [r[0] for r in _rows(db) if r[2] == "running"]
+        assert stuck
+        helper = _start(script, db, 20, 0.01, 1, interval=0.2, grace=1.5)
+        helper.wait(timeout=300)
+        assert helper.returncode == 0
+    finally:
+        hung.kill()
+        hung.wait()
+    rows = _rows(db)
+    _check_results(rows, 20)
+    for number in stuck:  # re-queued (one more attempt) and finished by the helper
+        assert rows[number][5] >= 1 and rows[number][4].split(":")[1] == str(helper.pid)
+
+
+def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path, small_space):
+    space = tmp_path / "space.yaml"
+    small_space.save(space)
+    table = tmp_path / "table.csv"
+    lines = [",".join(small_space.names + ["acc"])]
+    for x in small_space.enumerate():
+        arch = small_space.to_dict_arch(x)
+        lines.append(",".join(str(arch[n]) for n in small_space.names) + f",{float(x.sum())}")
+    table.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "s.db"
+    command = [sys.executable, "-m", "gpnas", "search", "--space", str(space), "--table", str(table), "--target",
+               "acc", "--budget", "60", "--batch-size", "1", "--strategy", "ucb", "--study", "c", "--storage",
+               f"sqlite:///{db}", "--out", str(tmp_path / "run.json")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and sum(r[2] == "done" for r in _rows(db)) < 12:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "the same command resumes" in err
+    before = [r for r in _rows(db) if r[2] == "done"]
+    assert len(before) >= 12 and not any(r[2] == "running" for r in _rows(db))
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    after = _rows(db)
+    assert sum(r[2] == "done" for r in after) == 60
+    assert all(after[r[0]][1:4] == r[1:4] for r in before)  # finished trials untouched
