@@ -50,3 +50,55 @@ def test_batch_search_on_local_cluster_survives_killed_workers(tmp_path, small_s
     assert len(retried) == 1  # its worker died once, Ray retried it, and it finished
     assert all(t.value == float(t.arch.sum()) for t in study.trials_in("done"))
     assert all(t.worker and ":" in t.worker and t.worker != "ray" for t in study.trials_in("done"))  # node:pid
+
+
+def test_losing_a_node_mid_study_retries_its_trials_elsewhere(tmp_path, small_space):
+    """A two-node cluster: the node running trials is removed mid-study (a cloud VM going away)."""
+    import threading
+    import time
+
+    from ray.cluster_utils import Cluster
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})  # the head runs no trials
+    doomed = cluster.add_node(num_cpus=2, resources={"doomed": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    doomed_id = next(n["NodeID"] for n in ray.nodes() if n["Resources"].get("doomed"))
+
+    def objective(arch):
+        time.sleep(0.8)
+        x = small_space.from_dict_arch(arch)
+        return float(x.sum())
+
+    removed = {}
+
+    def remove_when_busy():  # once 3 trials run (2 of them on the doomed node's 2 CPUs), remove that node
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if len(study.trials_in("running")) >= 3:
+                time.sleep(0.3)
+                removed["done_before"] = len(study.trials_in("done"))
+                cluster.remove_node(doomed)
+                return
+            time.sleep(0.05)
+
+    executor = RayExecutor(address=cluster.address, n_workers=3, max_retries=3)
+    study = Study(small_space, sampler="random", seed=0, fit_model=False)
+    remover = threading.Thread(target=remove_when_busy)
+    try:
+        remover.start()
+        study.optimize(objective, budget=9, batch_size=3, executor=executor)
+        remover.join()
+        alive = {n["NodeID"]: n["Alive"] for n in ray.nodes()}
+    finally:
+        executor.shutdown()
+        ray.shutdown()
+        cluster.shutdown()
+    assert removed["done_before"] < 9 and not alive[doomed_id]  # removed mid-study, and gone
+    done = study.trials_in("done")
+    assert len(done) == 9 and not study.trials_in("failed")  # nothing lost: every trial finished somewhere
+    assert all(t.value == float(t.arch.sum()) for t in done)
+    # only trials finished before the removal can carry the doomed node's name; the ones it was running were retried
+    assert sum(t.worker.startswith(doomed_id[:8]) for t in done) <= removed["done_before"]

@@ -31,6 +31,7 @@ class Retry:
 
     handle: Any
     reason: str
+    charged: bool = True  # whether the lost evaluation counts as an attempt of its trial
 
 
 def evaluate(objective: Callable[[dict], Any], arch: dict) -> Outcome:
@@ -86,35 +87,77 @@ class InProcessExecutor(Executor):
         return [(call, evaluate(call.objective, call.arch))]
 
 
+def _evaluate_marked(objective: Callable[[dict], Any], arch: dict, marker: str) -> Outcome:
+    """:func:`evaluate` in a pool worker, leaving ``marker`` (holding the worker's pid) while it runs, so that the
+    parent can tell which evaluation a dead worker was running."""
+    with open(marker, "w") as handle:
+        handle.write(str(os.getpid()))
+    try:
+        return evaluate(objective, arch)
+    finally:
+        os.unlink(marker)
+
+
 class ProcessPoolExecutor(Executor):
     """A local pool of ``n_workers`` processes (never more than the cores).  The objective must be picklable.
 
-    A worker that dies (killed, out of memory) breaks the whole pool: every evaluation in flight is retried on a fresh
-    pool, up to ``max_retries`` times each, then fails.  The pool cannot tell whose worker died, so a trial running
-    beside a repeatedly crashing one spends its retries too; Ray (:mod:`gpnas.ray_executor`) retries only the task
-    whose worker died.
+    A worker that dies (killed, out of memory) breaks the whole pool; the pool then terminates its other workers.
+    Every evaluation in flight is resubmitted to a fresh pool, but only the one whose worker died counts an attempt
+    (up to ``max_retries``, then its trial fails): each evaluation leaves a marker with its worker's pid while it
+    runs, and the worker the pool itself terminated (exit by SIGTERM) was a bystander.  Ray
+    (:mod:`gpnas.ray_executor`) retries only the task whose worker died in the same way.
     """
 
     parallel = True
 
     def __init__(self, n_workers: int = 2, max_retries: int = 1) -> None:
+        import tempfile
+
         self.n_workers = max(1, min(int(n_workers), os.cpu_count() or 1))
         self.max_retries = max_retries
         self._pool = cf.ProcessPoolExecutor(self.n_workers)
         self._calls: dict[cf.Future, tuple] = {}
+        self._markers = tempfile.mkdtemp(prefix="gpnas-pool-")
+        self._workers: dict[int, Any] = {}  # pid -> multiprocessing.Process, kept to read exit codes after a break
+        self._count = 0
 
     def _replace_pool(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = cf.ProcessPoolExecutor(self.n_workers)
 
     def _submit(self, objective, arch, number, attempts: int) -> cf.Future:
+        self._count += 1
+        marker = os.path.join(self._markers, f"{self._count}")
         try:
-            future = self._pool.submit(evaluate, objective, arch)
+            future = self._pool.submit(_evaluate_marked, objective, arch, marker)
         except cf.process.BrokenProcessPool:  # a worker died since the last wait: start a fresh pool
+            self._remember_workers()
             self._replace_pool()
-            future = self._pool.submit(evaluate, objective, arch)
-        self._calls[future] = (objective, arch, number, attempts, self._pool)
+            future = self._pool.submit(_evaluate_marked, objective, arch, marker)
+        self._remember_workers()
+        self._calls[future] = (objective, arch, number, attempts, self._pool, marker)
         return future
+
+    def _remember_workers(self) -> None:
+        # ProcessPoolExecutor keeps its workers in a private dict; holding the Process objects lets us read their
+        # exit codes once the pool has broken and forgotten them.
+        self._workers.update(getattr(self._pool, "_processes", None) or {})
+
+    def _died_running(self, marker: str) -> bool:
+        """Whether the evaluation behind ``marker`` was running in the worker whose death broke the pool."""
+        import signal
+
+        try:
+            with open(marker) as handle:
+                pid = int(handle.read().strip() or -1)
+        except (OSError, ValueError):
+            return False  # it never started: queued behind the dead worker
+        os.unlink(marker)
+        process = self._workers.get(pid)
+        if process is None:
+            return True  # unknown worker: count the attempt, as the safe side
+        process.join(timeout=5)
+        return process.exitcode != -signal.SIGTERM
 
     def submit(self, objective, arch, number):
         return self._submit(objective, arch, number, 0)
@@ -123,18 +166,24 @@ class ProcessPoolExecutor(Executor):
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
         results = []
         for future in done:
-            objective, arch, number, attempts, pool = self._calls.pop(future)
+            objective, arch, number, attempts, pool, marker = self._calls.pop(future)
             try:
                 results.append((future, future.result()))
             except cf.process.BrokenProcessPool:
+                self._remember_workers()
                 if pool is self._pool:  # the first loss from this pool replaces it; later ones reuse the new one
                     self._replace_pool()
-                if attempts < self.max_retries:
-                    retry = self._submit(objective, arch, number, attempts + 1)
-                    results.append((future, Retry(retry, "worker process died")))
-                else:
+                charged = self._died_running(marker)
+                if charged and attempts >= self.max_retries:
                     results.append((future, Outcome(None, "worker process died", "local-pool")))
+                    continue
+                retry = self._submit(objective, arch, number, attempts + (1 if charged else 0))
+                reason = "worker process died" if charged else "resubmitted after another worker died"
+                results.append((future, Retry(retry, reason, charged)))
         return results
 
     def shutdown(self) -> None:
+        import shutil
+
         self._pool.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(self._markers, ignore_errors=True)

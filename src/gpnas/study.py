@@ -448,7 +448,7 @@ class Study:
                 for handle, outcome in executor.wait(list(in_flight)):
                     trial = in_flight.pop(handle)
                     if isinstance(outcome, Retry):
-                        trial.attempts += 1
+                        trial.attempts += 1 if outcome.charged else 0
                         in_flight[outcome.handle] = trial
                         self._save([trial])
                         continue
