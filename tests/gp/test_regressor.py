@@ -38,6 +38,19 @@ def test_full_predictor_equals_zero_mean_gp_with_combined_kernel(small_space, sy
     np.testing.assert_allclose(std, ref_std, rtol=1e-6, atol=1e-8)
 
 
+def test_full_predictor_with_a_full_prior_covariance(small_space, synthetic_data):
+    """A prior taken from another model (a dense Sigma_w) goes through the general, not the lookup, path."""
+    X, y = synthetic_data
+    source = GPNASRegressor(space=small_space, **FIXED).fit(X[:20], y[:20])
+    model = GPNASRegressor(space=small_space, **FIXED).fit(X[20:], y[20:], prior=source)
+    assert model._isotropic_prior is None
+    Xte = small_space.sample(25, random_state=9)
+    mean, std = model.predict(Xte, return_std=True)
+    ref_mean, ref_std = _combined_kernel_gp(model, X[20:], y[20:], Xte)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(std, ref_std, rtol=1e-6, atol=1e-8)
+
+
 def test_linear_predictor_is_eq22_with_theorem3_variance(small_space, synthetic_data):
     X, y = synthetic_data
     model = GPNASRegressor(space=small_space, predictor="linear", **FIXED).fit(X, y)

@@ -113,26 +113,35 @@ class GroupedRBFKernel:
             return self.from_distances(self.distances(Z, Z2), eval_gradient=True)
         return self.cross(Z, Z if Z2 is None else Z2)
 
-    def cross(self, Z: np.ndarray, Z2: np.ndarray) -> np.ndarray:
-        """``K (n, m)`` group by group, in place: one matrix product and four passes over ``(n, m)`` per group.
+    def cross(self, Z: np.ndarray, Z2: np.ndarray, offset: float = 0.0, dot_weight: float = 0.0) -> np.ndarray:
+        """``K (n, m) + offset + dot_weight Z Z2^T``, group by group, in place.
 
-        The same numbers as :meth:`from_distances` of :meth:`distances`, without the ``(h, n, m)`` temporaries;
-        predictions over large pools spend most of their time here.
+        The kernel part equals :meth:`from_distances` of :meth:`distances`, without the ``(h, n, m)`` temporaries.
+        The optional linear part is the covariance a linear mean with prior ``diag(offset, dot_weight, ...)`` adds;
+        when the one-hot groups looked up together cover every column, ``Z Z2^T`` (the number of matching
+        positions) comes from the same table.  Predictions over large pools spend most of their time here.
         """
         K = np.zeros((Z.shape[0], Z2.shape[0]))
         combined = self._combined_onehot_groups()
+        covered = combined and sum(self.group_columns[i].size for i in combined) == Z.shape[1]
+        if dot_weight and not covered:
+            K += dot_weight * (Z @ Z2.T)
         if combined:
             # Disjoint one-hot groups at once: with group i's columns of Z2 scaled by stride_i, one matrix product
             # gives key = sum_i stride_i matches_i, and the kernel summed over those groups is table[key].
             cols = np.concatenate([self.group_columns[i] for i in combined])
             strides = np.cumprod([1] + [self.onehot_positions[i] + 1 for i in combined])
             scale = np.concatenate([np.full(self.group_columns[i].size, strides[k]) for k, i in enumerate(combined)])
-            keys = np.rint(Z[:, cols] @ (Z2[:, cols] * scale).T).astype(np.intp)
-            table = np.zeros(int(strides[-1]))
+            keys = (Z[:, cols] @ (Z2[:, cols] * scale).T).astype(np.intp)  # exact: sums of small integers
+            table = np.full(int(strides[-1]), float(offset))
             for k, i in enumerate(combined):
                 matches = (np.arange(strides[-1]) // strides[k]) % (self.onehot_positions[i] + 1)
                 table += self.sigma[i] ** 2 * np.exp(-(self.onehot_positions[i] - matches) / self.lengthscale[i] ** 2)
+                if covered:
+                    table += dot_weight * matches
             K += table[keys]
+        elif offset:
+            K += offset
         for i, (c, sigma, ell) in enumerate(zip(self.group_columns, self.sigma, self.lengthscale)):
             if i in combined:
                 continue

@@ -65,8 +65,11 @@ def log_marginal_likelihood(
     inverse, info = lapack.dpotri(L, lower=True)  # C^-1 from the factor, n^3/3 flops
     if info != 0:
         return -np.inf, np.zeros_like(params)
-    inverse = np.tril(inverse) + np.tril(inverse, -1).T
-    W = np.outer(alpha, alpha) - inverse
+    # potri fills the lower triangle; the upper one still holds the factor's zeros
+    W = np.outer(alpha, alpha)
+    W -= inverse
+    W -= inverse.T
+    W[np.diag_indices(n)] += np.diag(inverse)
     grad = np.empty_like(params)
     # dC/dlog(sigma_i) = 2 terms_i;  dC/dlog(ell_i) = terms_i * D_i / ell_i^2.
     grad[:h] = np.einsum("ij,hij->h", W, terms)

@@ -32,19 +32,20 @@ from gpnas.gp.linalg import robust_cholesky, symmetrize
 
 
 def weight_posterior(
-    mu_w: np.ndarray, Sigma_w: np.ndarray, A: np.ndarray, b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    mu_w: np.ndarray, Sigma_w: np.ndarray, A: np.ndarray, b: np.ndarray, return_factor: bool = False
+):
     """Theorems 1-2 in whitened form: the posterior ``(mu_hat (p,), Sigma_hat (p, p))`` of ``w``.
 
-    ``A (n, p)`` and ``b (n,)`` are the design matrix and targets whitened by the Cholesky factor of ``K``.
+    ``A (n, p)`` and ``b (n,)`` are the design matrix and targets whitened by the Cholesky factor of ``K``.  With
+    ``return_factor`` the lower Cholesky factor of ``S = I + A Sigma_w A^T`` comes third (the evidence needs it).
     """
     A = np.atleast_2d(A)
     if A.shape[0] == 0:
-        return mu_w.copy(), Sigma_w.copy()
+        return (mu_w.copy(), Sigma_w.copy()) + ((np.zeros((0, 0)),) if return_factor else ())
     SA = Sigma_w @ A.T  # (p, n)
     S = np.eye(A.shape[0]) + A @ SA
     LS = robust_cholesky(symmetrize(S), what="I + A Sigma_w A^T")
     mu_hat = mu_w + SA @ cho_solve((LS, True), b - A @ mu_w, check_finite=False)
     G = solve_triangular(LS, SA.T, lower=True, check_finite=False)
     Sigma_hat = symmetrize(Sigma_w - G.T @ G)
-    return mu_hat, Sigma_hat
+    return (mu_hat, Sigma_hat, LS) if return_factor else (mu_hat, Sigma_hat)
