@@ -17,6 +17,7 @@ from gpnas.encoding import ENCODINGS, FEATURES
 from gpnas.exceptions import DataError, GPNASError
 from gpnas.executors import ProcessPoolExecutor
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
+from gpnas.nets.defaults import TRAINING_DEFAULTS
 from gpnas.objectives import TableObjective
 from gpnas.persistence import load_model, save_model
 from gpnas.sampling.pool import candidate_pool
@@ -181,9 +182,11 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder of the dataset.")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Training epochs per child.")
 @click.option("--width", type=click.FloatRange(min=0.05), default=None,
-              help="Width multiplier of the children (default: 0.35 for digits/mnist5k, 1.0 otherwise).")
+              help="Width multiplier of the children (default: " + ", ".join(
+                  f"{w} for {d}" for d, (w, _) in TRAINING_DEFAULTS.items()) + ").")
 @click.option("--resolution", type=click.IntRange(min=8), default=None,
-              help="Input image size (default: 16 for digits/mnist5k, 32 otherwise).")
+              help="Input image size (default: " + ", ".join(
+                  f"{r} for {d}" for d, (_, r) in TRAINING_DEFAULTS.items()) + ").")
 @click.option("--lr", type=float, default=0.1, show_default=True, callback=lambda c, p, v: _positive(p, v),
               help="Peak learning rate (cosine schedule).")
 @click.option("--device", default="auto", show_default=True, help="torch device: auto, cpu, cuda, cuda:1 ...")
@@ -215,6 +218,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     out_folder = Path(out_path).resolve().parent
     if not out_folder.is_dir():  # checked now, not after the whole search
         raise DataError(f"--out {out_path!r}: folder {str(out_folder)!r} does not exist")
+    from gpnas.nets.defaults import make_training_objective
     try:  # an existing database is opened now; a new one is created only once every input has been checked
         store = get_storage(storage, create=False)
     except StorageError as err:
@@ -238,10 +242,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         objective = TableObjective(space, table_path, target)
         described = {"table": str(Path(table_path).resolve()), "target": target}
     else:
-        small = dataset in ("digits", "mnist5k")
-        width = width if width is not None else (0.35 if small else 0.75 if dataset == "faces" else 1.0)
-        resolution = resolution if resolution is not None else (16 if small else 32)
-        objective = _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
+        objective = make_training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed)
         described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
     if store is None:
         store = get_storage(storage)
@@ -289,40 +290,6 @@ def _refuse_conflicts(study, given: dict) -> None:
             flag = "--" + option.replace("_", "-")
             raise DataError(f"study {study.study_name!r} was created with {flag} {stored}; it cannot resume with "
                             f"{flag} {value} (start a new study with another --study name)")
-
-
-def _training_objective(space, dataset, data_dir, epochs, width, resolution, lr, device, seed):
-    try:
-        import torch
-    except ImportError:
-        raise DataError("training children needs the torch extra: pip install 'gpnas[torch]'") from None
-    if device != "auto":  # checked before the first trial, not discovered by every trial failing
-        try:
-            parsed = torch.device(device)
-        except (RuntimeError, ValueError) as err:
-            raise DataError(f"--device {device!r} is not a torch device: {err}") from None
-        if parsed.type == "cuda" and not torch.cuda.is_available():
-            raise DataError(f"--device {device!r}: this machine has no CUDA device; use --device cpu or auto")
-    if dataset == "faces" or space.name == "mobilefacenet":
-        if dataset != "faces" or space.name != "mobilefacenet":
-            raise DataError("face recognition search needs --dataset faces with the mobilefacenet space")
-        if data_dir is None:
-            raise DataError("--dataset faces needs --data-dir holding train/, lfw/ and pairs.txt")
-        from gpnas.nets.face import FaceObjective
-
-        base = Path(data_dir)
-        objective = FaceObjective(str(base / "train"), str(base / "lfw"), str(base / "pairs.txt"),
-                                  resolution=resolution, width=width, epochs=epochs, lr=lr, device=device, seed=seed)
-    elif space.name == "mobilenetv3-large":
-        from gpnas.nets.objectives import TrainingObjective
-
-        objective = TrainingObjective(dataset=dataset, data_dir=data_dir, resolution=resolution, width=width,
-                                      epochs=epochs, lr=lr, device=device, seed=seed)
-    else:
-        raise DataError(f"training search supports the mobilenetv3-large and mobilefacenet spaces, not "
-                        f"{space.name!r}; use --table for other spaces")
-    objective.data()  # fail now, with a clear line, on a bad dataset path
-    return objective
 
 
 def _held_out_correlation(study):

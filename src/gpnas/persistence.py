@@ -16,6 +16,7 @@ Loading refactors the kernel matrix from the stored data and hyperparameters and
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -140,3 +141,15 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     model.L_ = robust_cholesky(C, what="kernel matrix of the saved model")
     model._whiten_and_update(model.design(Z), model.target_.forward(model.y_train_))
     return model
+
+
+def model_to_bytes(model: GPNASRegressor) -> bytes:
+    """The ``.npz`` of :func:`save_model` as bytes (how studies keep each round's model)."""
+    buffer = io.BytesIO()
+    save_model(model, buffer)
+    return buffer.getvalue()
+
+
+def model_from_bytes(blob: bytes) -> GPNASRegressor:
+    """:func:`load_model` from bytes."""
+    return load_model(io.BytesIO(blob))

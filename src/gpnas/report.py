@@ -43,7 +43,7 @@ def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarr
         if trial.round < 1:
             continue  # proposed before any model existed
         if trial.round not in models:
-            models[trial.round] = study.storage.load_model_at(study.study_name, trial.round)
+            models[trial.round] = study.model_at(trial.round)
         model = models[trial.round]
         if model is None:
             continue

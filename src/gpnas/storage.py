@@ -14,8 +14,9 @@ Several processes may share one study.  Trial numbers are assigned inside the in
 free pending trial is claimed with a compare-and-set update (one claimant wins), a result is written only if the trial
 is not finished yet (a finished result is never overwritten), and trials whose owner died or stopped sending
 heartbeats are put back in the queue by whichever process notices (see :mod:`gpnas.study`).
-* ``models(study_id, round, n_done, created, info JSON, model BLOB)``: the fitted model after each round, as the
-  portable ``.npz`` bytes of :mod:`gpnas.persistence`, and the round's summary (expected MSE, sigma, lengthscales).
+* ``models(study_id, round, n_done, created, info JSON, model BLOB)``: the fitted model after each round as opaque
+  bytes (the study stores the portable ``.npz`` of :mod:`gpnas.persistence`; the store never reads them), and the
+  round's summary (expected MSE, sigma, lengthscales).
 
 The database runs in WAL mode with ``synchronous=NORMAL``: every commit survives a killed process (power loss may
 drop the last commits, never corrupt the file).  Each trial state change is one transaction, which costs one fsync
@@ -25,7 +26,6 @@ tables (and not empty), or of another schema version, is refused with a clear er
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
@@ -164,11 +164,11 @@ class InMemoryStorage:
     def load_rounds(self, name: str) -> list[dict]:
         return [dict(info) for _, _, info, _ in self._studies[name]["models"]]
 
-    def load_model_at(self, name: str, round_: int):
-        """The model saved in round ``round_`` (counted from 1), or ``None``."""
+    def load_model_at(self, name: str, round_: int) -> bytes | None:
+        """The model bytes saved in round ``round_`` (counted from 1), or ``None``."""
         for r, _, _, blob in self._studies[name]["models"]:
             if r == round_:
-                return model_from_bytes(blob)
+                return blob
         return None
 
 
@@ -435,11 +435,11 @@ class SQLiteStorage(InMemoryStorage):
                                       (self._study_id(name),)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def load_model_at(self, name: str, round_: int):
+    def load_model_at(self, name: str, round_: int) -> bytes | None:
         with self._lock:
             row = self._conn.execute("SELECT model FROM models WHERE study_id = ? AND round = ?",
                                      (self._study_id(name), round_)).fetchone()
-        return None if row is None else model_from_bytes(bytes(row[0]))
+        return None if row is None else bytes(row[0])
 
     def close(self) -> None:
         with self._lock:
@@ -475,17 +475,3 @@ def get_storage(url: str | None, create: bool = True) -> InMemoryStorage:
     if not path:
         raise StorageError("storage URL sqlite:/// names no file")
     return SQLiteStorage(path, create=create)
-
-
-def model_to_bytes(model) -> bytes:
-    from gpnas.persistence import save_model
-
-    buffer = io.BytesIO()
-    save_model(model, buffer)
-    return buffer.getvalue()
-
-
-def model_from_bytes(blob: bytes):
-    from gpnas.persistence import load_model
-
-    return load_model(io.BytesIO(blob))

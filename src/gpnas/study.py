@@ -22,10 +22,11 @@ import numpy as np
 
 from gpnas.executors import Executor, InProcessExecutor, Retry
 from gpnas.gp.regressor import GPNASRegressor
+from gpnas.persistence import model_from_bytes, model_to_bytes
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
 from gpnas.space import SearchSpace
-from gpnas.storage import StorageError, get_storage, model_from_bytes, model_to_bytes
+from gpnas.storage import StorageError, get_storage
 
 
 @dataclass
@@ -523,6 +524,11 @@ class Study:
                                  f"for {self.mse_patience} rounds (Theorem 3)")
             return True
         return False
+
+    def model_at(self, round_: int) -> GPNASRegressor | None:
+        """The model fitted in round ``round_`` (counted from 1), or ``None``."""
+        blob = self.storage.load_model_at(self.study_name, round_)
+        return None if blob is None else model_from_bytes(blob)
 
     # ------------------------------------------------------------------ results
     def best_predicted(self, n: int = 1) -> list[dict[str, Any]]:

@@ -115,12 +115,17 @@ def test_alternation_runs_until_weights_settle(small_space, synthetic_data):
     assert history[-1]["weight_change"] < history[0]["weight_change"]
 
 
-def test_variances_non_negative_with_repeated_architectures(small_space):
+def test_variances_with_repeated_architectures_match_the_direct_computation(small_space):
+    """Each architecture measured three times: the variances are the combined-kernel GP's, computed directly."""
     X = np.repeat(small_space.sample(8, random_state=0), 3, axis=0)
     y = np.random.default_rng(0).standard_normal(X.shape[0])
-    model = GPNASRegressor(space=small_space, random_state=0).fit(X, y)
-    _, std = model.predict(small_space.enumerate(), return_std=True)
-    assert np.all(np.isfinite(std)) and np.all(std >= 0)
+    model = GPNASRegressor(space=small_space, **FIXED).fit(X, y)
+    Xte = small_space.enumerate()
+    mean, std = model.predict(Xte, return_std=True)
+    ref_mean, ref_std = _combined_kernel_gp(model, X, y, Xte)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(std, ref_std, rtol=1e-6, atol=1e-8)
+    assert np.all(std > 0)
 
 
 def test_jitter_only_on_failure_with_warning(small_space):

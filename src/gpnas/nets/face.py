@@ -128,7 +128,7 @@ class FaceObjective(ChildCosts):
     lfw_dir: str
     pairs_path: str
     resolution: int = 32
-    width: float = 0.6
+    width: float = 0.75
     embedding: int = 128
     epochs: int = 10
     batch_size: int = 64

@@ -27,10 +27,13 @@ def test_every_sampler_proposes_fresh_distinct_valid_architectures(small_space, 
     assert len({tuple(x) for x in batch}) == 5
 
 
-def test_samplers_stop_when_the_space_is_exhausted(small_space):
+def test_samplers_take_exactly_what_is_left_when_the_space_runs_out(small_space):
     ctx = _ctx(small_space, n_done=small_space.size - 2, n_pending=0, model=True)
+    seen = {tuple(x) for x in ctx.X_seen}
+    left = {tuple(x) for x in small_space.enumerate()} - seen
     for name in SAMPLERS:
-        assert len(make_sampler(name).propose(ctx, 5)) <= 2
+        batch = make_sampler(name).propose(ctx, 5)
+        assert {tuple(x) for x in batch} == left, name  # the two unseen architectures, nothing else
 
 
 def test_regularized_evolution_mutates_tournament_winners(small_space):
