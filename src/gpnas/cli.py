@@ -22,7 +22,7 @@ from gpnas.objectives import TableObjective
 from gpnas.persistence import load_model, save_model
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import SAMPLERS
-from gpnas.space import SearchSpace
+from gpnas.space import SearchSpace, format_arch
 from gpnas.storage import StorageError, get_storage
 from gpnas.study import Study, load_study
 from gpnas.tables import TABLE_NAMES, load_table
@@ -443,7 +443,7 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
                        f"[{cost_text}]")
             records.append((target, rank, i))
     axis = constraints[0].cost
-    sign = 1.0 if study.direction == "maximize" else -1.0
+    sign = study.sign
     cost_axis = costs[axis] if constraints[0].op == "<=" else -costs[axis]
     front = pareto_front(cost_axis, sign * mean)
     click.echo(f"Pareto front of predicted performance against {axis} ({len(front)} architectures):")
@@ -484,16 +484,12 @@ def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:
 
     if summary["best_found"]:
         best = summary["best_found"]
-        click.echo(f"best found:     {_arch_text(best['arch'])}  value {best['value']:.4f}{cost(best['arch'])}")
+        click.echo(f"best found:     {format_arch(best['arch'])}  value {best['value']:.4f}{cost(best['arch'])}")
     if summary["best_predicted"]:
         pred = summary["best_predicted"]
-        click.echo(f"best predicted: {_arch_text(pred['arch'])}  mean {pred['mean']:.4f}, 95 % interval for a "
+        click.echo(f"best predicted: {format_arch(pred['arch'])}  mean {pred['mean']:.4f}, 95 % interval for a "
                    f"measurement {pred['lower']:.4f} to {pred['upper']:.4f}{cost(pred['arch'])}")
     if summary["expected_mse"] is not None:
         click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
     if out_path:
         click.echo(f"trials written to {out_path}")
-
-
-def _arch_text(arch: dict) -> str:
-    return ",".join(f"{k}={v}" for k, v in arch.items())

@@ -25,8 +25,6 @@ from typing import BinaryIO
 import numpy as np
 
 from gpnas.exceptions import GPNASError, ModelFileError
-from gpnas.gp.kernel import GroupedRBFKernel
-from gpnas.gp.linalg import robust_cholesky
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.gp.target import TargetTransform
 from gpnas.space import SearchSpace
@@ -111,9 +109,9 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     for key in ("sigma_bounds", "lengthscale_bounds", "noise_bounds"):
         params[key] = tuple(params[key])
     model = GPNASRegressor(**params)
-    n_options, groups = model._structure()
-    model.encoder_ = model._make_encoder(n_options, groups)
-    h, p = len(model.encoder_.group_names), model.encoder_.n_features + 1
+    n_options, groups = model.structure()
+    h = len(model.make_encoder(n_options, groups).group_names)
+    p = model.make_encoder(n_options, groups).n_features + 1
     X_train, y_train = arrays["X_train"], arrays["y_train"]
     expected = {"X_train": (y_train.shape[0], len(n_options)), "y_train": (X_train.shape[0],), "log_sigma": (h,),
                 "log_lengthscale": (h,), "log_noise": (), "prior_mean": (p,), "prior_cov": (p, p)}
@@ -124,23 +122,14 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     for key in ("y_train", "log_sigma", "log_lengthscale", "log_noise", "prior_mean", "prior_cov"):
         if not np.all(np.isfinite(arrays[key])):
             raise ModelFileError(f"model file {where} is damaged: {key} has non-finite values")
-    model.group_names_ = list(meta["group_names"])
     try:
-        model.target_ = TargetTransform.from_state(meta["target_kind"], arrays["target_y_knots"],
-                                                   arrays["target_z_knots"], arrays["target_tail_slopes"])
+        target = TargetTransform.from_state(meta["target_kind"], arrays["target_y_knots"], arrays["target_z_knots"],
+                                            arrays["target_tail_slopes"])
     except ValueError as err:
         raise ModelFileError(f"model file {where} has a bad target transform: {err}") from None
-    model.X_train_ = model._validate_X(X_train, n_options)
-    model.y_train_ = y_train.astype(float)
-    model.kernel_ = GroupedRBFKernel(model.encoder_.group_columns, np.exp(arrays["log_sigma"]),
-                                     np.exp(arrays["log_lengthscale"]), model.encoder_.onehot_positions)
-    model.noise_ = float(np.exp(arrays["log_noise"]))
-    model.prior_mean_, model.prior_cov_ = arrays["prior_mean"], arrays["prior_cov"]
-    Z = model.Z_train_ = model.encoder_.transform(model.X_train_)
-    C = model.kernel_(Z) + model.noise_ * np.eye(Z.shape[0])
-    model.L_ = robust_cholesky(C, what="kernel matrix of the saved model")
-    model._whiten_and_update(model.design(Z), model.target_.forward(model.y_train_))
-    return model
+    return model.set_fitted_state(X_train, y_train, np.exp(arrays["log_sigma"]), np.exp(arrays["log_lengthscale"]),
+                                  float(np.exp(arrays["log_noise"])), target, arrays["prior_mean"],
+                                  arrays["prior_cov"])
 
 
 def model_to_bytes(model: GPNASRegressor) -> bytes:

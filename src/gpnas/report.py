@@ -19,6 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from gpnas.select import pareto_front
+from gpnas.space import format_arch
 from gpnas.study import Study
 
 
@@ -62,7 +63,7 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
     plt = _pyplot()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sign = 1.0 if study.direction == "maximize" else -1.0
+    sign = study.sign
     figures: list[tuple[str, str, str]] = []
     done = study.trials_in("done")
 
@@ -157,9 +158,9 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
              f"{summary['n_done']} done, {summary['n_failed']} failed"
              + (f"; stopped: {html.escape(summary['stop_reason'])}" if summary["stop_reason"] else "")]
     if best:
-        facts.append(f"best found: <code>{html.escape(_arch_text(best['arch']))}</code> = {best['value']:.4f}")
+        facts.append(f"best found: <code>{html.escape(format_arch(best['arch']))}</code> = {best['value']:.4f}")
     if pred:
-        facts.append(f"best predicted: <code>{html.escape(_arch_text(pred['arch']))}</code> = "
+        facts.append(f"best predicted: <code>{html.escape(format_arch(pred['arch']))}</code> = "
                      f"{pred['mean']:.4f} (95 % interval {pred['lower']:.4f} to {pred['upper']:.4f})")
     if summary["expected_mse"] is not None:
         facts.append(f"expected MSE (Theorem 3): {summary['expected_mse']:.4g}")
@@ -184,7 +185,3 @@ code {{ font-size: 0.9em; }}
     path = out / "index.html"
     path.write_text(page)
     return path
-
-
-def _arch_text(arch: Mapping) -> str:
-    return ",".join(f"{k}={v}" for k, v in arch.items())

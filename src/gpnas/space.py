@@ -242,7 +242,7 @@ class SearchSpace:
 
     def to_string(self, x: Sequence[int]) -> str:
         """Canonical readable form, ``"name=value,name=value,..."`` in position order."""
-        return ",".join(f"{k}={v}" for k, v in self.to_dict_arch(x).items())
+        return format_arch(self.to_dict_arch(x))
 
     def from_string(self, text: str) -> np.ndarray:
         """Parse :meth:`to_string`'s form back into indices ``(d,)``."""
@@ -384,6 +384,11 @@ class SearchSpace:
             path.write_text(json.dumps(self.to_dict(), indent=2))
         else:
             raise SpaceError(f"cannot save space to {str(path)!r}: expected a .yaml, .yml or .json suffix")
+
+
+def format_arch(arch: Mapping[str, Any]) -> str:
+    """``{name: value}`` as the canonical text ``"name=value,name=value,..."`` (:meth:`SearchSpace.from_string`)."""
+    return ",".join(f"{k}={v}" for k, v in arch.items())
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:

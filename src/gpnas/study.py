@@ -264,7 +264,9 @@ class Study:
             self._model_n_done = n_done
 
     # ------------------------------------------------------------------ views
-    def _sign(self) -> float:
+    @property
+    def sign(self) -> float:
+        """``+1`` when maximising, ``-1`` when minimising: ``sign * value`` is larger-is-better."""
         return 1.0 if self.direction == "maximize" else -1.0
 
     def trials_in(self, *states: str) -> list[Trial]:
@@ -274,7 +276,7 @@ class Study:
     def best_trial(self) -> Trial | None:
         """The finished trial with the best value."""
         done = self.trials_in("done")
-        return max(done, key=lambda t: self._sign() * t.value) if done else None
+        return max(done, key=lambda t: self.sign * t.value) if done else None
 
     def stop(self, reason: str = "stopped by the user") -> None:
         """Ask :meth:`optimize` to stop after the batch in flight."""
@@ -354,7 +356,7 @@ class Study:
         ctx = SamplingContext(
             space=self.space,
             X_done=self._arrays("done"),
-            y_done=self._sign() * np.array([t.value for t in done], dtype=float),
+            y_done=self.sign * np.array([t.value for t in done], dtype=float),
             X_pending=self._arrays("pending", "running"),
             X_failed=self._arrays("failed"),
             rng=self._round_rng(),
@@ -543,7 +545,7 @@ class Study:
             return []
         candidates = np.unique(np.vstack([self._pool(), self._arrays("done")]), axis=0)
         mean, std = model.predict(candidates, return_std=True)
-        order = np.argsort(-self._sign() * mean)[:n]
+        order = np.argsort(-self.sign * mean)[:n]
         lower, upper = model.predict_interval(candidates[order])
         return [{"arch": self.space.to_dict_arch(candidates[i]), "mean": float(mean[i]), "std": float(std[i]),
                  "lower": float(lo), "upper": float(hi)} for i, lo, hi in zip(order, lower, upper)]

@@ -192,7 +192,8 @@ class GPNASRegressor:
         return float(1.0 - resid @ resid / np.sum((y - y.mean()) ** 2))
 
     # ------------------------------------------------------------------ structure and validation
-    def _structure(self) -> tuple[np.ndarray, list[str]]:
+    def structure(self) -> tuple[np.ndarray, list[str]]:
+        """Options per position ``(d,)`` and operation type per position, from the space or the constructor."""
         if self.space is not None:
             n_options, groups = self.space.n_options, self.space.groups
             if self.n_options is not None and list(self.n_options) != list(n_options):
@@ -233,7 +234,8 @@ class GPNASRegressor:
             return AUTO_CELL_FEATURES if cell is not None else AUTO_FEATURES
         return tuple(self.features)
 
-    def _make_encoder(self, n_options: np.ndarray, groups: list[str]) -> Encoder:
+    def make_encoder(self, n_options: np.ndarray, groups: list[str]) -> Encoder:
+        """The encoder this model's settings (``encoding``, ``features``, the space's cell) stand for."""
         cell = self.space.cell_features() if self.space is not None else None
         return Encoder(n_options, groups, self.encoding, self.resolved_features(), cell)
 
@@ -256,12 +258,12 @@ class GPNASRegressor:
             raise ValueError(f"unknown estimation {self.estimation!r}; expected one of {ESTIMATIONS}")
         if self.predictor not in PREDICTORS:
             raise ValueError(f"unknown predictor {self.predictor!r}; expected one of {PREDICTORS}")
-        n_options, groups = self._structure()
+        n_options, groups = self.structure()
         X = self._validate_X(X, n_options)
         y = self._validate_y(y, X.shape[0])
         if X.shape[0] < 2:
             raise DataError(f"need at least 2 architectures to fit, got {X.shape[0]}")
-        self.encoder_ = self._make_encoder(n_options, groups)
+        self.encoder_ = self.make_encoder(n_options, groups)
         self.group_names_ = list(self.encoder_.group_names)
         self.target_ = TargetTransform(self.target_transform).fit(y)
         p = self.encoder_.n_features + 1
@@ -430,6 +432,26 @@ class GPNASRegressor:
         diag = np.diag(self.prior_cov_)
         isotropic = np.array_equal(self.prior_cov_, np.diag(diag)) and np.all(diag[1:] == diag[1:2])
         self._isotropic_prior = (float(diag[0]), float(diag[1]) if diag.size > 1 else 0.0) if isotropic else None
+
+    def set_fitted_state(self, X_train: np.ndarray, y_train: np.ndarray, sigma: np.ndarray, lengthscale: np.ndarray,
+                         noise: float, target: TargetTransform, prior_mean: np.ndarray,
+                         prior_cov: np.ndarray) -> "GPNASRegressor":
+        """Make this model fitted from saved state (no hyperparameter estimation): the kernel is refactored and the
+        weights' posterior recomputed, exactly as :meth:`fit` leaves them (used by :func:`gpnas.load_model`)."""
+        n_options, groups = self.structure()
+        self.encoder_ = self.make_encoder(n_options, groups)
+        self.group_names_ = list(self.encoder_.group_names)
+        self.target_ = target
+        self.X_train_ = self._validate_X(X_train, n_options)
+        self.y_train_ = self._validate_y(y_train, self.X_train_.shape[0])
+        self.kernel_ = GroupedRBFKernel(self.encoder_.group_columns, sigma, lengthscale, self.encoder_.onehot_positions)
+        self.noise_ = float(noise)
+        self.prior_mean_, self.prior_cov_ = np.asarray(prior_mean, float), np.asarray(prior_cov, float)
+        Z = self.Z_train_ = self.encoder_.transform(self.X_train_)
+        D = self.kernel_.distances(Z)
+        self._factor_and_posterior(D, self.design(Z), self.target_.forward(self.y_train_))
+        self.alternation_history_, self.n_alternations_ = [], 0
+        return self
 
     def partial_fit(self, X: Any, y: Any) -> "GPNASRegressor":
         """Condition on a new batch with the kernel hyperparameters and the weights' prior kept as they are.
@@ -610,16 +632,28 @@ class GPNASRegressor:
         """Prior covariance of the performances of ``X1 (n, d)`` and ``X2 (m, d)``.
 
         ``k(s, u) + phi(s)^T Sigma_w phi(u)`` (kernel plus the linear mean's prior uncertainty), plus the noise
-        variance on the diagonal when ``include_noise`` and ``X2`` is omitted; model units.  This is the joint covariance that
-        mutual-information sampling (Eq. 12) reasons about.
+        variance on the diagonal when ``include_noise`` and ``X2`` is omitted; model units.  This is the joint
+        covariance that mutual-information sampling (Eq. 12) reasons about.
         """
+        Z1 = self.encode(X1)
+        return self.prior_covariance_encoded(Z1, None if X2 is None else self.encode(X2), include_noise)
+
+    def prior_covariance_encoded(self, Z1: np.ndarray, Z2: np.ndarray | None = None,
+                                 include_noise: bool = False) -> np.ndarray:
+        """:meth:`prior_covariance` on encoded architectures (see :meth:`encode`)."""
         self._check_fitted()
-        Z1 = self.encoder_.transform(self._validate_X(X1, self.encoder_.n_options))
-        Z2 = Z1 if X2 is None else self.encoder_.transform(self._validate_X(X2, self.encoder_.n_options))
+        same = Z2 is None
+        Z2 = Z1 if same else Z2
         C = self.kernel_(Z1, Z2) + self.design(Z1) @ self.prior_cov_ @ self.design(Z2).T
-        if include_noise and X2 is None:
-            C = C + self.noise_ * np.eye(C.shape[0])
+        if include_noise and same:
+            C[np.diag_indices(C.shape[0])] += self.noise_
         return C
+
+    def prior_variance_encoded(self, Z: np.ndarray, include_noise: bool = False) -> np.ndarray:
+        """The diagonal of :meth:`prior_covariance_encoded` ``(m,)``, without forming the matrix."""
+        self._check_fitted()
+        P = self.design(Z)
+        return self.kernel_.diag(Z) + np.sum((P @ self.prior_cov_) * P, axis=1) + (self.noise_ if include_noise else 0)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -122,17 +122,10 @@ class CovarianceFunction:
         return self.model.encode(X)
 
     def __call__(self, Z1: np.ndarray, Z2: np.ndarray | None = None) -> np.ndarray:
-        m = self.model
-        S = m.prior_cov_
-        P1 = m.design(Z1)
-        if Z2 is None:
-            return m.kernel_(Z1) + P1 @ S @ P1.T + m.noise_ * np.eye(Z1.shape[0])
-        return m.kernel_(Z1, Z2) + P1 @ S @ m.design(Z2).T
+        return self.model.prior_covariance_encoded(Z1, Z2, include_noise=Z2 is None)
 
     def diag(self, Z: np.ndarray) -> np.ndarray:
-        m = self.model
-        P = m.design(Z)
-        return m.kernel_.diag(Z) + np.sum((P @ m.prior_cov_) * P, axis=1) + m.noise_
+        return self.model.prior_variance_encoded(Z, include_noise=True)
 
 
 def acquisition_scores(kind: str, mean: np.ndarray, variance: np.ndarray, best: float, beta: float) -> np.ndarray:
