@@ -7,30 +7,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
+from pathlib import Path
 
-import numpy as np
+import study_worker  # noqa: E402  (tests/ is on sys.path)
 
-WORKER = textwrap.dedent("""
-    import sys, time
-    from gpnas.space import make_space
-    from gpnas.study import create_study
-    space = make_space([(f"p{j}", list(range(4)), "a" if j < 3 else "b") for j in range(6)])
-    def objective(arch):
-        x = space.from_dict_arch(arch)
-        time.sleep(float(sys.argv[3]))
-        return float((x[0] - 1.5) ** 2 - x[1] * x[3] + 0.3 * x[2] + 0.7 * x[4] - 0.2 * x[5] * x[0])
-    study = create_study(space, sampler="ucb", storage=sys.argv[1], study_name="shared", seed=int(sys.argv[4]),
-                         n_initial=4, heartbeat_interval=float(sys.argv[5]), heartbeat_grace=float(sys.argv[6]))
-    print("ready", flush=True)
-    study.optimize(objective, budget=int(sys.argv[2]), batch_size=3)
-""")
+WORKER = Path(__file__).with_name("study_worker.py")
 
 
 def _value(arch):
-    x = np.array([arch[f"p{j}"] for j in range(6)])
-    return float((x[0] - 1.5) ** 2 - x[1] * x[3] + 0.3 * x[2] + 0.7 * x[4] - 0.2 * x[5] * x[0])
+    return study_worker.value([arch[f"p{j}"] for j in range(6)])
 
 
 def _rows(db):
@@ -47,9 +33,9 @@ def _rows(db):
     return rows
 
 
-def _start(script, db, budget, sleep, seed, interval=10.0, grace=60.0):
-    return subprocess.Popen([sys.executable, str(script), f"sqlite:///{db}", str(budget), str(sleep), str(seed),
-                             str(interval), str(grace)], stdout=subprocess.PIPE, text=True)
+def _start(db, budget, sleep, seed, interval=10.0, grace=60.0):
+    return subprocess.Popen([sys.executable, str(WORKER), f"sqlite:///{db}", str(budget), str(sleep), str(seed), "ucb",
+                             "shared", str(interval), str(grace)], stdout=subprocess.PIPE, text=True)
 
 
 def _check_results(rows, budget):
@@ -64,12 +50,10 @@ def _check_results(rows, budget):
 
 
 def test_two_processes_share_one_study_without_losing_or_overwriting(tmp_path):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
     db = tmp_path / "shared.db"
-    first = _start(script, db, 40, 0.02, 0)
+    first = _start(db, 40, 0.02, 0)
     assert first.stdout.readline().strip() == "ready"
-    second = _start(script, db, 40, 0.02, 1)
+    second = _start(db, 40, 0.02, 1)
     for proc in (first, second):
         proc.wait(timeout=300)
         assert proc.returncode == 0
@@ -81,10 +65,8 @@ def test_two_processes_share_one_study_without_losing_or_overwriting(tmp_path):
 
 
 def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp_path):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
     db = tmp_path / "shared.db"
-    hung = _start(script, db, 20, 0.5, 0, interval=0.2, grace=1.5)
+    hung = _start(db, 20, 0.5, 0, interval=0.2, grace=1.5)
     try:
         assert hung.stdout.readline().strip() == "ready"
         deadline = time.time() + 60
@@ -93,7 +75,7 @@ def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp
         os.kill(hung.pid, signal.SIGSTOP)  # alive but silent: only its heartbeats can show it is gone
         stuck = [r[0] for r in _rows(db) if r[2] == "running"]
         assert stuck
-        helper = _start(script, db, 20, 0.01, 1, interval=0.2, grace=1.5)
+        helper = _start(db, 20, 0.01, 1, interval=0.2, grace=1.5)
         helper.wait(timeout=300)
         assert helper.returncode == 0
     finally:

@@ -3,8 +3,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,18 +118,7 @@ def test_unknown_study_and_duplicate_names(tmp_path, small_space):
         create_study(small_space, storage=url, study_name="a", load_if_exists=False)
 
 
-SCRIPT = textwrap.dedent("""
-    import sys, time
-    from gpnas.space import make_space
-    from gpnas.study import create_study
-    space = make_space([(f"p{j}", list(range(4)), "a" if j < 3 else "b") for j in range(6)])
-    def objective(arch):
-        x = space.from_dict_arch(arch)
-        time.sleep(float(sys.argv[3]))
-        return float((x[0] - 1.5) ** 2 - x[1] * x[3] + 0.3 * x[2] + 0.7 * x[4] - 0.2 * x[5] * x[0])
-    study = create_study(space, sampler="mi", storage=sys.argv[1], study_name="kill", seed=7, n_initial=6)
-    study.optimize(objective, budget=int(sys.argv[2]), batch_size=4)
-""")
+WORKER = Path(__file__).with_name("study_worker.py")
 
 
 def _done(db):
@@ -153,14 +142,12 @@ def _trials(db):
 
 
 def test_sigkill_mid_search_loses_nothing_and_resumes_exactly(tmp_path):
-    script = tmp_path / "run.py"
-    script.write_text(SCRIPT)
     budget = 36
     reference = tmp_path / "ref.db"
-    subprocess.run([sys.executable, script, f"sqlite:///{reference}", str(budget), "0"], check=True, timeout=300)
+    subprocess.run([sys.executable, WORKER, f"sqlite:///{reference}", str(budget), "0", "7", "mi", "kill"], check=True, timeout=300)
     killed = tmp_path / "killed.db"
     for kill_after in (5, 13, 22, 30):  # before the model, mid-batch, and later rounds
-        proc = subprocess.Popen([sys.executable, script, f"sqlite:///{killed}", str(budget), "0.03"])
+        proc = subprocess.Popen([sys.executable, WORKER, f"sqlite:///{killed}", str(budget), "0.03", "7", "mi", "kill"])
         deadline = time.time() + 120
         while _done(killed) < kill_after and proc.poll() is None and time.time() < deadline:
             time.sleep(0.01)
@@ -169,7 +156,7 @@ def test_sigkill_mid_search_loses_nothing_and_resumes_exactly(tmp_path):
         assert proc.returncode == -signal.SIGKILL, "the search ended before it could be killed"
         done_now = [r for r in _trials(killed) if r[2] == "done"]
         assert len({r[1] for r in done_now}) == len(done_now)  # nothing finished twice
-    subprocess.run([sys.executable, script, f"sqlite:///{killed}", str(budget), "0"], check=True, timeout=300)
+    subprocess.run([sys.executable, WORKER, f"sqlite:///{killed}", str(budget), "0", "7", "mi", "kill"], check=True, timeout=300)
     ref, got = _trials(reference), _trials(killed)
     assert [r[2] for r in got] == ["done"] * budget
     assert [(r[1], r[3]) for r in got] == [(r[1], r[3]) for r in ref]  # as if nothing happened

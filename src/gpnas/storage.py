@@ -349,21 +349,20 @@ class SQLiteStorage(InMemoryStorage):
 
         return self._transaction(work)
 
-    def claim_trials(self, name: str, numbers: list[int], owner: str, now: float) -> list[int]:
-        study_id = self._study_id(name)
-
+    def _compare_and_set(self, sql: str, rows: list[tuple], numbers: list[int]) -> list[int]:
+        """Run ``sql`` once per row in one transaction; returns the ``numbers`` whose row it changed (the
+        compare-and-set updates of claims and re-queues, where a condition in ``sql`` decides who wins)."""
         def work(conn):
-            claimed = []
-            for number in numbers:
-                cursor = conn.execute(
-                    "UPDATE trials SET state = 'running', worker = ?, started = ?, heartbeat = ? WHERE study_id = ? "
-                    "AND number = ? AND state = 'pending' AND (worker IS NULL OR worker = ?)",
-                    (owner, now, now, study_id, number, owner))
-                if cursor.rowcount == 1:
-                    claimed.append(number)
-            return claimed
+            return [number for number, row in zip(numbers, rows) if conn.execute(sql, row).rowcount == 1]
 
         return self._transaction(work)
+
+    def claim_trials(self, name: str, numbers: list[int], owner: str, now: float) -> list[int]:
+        study_id = self._study_id(name)
+        return self._compare_and_set(
+            "UPDATE trials SET state = 'running', worker = ?, started = ?, heartbeat = ? WHERE study_id = ? "
+            "AND number = ? AND state = 'pending' AND (worker IS NULL OR worker = ?)",
+            [(owner, now, now, study_id, number, owner) for number in numbers], numbers)
 
     def finish_trial(self, name: str, trial: dict) -> bool:
         study_id = self._study_id(name)
@@ -387,19 +386,11 @@ class SQLiteStorage(InMemoryStorage):
 
     def requeue(self, name: str, trials: list[dict]) -> list[int]:
         study_id = self._study_id(name)
-
-        def work(conn):
-            done = []
-            for t in trials:
-                cursor = conn.execute(
-                    "UPDATE trials SET state = 'pending', worker = NULL, started = NULL, heartbeat = NULL, "
-                    "attempts = attempts + (CASE WHEN state = 'running' THEN 1 ELSE 0 END) WHERE study_id = ? AND "
-                    "number = ? AND state = ? AND worker IS ?", (study_id, t["number"], t["state"], t["worker"]))
-                if cursor.rowcount == 1:
-                    done.append(t["number"])
-            return done
-
-        return self._transaction(work)
+        return self._compare_and_set(
+            "UPDATE trials SET state = 'pending', worker = NULL, started = NULL, heartbeat = NULL, "
+            "attempts = attempts + (CASE WHEN state = 'running' THEN 1 ELSE 0 END) WHERE study_id = ? AND "
+            "number = ? AND state = ? AND worker IS ?",
+            [(study_id, t["number"], t["state"], t["worker"]) for t in trials], [t["number"] for t in trials])
 
     def load_trials(self, name: str) -> list[dict]:
         with self._lock:
