@@ -20,7 +20,6 @@ from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
 from gpnas.nets.defaults import TRAINING_DEFAULTS
 from gpnas.objectives import TableObjective
 from gpnas.persistence import load_model, save_model
-from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import SAMPLERS
 from gpnas.space import SearchSpace, format_arch
 from gpnas.storage import StorageError, get_storage
@@ -398,54 +397,21 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
 def select(name, storage, budgets, latencies, costs_path, width, resolution, pool_size, top, out_path) -> None:
     """Pick the best predicted architectures under FLOPs / params / latency budgets, several targets at once, and
     print the Pareto front of predicted performance against cost."""
-    from gpnas.select import Constraint, latency_of, pareto_front, read_latency_table, select_per_target
+    from gpnas.select import Constraint, parse_latency_options, select_for_study
 
     constraints = [Constraint.parse(b) for b in budgets]
     study = load_study(name, get_storage(storage, create=False))
-    model = study.refit()
-    if model is None:
-        raise DataError(f"study {name!r} has fewer than 2 finished trials; nothing to predict with")
-    space = study.space
-    costs: dict[str, np.ndarray] = {}
-    if costs_path:
-        X, _, rows = read_architectures(costs_path, space)
-        for column in rows[0] if rows else []:
-            if column in space.names:
-                continue
-            try:
-                costs[column] = np.array([float(r[column]) if r[column] != "" else np.nan for r in rows])
-            except ValueError:
-                continue
-    else:
-        rng = np.random.default_rng(study.seed)
-        X = candidate_pool(space, None, pool_size, rng)
-        if len(X) > 50:  # refine around the best predicted: their neighbours join the candidates
-            best = X[np.argsort(-model.predict(X))[:50]]
-            X = np.unique(np.vstack([X] + [space.neighbours(x) for x in best]), axis=0)
-        objective = _stored_objective(study, width, resolution)
-        if objective is not None:
-            counted = [objective.costs(space.to_dict_arch(x)) for x in X]
-            costs["macs"] = np.array([c["macs"] for c in counted], dtype=float)
-            costs["params"] = np.array([c["params"] for c in counted], dtype=float)
-    for item in latencies:
-        if "=" not in item:
-            raise DataError(f"--latency {item!r}: expected DEVICE=FILE.csv")
-        device, path = item.split("=", 1)
-        table, base = read_latency_table(path, space)
-        costs[device] = latency_of(X, table, base)
-    mean, std = model.predict(X, return_std=True)
-    chosen = select_per_target(mean, costs, constraints, top, study.direction == "maximize")
+    result = select_for_study(study, constraints, parse_latency_options(latencies), costs_path, width, resolution,
+                              pool_size, top)
+    space, X, mean, std, costs = study.space, result.X, result.mean, result.std, result.costs
     records = []
-    for target, indices in chosen.items():
+    for target, indices in result.chosen.items():
         for rank, i in enumerate(indices, start=1):
             cost_text = ", ".join(f"{k}={v[i]:.4g}" for k, v in costs.items())
             click.echo(f"{target}  #{rank}: {space.to_string(X[i])}  predicted {mean[i]:.4f} ± {std[i]:.4f}  "
                        f"[{cost_text}]")
             records.append((target, rank, i))
-    axis = constraints[0].cost
-    sign = study.sign
-    cost_axis = costs[axis] if constraints[0].op == "<=" else -costs[axis]
-    front = pareto_front(cost_axis, sign * mean)
+    axis, front = constraints[0].cost, result.front
     click.echo(f"Pareto front of predicted performance against {axis} ({len(front)} architectures):")
     for i in front[np.linspace(0, len(front) - 1, min(len(front), 12)).astype(int)]:
         click.echo(f"  {axis}={costs[axis][i]:.4g}  predicted {mean[i]:.4f} ± {std[i]:.4f}")
@@ -456,21 +422,6 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
         columns.update({k: [v[i] for _, _, i in records] for k, v in costs.items()})
         write_architectures(out_path, space, X_out, columns)
         click.echo(f"wrote {len(records)} selections to {out_path}")
-
-
-def _stored_objective(study, width, resolution):
-    """The training objective a study was searched with (from its stored settings), for analytic costs."""
-    stored = dict(study.user_attrs.get("objective") or {})
-    if not stored or "table" in stored:
-        return None
-    stored.update({k: v for k, v in (("width", width), ("resolution", resolution)) if v is not None})
-    if study.space.name == "mobilefacenet":
-        from gpnas.nets.face import FaceObjective
-
-        return FaceObjective(**stored)
-    from gpnas.nets.objectives import TrainingObjective
-
-    return TrainingObjective(**stored)
 
 
 def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:

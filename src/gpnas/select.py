@@ -139,3 +139,74 @@ def latency_of(X: np.ndarray, table: dict[tuple[int, int], float], base: float) 
         if i < lut.shape[1]:
             lut[j, i] = ms
     return base + lut[np.arange(d)[None, :], X].sum(axis=1)
+
+
+def parse_latency_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["DEVICE=FILE.csv", ...]`` as ``{device: path}``."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise DataError(f"--latency {item!r}: expected DEVICE=FILE.csv")
+        device, path = item.split("=", 1)
+        out[device] = path
+    return out
+
+
+@dataclass
+class Selection:
+    """Candidates ``X (m, d)`` with predicted ``mean``/``std`` and ``costs`` (name -> ``(m,)``), the picks per
+    target (indices into ``X``, best first) and the Pareto front against the first target's cost."""
+
+    X: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    costs: dict[str, np.ndarray]
+    chosen: dict[str, list[int]]
+    front: np.ndarray
+
+
+def select_for_study(study, constraints: list[Constraint], latencies: dict[str, str], costs_path: str | None = None,
+                     width: float | None = None, resolution: int | None = None, pool_size: int = 20000,
+                     top: int = 1) -> Selection:
+    """The best predicted architectures of a study per target, without searching again.
+
+    Candidates: the rows of ``costs_path`` (a CSV of architectures with numeric cost columns), or a pool of the
+    space refined around the best predicted, costed by the study's stored training objective (MACs, params; with
+    ``width``/``resolution`` overriding the stored ones) and by the per-device latency tables.
+    """
+    from gpnas.data import read_architectures
+    from gpnas.nets.defaults import objective_from_settings
+    from gpnas.sampling.pool import candidate_pool
+
+    model = study.refit()
+    if model is None:
+        raise DataError(f"study {study.study_name!r} has fewer than 2 finished trials; nothing to predict with")
+    space = study.space
+    costs: dict[str, np.ndarray] = {}
+    if costs_path:
+        X, _, rows = read_architectures(costs_path, space)
+        for column in rows[0] if rows else []:
+            if column in space.names:
+                continue
+            try:
+                costs[column] = np.array([float(r[column]) if r[column] != "" else np.nan for r in rows])
+            except ValueError:
+                continue
+    else:
+        X = candidate_pool(space, None, pool_size, np.random.default_rng(study.seed))
+        if len(X) > 50:  # refine around the best predicted: their neighbours join the candidates
+            best = X[np.argsort(-study.sign * model.predict(X))[:50]]
+            X = np.unique(np.vstack([X] + [space.neighbours(x) for x in best]), axis=0)
+        objective = objective_from_settings(space, study.user_attrs.get("objective"), width, resolution)
+        if objective is not None:
+            counted = [objective.costs(space.to_dict_arch(x)) for x in X]
+            costs["macs"] = np.array([c["macs"] for c in counted], dtype=float)
+            costs["params"] = np.array([c["params"] for c in counted], dtype=float)
+    for device, path in latencies.items():
+        table, base = read_latency_table(path, space)
+        costs[device] = latency_of(X, table, base)
+    mean, std = model.predict(X, return_std=True)
+    chosen = select_per_target(mean, costs, constraints, top, study.direction == "maximize")
+    axis = constraints[0].cost
+    cost_axis = costs[axis] if constraints[0].op == "<=" else -costs[axis]
+    return Selection(X, mean, std, costs, chosen, pareto_front(cost_axis, study.sign * mean))

@@ -57,3 +57,20 @@ def make_training_objective(space: SearchSpace, dataset: str, data_dir: str | No
                         f"{space.name!r}; use --table for other spaces")
     objective.data()  # fail now, with a clear line, on a bad dataset path
     return objective
+
+
+def objective_from_settings(space: SearchSpace, stored: dict | None, width: float | None = None,
+                            resolution: int | None = None):
+    """The training objective a study was searched with, rebuilt from the settings it stored (``user_attrs``), with
+    ``width``/``resolution`` overriding them; ``None`` for a table-replay study or one without stored settings."""
+    stored = dict(stored or {})
+    if not stored or "table" in stored:
+        return None
+    stored.update({k: v for k, v in (("width", width), ("resolution", resolution)) if v is not None})
+    if space.name == "mobilefacenet":
+        from gpnas.nets.face import FaceObjective
+
+        return FaceObjective(**stored)
+    from gpnas.nets.objectives import TrainingObjective
+
+    return TrainingObjective(**stored)
