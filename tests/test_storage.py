@@ -42,7 +42,7 @@ def test_resume_requeues_unfinished_trials_and_never_repeats_finished_ones(tmp_p
         study.tell(trial, f(trial.params(small_space)))
     orphans = study.ask(3)  # pending when the "process dies"
     orphans[0].state = "running"
-    study._save(orphans)
+    study.save_trials(orphans)
     del study
     resumed = create_study(small_space, storage=url, study_name="s")
     assert [t.state for t in resumed.trials].count("pending") == 3

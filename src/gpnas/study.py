@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import socket
-import threading
 import time
 import uuid
 import warnings
@@ -20,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from gpnas.executors import Executor, InProcessExecutor, Retry
+from gpnas.executors import Executor
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.persistence import model_from_bytes, model_to_bytes
 from gpnas.sampling.pool import candidate_pool
@@ -227,12 +226,12 @@ class Study:
                 "user_attrs": self.user_attrs, "heartbeat_interval": self.heartbeat_interval,
                 "heartbeat_grace": self.heartbeat_grace}
 
-    def _save(self, trials: list[Trial]) -> None:
+    def save_trials(self, trials: list[Trial]) -> None:
         """Write trials this study object owns (an upsert of their whole rows)."""
         if trials:
             self.storage.save_trials(self.study_name, [t.record() for t in trials])
 
-    def _sync(self) -> None:
+    def refresh(self) -> None:
         """Reload every trial and round from the storage (other processes may share the study), and put back in
         the queue the unfinished trials of owners that are gone: a dead process on this host, or a running trial
         whose heartbeat is older than the grace period."""
@@ -256,7 +255,7 @@ class Study:
 
     def _restore(self) -> None:
         """Load trials, rounds and the latest model; unfinished trials of dead owners are re-queued."""
-        self._sync()
+        self.refresh()
         latest = self.storage.load_latest_model(self.study_name)
         if latest is not None:
             _, n_done, blob = latest
@@ -279,7 +278,7 @@ class Study:
         return max(done, key=lambda t: self.sign * t.value) if done else None
 
     def stop(self, reason: str = "stopped by the user") -> None:
-        """Ask :meth:`optimize` to stop after the batch in flight."""
+        """Ask :meth:`optimize` to stop after the batch in flight (an empty reason clears a stop)."""
         self._stop.reason = reason
 
     @property
@@ -329,13 +328,11 @@ class Study:
         # derived from the seed and the number of trials so far, so a resumed study proposes what the original would
         return self.rng if self.seed is None else np.random.default_rng([self.seed, len(self.trials)])
 
-    def ask(self, k: int = 1) -> list[Trial]:
+    def ask(self, k: int = 1, cap: int | None = None) -> list[Trial]:
         """Propose ``k`` new trials (fewer if the space runs out); they stay pending, owned by this study object,
         until told.  Trials running in other processes sharing the study count as pending points, and an
-        architecture another process proposed meanwhile is not proposed again."""
-        return self._ask(k, cap=None)
-
-    def _ask(self, k: int, cap: int | None) -> list[Trial]:
+        architecture another process proposed meanwhile is not proposed again.  ``cap`` bounds the study's trials
+        (finished, running and owned pending ones, of every process): a shared budget is never overshot."""
         added: list[Trial] = []
         for _ in range(3):  # proposals that lost a race to another process are proposed anew, twice at most
             added += self._propose_and_add(k - len(added), cap)
@@ -347,7 +344,7 @@ class Study:
         return sum(1 for t in self.trials if t.state != "pending" or t.worker)
 
     def _propose_and_add(self, k: int, cap: int | None) -> list[Trial]:
-        self._sync()
+        self.refresh()
         n_done = len(self.trials_in("done"))
         model = None
         if self.sampler.uses_model and n_done >= max(2, self.n_initial):
@@ -374,7 +371,7 @@ class Study:
             return []
         records = [Trial(-1, x, round=len(self.rounds), worker=owner).record() for x in archs]
         numbers = self.storage.add_trials(self.study_name, records, unique=unique, cap=cap)
-        self._sync()
+        self.refresh()
         return [self.trials[n] for n in numbers]
 
     def enqueue(self, arch: np.ndarray | Mapping[str, Any]) -> Trial:
@@ -402,7 +399,7 @@ class Study:
         trial.heartbeat = None
         if not self.storage.finish_trial(self.study_name, trial.record()):
             warnings.warn(f"trial {trial.number} was already finished by another process; this result is dropped")
-            self._sync()
+            self.refresh()
             return self.trials[trial.number]
         if trial.number < len(self.trials) and self.trials[trial.number] is not trial:
             self.trials[trial.number] = trial
@@ -430,102 +427,12 @@ class Study:
 
         Several processes (terminals, machines sharing the database file) may run ``optimize`` on one study at once:
         each claims trials atomically, sees the others' running trials as pending points, and the ``budget`` counts
-        the trials of all of them.
+        the trials of all of them.  The loop itself is :func:`gpnas.search_loop.optimize`.
         """
-        executor = executor or InProcessExecutor()
-        threshold = self.mse_threshold if mse_threshold is None else mse_threshold
-        start = time.time()
-        self._stop.reason = ""
-        in_flight: dict[Any, Trial] = {}
-        progress = _Progress(self, budget) if show_progress else None
-        beat = _Heartbeat(self, in_flight) if self.heartbeat_interval else None
-        try:
-            while True:
-                if not self._stop.reason:
-                    self._check_stop(budget, start, timeout)
-                if not self._stop.reason and (executor.parallel or not in_flight):
-                    self._fill(objective, executor, in_flight, batch_size, budget, threshold)
-                if not in_flight:
-                    break
-                finished = []
-                for handle, outcome in executor.wait(list(in_flight)):
-                    trial = in_flight.pop(handle)
-                    if isinstance(outcome, Retry):
-                        trial.attempts += 1 if outcome.charged else 0
-                        in_flight[outcome.handle] = trial
-                        self._save([trial])
-                        continue
-                    trial.worker = outcome.worker
-                    finished.append(self.tell(trial, outcome.value, outcome.error))
-                if progress is not None:
-                    progress.update(len(finished), len(in_flight))
-                for callback in callbacks or []:
-                    callback(self, finished)
-        except KeyboardInterrupt:
-            self._stop.reason = "interrupted"
-            if beat is not None:
-                beat.stop()
-            self.storage.requeue(self.study_name, [t.record() for t in in_flight.values()])
-            raise
-        finally:
-            if beat is not None:
-                beat.stop()
-            if progress is not None:
-                progress.close()
-            executor.shutdown()
-        if self.fit_model:
-            self.refit()
-        return self
+        from gpnas.search_loop import optimize
 
-    def _fill(self, objective, executor: Executor, in_flight: dict, batch_size: int, budget: int, threshold) -> None:
-        """Top the evaluations in flight up to ``batch_size``: re-queued trials first, then new proposals.
-
-        Trials are claimed in the storage before they run (a compare-and-set: of several processes sharing the
-        study, one gets each trial).  The budget counts every process's finished and running trials.
-        """
-        self._sync()
-        mine = {t.number for t in in_flight.values()}
-        used = len(self.trials_in("done", "failed", "running")) + sum(
-            1 for t in in_flight.values() if self.trials[t.number].state != "running")
-        room = min(batch_size - len(in_flight), budget - used)
-        if room <= 0 or self._mse_converged(threshold):
-            return
-        queued = [t for t in self.trials_in("pending") if t.number not in mine and t.worker in (None, self.owner)]
-        # re-queued trials run as a batch of their own, so a resumed run proposes exactly what the original did
-        batch = queued[:room] if queued else self._ask(room, cap=budget)
-        now = time.time()
-        claimed = set(self.storage.claim_trials(self.study_name, [t.number for t in batch], self.owner, now))
-        batch = [t for t in batch if t.number in claimed]
-        for trial in batch:
-            trial.state, trial.started, trial.worker, trial.heartbeat = "running", now, self.owner, now
-            in_flight[executor.submit(objective, trial.params(self.space), trial.number)] = trial
-        if not batch and not in_flight and not queued:
-            self._stop.reason = "search space exhausted"
-
-    def _check_stop(self, budget: int, start: float, timeout) -> None:
-        failed = self.trials_in("failed")
-        if (not self.trials_in("done") and len(failed) >= FAIL_FAST
-                and len({t.error for t in failed[-FAIL_FAST:]}) == 1):
-            self._stop.reason = (f"the first {len(failed)} trials all failed with the same error, so every trial "
-                                 f"would: {failed[-1].error}")
-        elif len(self.trials_in("done", "failed")) >= budget:
-            self._stop.reason = f"budget of {budget} evaluations spent"
-        elif timeout is not None and time.time() - start > timeout:
-            self._stop.reason = f"timeout of {timeout:g} s reached"
-
-    def _mse_converged(self, threshold: float | None) -> bool:
-        """Theorem 3's stop, checked before each proposal: the expected MSE of the last ``mse_patience`` refits
-        (each on more data) all under ``threshold``.  One round is not enough: with few trials the marginal
-        likelihood can pick an overconfident fit whose variance collapses for a round."""
-        if threshold is None or len(self.trials_in("done")) < max(2, self.n_initial):
-            return False
-        self.refit()
-        recent = self.rounds[-self.mse_patience:]
-        if len(recent) == self.mse_patience and all(r.expected_mse < threshold for r in recent):
-            self._stop.reason = (f"expected MSE {recent[-1].expected_mse:.4g} below threshold {threshold:g} "
-                                 f"for {self.mse_patience} rounds (Theorem 3)")
-            return True
-        return False
+        return optimize(self, objective, budget, batch_size, timeout, mse_threshold, callbacks, show_progress,
+                        executor)
 
     def model_at(self, round_: int) -> GPNASRegressor | None:
         """The model fitted in round ``round_`` (counted from 1), or ``None``."""
@@ -613,48 +520,3 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
         raise StorageError(f"study {study_name!r} has invalid stored settings: {err}") from None
     study._restore()
     return study
-
-
-class _Heartbeat:
-    """A thread that writes the heartbeat of the trials in flight every ``heartbeat_interval`` seconds."""
-
-    def __init__(self, study: Study, in_flight: dict) -> None:
-        self.study, self.in_flight = study, in_flight
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="gpnas-heartbeat", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.done.wait(self.study.heartbeat_interval):
-            numbers = [t.number for t in list(self.in_flight.values())]
-            try:
-                self.study.storage.heartbeat(self.study.study_name, numbers, self.study.owner, time.time())
-            except Exception as err:  # a missed beat is retried next time; the search itself must not stop
-                warnings.warn(f"heartbeat not written: {err}")
-
-    def stop(self) -> None:
-        self.done.set()
-        self.thread.join()
-
-
-class _Progress:
-    """A live progress line: trials done / failed / running, best so far, expected MSE, ETA (tqdm)."""
-
-    def __init__(self, study: Study, budget: int) -> None:
-        from tqdm import tqdm
-
-        self.study = study
-        self.bar = tqdm(total=budget, initial=len(study.trials_in("done", "failed")), unit="trial", dynamic_ncols=True)
-
-    def update(self, n: int, running: int) -> None:
-        self.bar.update(n)
-        best = self.study.best_trial
-        postfix = {"failed": len(self.study.trials_in("failed")), "running": running}
-        if best is not None:
-            postfix["best"] = f"{best.value:.4g}"
-        if self.study.rounds:
-            postfix["mse"] = f"{self.study.rounds[-1].expected_mse:.3g}"
-        self.bar.set_postfix(postfix, refresh=True)
-
-    def close(self) -> None:
-        self.bar.close()

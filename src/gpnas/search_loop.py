@@ -1,0 +1,178 @@
+"""The search loop of :meth:`Study.optimize` (Algorithm 1 with parallel evaluations), its heartbeats and progress line.
+
+Each turn: stop if the budget, the time, Theorem 3's expected MSE or a failing setting says so; top the evaluations in
+flight up to the batch size (re-queued trials first, then new proposals, each claimed in the storage before it runs);
+wait for results and tell them.  Everything goes through the study's public methods, so processes sharing a study
+through its storage cooperate (see ``docs/studies.md``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from typing import Any, Callable
+
+from gpnas.executors import Executor, InProcessExecutor, Retry
+from gpnas.study import FAIL_FAST, Study, Trial
+
+
+def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget: int, batch_size: int = 1,
+             timeout: float | None = None, mse_threshold: float | None = None,
+             callbacks: list[Callable[[Study, list[Trial]], None]] | None = None, show_progress: bool = False,
+             executor: Executor | None = None) -> Study:
+    """:meth:`Study.optimize`."""
+    threshold = study.mse_threshold if mse_threshold is None else mse_threshold
+    executor = executor or InProcessExecutor()
+    start = time.time()
+    study.stop("")
+    in_flight: dict[Any, Trial] = {}
+    progress = _Progress(study, budget) if show_progress else None
+    beat = _Heartbeat(study, in_flight) if study.heartbeat_interval else None
+    try:
+        while True:
+            if not study.stop_reason:
+                _check_stop(study, budget, start, timeout)
+            if not study.stop_reason and (executor.parallel or not in_flight):
+                _fill(study, objective, executor, in_flight, batch_size, budget, threshold)
+            if not in_flight:
+                if study.stop_reason or not _others_running(study):
+                    break
+                # the rest of the budget is running in other processes: wait for it to finish, or to go stale and
+                # come back to the queue (then this process evaluates it)
+                time.sleep(min(1.0, study.heartbeat_interval or 1.0))
+                continue
+            finished = []
+            for handle, outcome in executor.wait(list(in_flight)):
+                trial = in_flight.pop(handle)
+                if isinstance(outcome, Retry):
+                    trial.attempts += 1 if outcome.charged else 0
+                    in_flight[outcome.handle] = trial
+                    study.save_trials([trial])
+                    continue
+                trial.worker = outcome.worker
+                finished.append(study.tell(trial, outcome.value, outcome.error))
+            if progress is not None:
+                progress.update(len(finished), len(in_flight))
+            for callback in callbacks or []:
+                callback(study, finished)
+    except KeyboardInterrupt:
+        study.stop("interrupted")
+        if beat is not None:
+            beat.stop()
+        study.storage.requeue(study.study_name, [t.record() for t in in_flight.values()])
+        raise
+    finally:
+        if beat is not None:
+            beat.stop()
+        if progress is not None:
+            progress.close()
+        executor.shutdown()
+    if study.fit_model:
+        study.refit()
+    return study
+
+
+def _fill(study: Study, objective, executor: Executor, in_flight: dict, batch_size: int, budget: int,
+          threshold) -> None:
+    """Top the evaluations in flight up to ``batch_size``: re-queued trials first, then new proposals.
+
+    Trials are claimed in the storage before they run (a compare-and-set: of several processes sharing the
+    study, one gets each trial).  The budget counts every process's finished and running trials.
+    """
+    study.refresh()
+    mine = {t.number for t in in_flight.values()}
+    used = len(study.trials_in("done", "failed", "running")) + sum(
+        1 for t in in_flight.values() if study.trials[t.number].state != "running")
+    room = min(batch_size - len(in_flight), budget - used)
+    if room <= 0 or _mse_converged(study, threshold):
+        return
+    queued = [t for t in study.trials_in("pending") if t.number not in mine and t.worker in (None, study.owner)]
+    # re-queued trials run as a batch of their own, so a resumed run proposes exactly what the original did
+    batch = queued[:room] if queued else study.ask(room, cap=budget)
+    now = time.time()
+    claimed = set(study.storage.claim_trials(study.study_name, [t.number for t in batch], study.owner, now))
+    batch = [t for t in batch if t.number in claimed]
+    for trial in batch:
+        trial.state, trial.started, trial.worker, trial.heartbeat = "running", now, study.owner, now
+        in_flight[executor.submit(objective, trial.params(study.space), trial.number)] = trial
+    if not batch and not in_flight and not queued:
+        study.stop("search space exhausted")
+
+
+def _others_running(study: Study) -> bool:
+    """Whether trials running in other processes still hold part of the budget."""
+    return any(t.worker not in (None, study.owner) for t in study.trials_in("running"))
+
+
+def _check_stop(study: Study, budget: int, start: float, timeout) -> None:
+    """Stop on the budget, the timeout, or a setting that makes every trial fail (the first FAIL_FAST alike)."""
+    failed = study.trials_in("failed")
+    if (not study.trials_in("done") and len(failed) >= FAIL_FAST
+            and len({t.error for t in failed[-FAIL_FAST:]}) == 1):
+        study.stop(f"the first {len(failed)} trials all failed with the same error, so every trial would: "
+                   f"{failed[-1].error}")
+    elif len(study.trials_in("done", "failed")) >= budget:
+        study.stop(f"budget of {budget} evaluations spent")
+    elif timeout is not None and time.time() - start > timeout:
+        study.stop(f"timeout of {timeout:g} s reached")
+
+
+def _mse_converged(study: Study, threshold: float | None) -> bool:
+    """Theorem 3's stop, checked before each proposal: the expected MSE of the last ``mse_patience`` refits
+    (each on more data) all under ``threshold``.  One round is not enough: with few trials the marginal
+    likelihood can pick an overconfident fit whose variance collapses for a round."""
+    if threshold is None or len(study.trials_in("done")) < max(2, study.n_initial):
+        return False
+    study.refit()
+    recent = study.rounds[-study.mse_patience:]
+    if len(recent) == study.mse_patience and all(r.expected_mse < threshold for r in recent):
+        study.stop(f"expected MSE {recent[-1].expected_mse:.4g} below threshold {threshold:g} "
+                   f"for {study.mse_patience} rounds (Theorem 3)")
+        return True
+    return False
+
+
+class _Heartbeat:
+    """A thread that writes the heartbeat of the trials in flight every ``heartbeat_interval`` seconds."""
+
+    def __init__(self, study: Study, in_flight: dict) -> None:
+        self.study, self.in_flight = study, in_flight
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gpnas-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.wait(self.study.heartbeat_interval):
+            numbers = [t.number for t in list(self.in_flight.values())]
+            try:
+                self.study.storage.heartbeat(self.study.study_name, numbers, self.study.owner, time.time())
+            except Exception as err:  # a missed beat is retried next time; the search itself must not stop
+                warnings.warn(f"heartbeat not written: {err}")
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+class _Progress:
+    """A live progress line: trials done / failed / running, best so far, expected MSE, ETA (tqdm)."""
+
+    def __init__(self, study: Study, budget: int) -> None:
+        from tqdm import tqdm
+
+        self.study = study
+        self.bar = tqdm(total=budget, initial=len(study.trials_in("done", "failed")), unit="trial", dynamic_ncols=True)
+
+    def update(self, n: int, running: int) -> None:
+        self.bar.update(n)
+        best = self.study.best_trial
+        postfix = {"failed": len(self.study.trials_in("failed")), "running": running}
+        if best is not None:
+            postfix["best"] = f"{best.value:.4g}"
+        if self.study.rounds:
+            postfix["mse"] = f"{self.study.rounds[-1].expected_mse:.3g}"
+        self.bar.set_postfix(postfix, refresh=True)
+
+    def close(self) -> None:
+        self.bar.close()
