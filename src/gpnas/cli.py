@@ -15,7 +15,7 @@ from gpnas.builtin import BUILTIN_SPACES, resolve_space
 from gpnas.data import predict_csv, read_architectures, refuse_conflicts, write_architectures
 from gpnas.encoding import ENCODINGS, FEATURES
 from gpnas.exceptions import DataError, GPNASError
-from gpnas.executors import ProcessPoolExecutor
+from gpnas.executors import make_executor
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
 from gpnas.nets.defaults import TRAINING_DEFAULTS
 from gpnas.objectives import TableObjective
@@ -150,19 +150,6 @@ def executor_options(command):
     return command
 
 
-def make_executor(kind: str, workers: int | None, address: str | None, gpus_per_trial: float):
-    if kind == "inprocess":
-        return None
-    if kind == "process":
-        return ProcessPoolExecutor(workers or 2)
-    try:
-        from gpnas.ray_executor import RayExecutor
-    except ImportError:
-        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
-    try:
-        return RayExecutor(address=address, n_workers=workers, num_gpus=gpus_per_trial)
-    except ImportError:
-        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
 storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default=True,
                               help="Where studies live (a SQLite URL).")
 
@@ -272,7 +259,9 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         first = next(t for t in study.trials if t.state == "failed")
         raise DataError(f"every trial failed ({result['summary']['n_failed']}); the first error: {first.error}")
     _print_summary(result["summary"], out_path, objective if table_path is None else None)
-    correlation = _held_out_correlation(study)
+    from gpnas.report import held_out_correlation
+
+    correlation = held_out_correlation(study)
     if correlation is not None:
         click.echo(f"predicted vs measured on held-out trainings: Pearson r = {correlation[0]:.2f}, "
                    f"Kendall tau = {correlation[1]:.2f} over {correlation[2]} trials "
@@ -289,17 +278,6 @@ def _refuse_conflicts(study, given: dict) -> None:
             flag = "--" + option.replace("_", "-")
             raise DataError(f"study {study.study_name!r} was created with {flag} {stored}; it cannot resume with "
                             f"{flag} {value} (start a new study with another --study name)")
-
-
-def _held_out_correlation(study):
-    from scipy.stats import kendalltau
-
-    from gpnas.report import held_out_predictions
-
-    measured, mean, _, _ = held_out_predictions(study)
-    if measured.size < 3 or np.ptp(measured) == 0:
-        return None
-    return float(np.corrcoef(measured, mean)[0, 1]), float(kendalltau(measured, mean)[0]), int(measured.size)
 
 
 @main.command()

@@ -187,3 +187,21 @@ class ProcessPoolExecutor(Executor):
 
         self._pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self._markers, ignore_errors=True)
+
+
+def make_executor(kind: str, workers: int | None = None, address: str | None = None, gpus_per_trial: float = 0.0):
+    """An executor by name: ``inprocess`` (``None``, the study's default), ``process`` or ``ray``."""
+    from gpnas.exceptions import DataError
+
+    if kind == "inprocess":
+        return None
+    if kind == "process":
+        return ProcessPoolExecutor(workers or 2)
+    try:
+        from gpnas.ray_executor import RayExecutor
+    except ImportError:
+        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
+    try:
+        return RayExecutor(address=address, n_workers=workers, num_gpus=gpus_per_trial)
+    except ImportError:
+        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None

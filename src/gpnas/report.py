@@ -185,3 +185,14 @@ code {{ font-size: 0.9em; }}
     path = out / "index.html"
     path.write_text(page)
     return path
+
+
+def held_out_correlation(study: Study) -> tuple[float, float, int] | None:
+    """Pearson r and Kendall tau between measured values and the predictions made before them, and their count
+    (``None`` under 3 such trials or when every measured value is the same)."""
+    from scipy.stats import kendalltau
+
+    measured, mean, _, _ = held_out_predictions(study)
+    if measured.size < 3 or np.ptp(measured) == 0:
+        return None
+    return float(np.corrcoef(measured, mean)[0, 1]), float(kendalltau(measured, mean)[0]), int(measured.size)

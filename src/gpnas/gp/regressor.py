@@ -402,21 +402,20 @@ class GPNASRegressor:
         """From ``L_``: whitened design and targets, Theorems 1-2, the prediction weights and the evidence.
 
         ``log_marginal_likelihood_value_`` is the evidence with ``w`` integrated out,
-        ``log N(x; Phi mu_w, K + s2 I + Phi Sigma_w Phi^T)``: with ``S = I + A Sigma_w A^T`` and
-        ``r = b - A mu_w`` it is ``-1/2 r^T S^-1 r - log|L| - 1/2 log|S| - n/2 log 2 pi``.  It is exactly the objective
-        that ``estimation="evidence"`` maximises (model units, without the target transform's Jacobian, which does
-        not depend on the hyperparameters).
+        ``log N(x; Phi mu_w, K + s2 I + Phi Sigma_w Phi^T)``, from the same function ``estimation="evidence"``
+        maximises (:func:`gpnas.gp.likelihood.log_marginal_likelihood`; model units, without the target transform's
+        Jacobian, which does not depend on the hyperparameters).
         """
         n = x.shape[0]
         self.A_ = solve_triangular(self.L_, Phi, lower=True, check_finite=False)
         self.b_ = solve_triangular(self.L_, x, lower=True, check_finite=False)
         self.weight_mean_, self.weight_cov_, LS = weight_posterior(self.prior_mean_, self.prior_cov_, self.A_,
                                                                    self.b_, return_factor=True)
-        r = self.b_ - self.A_ @ self.prior_mean_
-        u = solve_triangular(LS, r, lower=True, check_finite=False)
-        self.log_marginal_likelihood_value_ = float(
-            -0.5 * u @ u - np.log(np.diag(self.L_)).sum() - np.log(np.diag(LS)).sum() - 0.5 * n * np.log(2 * np.pi)
-        )
+        u = solve_triangular(LS, self.b_ - self.A_ @ self.prior_mean_, lower=True, check_finite=False)
+        params = np.concatenate([self.kernel_.theta, [np.log(self.noise_)]])
+        self.log_marginal_likelihood_value_ = float(log_marginal_likelihood(
+            params, self.kernel_, self.kernel_.distances(self.Z_train_), x - Phi @ self.prior_mean_,
+            fixed_cov=Phi @ self.prior_cov_ @ Phi.T))
         # Predictions use the equivalent GP with kernel k + phi^T Sigma_w phi and mean Phi mu_w, whose covariance
         # factors as (L LS)(L LS)^T.  Its inverse factor is formed once (O(n^3)) because applying it to a pool as a
         # matrix product runs about twice as fast as a triangular solve with as many right-hand sides.
