@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpnas.cli import main
+from gpnas.space import SearchSpace
 
 SPACE = """
 name: tiny
@@ -126,6 +127,10 @@ def test_table_export(tmp_path, real_table):
     with open(tmp_path / "macro.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3969 and {"l0", "target", "flops", "params"} <= set(rows[0])
+    result = run("table", "nb201-cifar10", "--out", tmp_path / "nb.csv", "--space-out", tmp_path / "nb.yaml")
+    assert result.exit_code == 0, result.output
+    space = SearchSpace.load(tmp_path / "nb.yaml")  # the cell travels with the exported space
+    assert space.cell is not None and space.cell.identity == ("skip_connect",) and len(space.cell.edges) == 6
 
 
 def _table_csv(path, space, f, skip=()):
