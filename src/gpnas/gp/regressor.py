@@ -102,7 +102,11 @@ class GPNASRegressor:
         values to model units, see :mod:`gpnas.gp.target`.  Predictions are returned in the original units, as the
         moments and quantiles of the back-transformed predictive distribution.
     sigma_bounds, lengthscale_bounds, noise_bounds:
-        Search boxes of the hyperparameters (model units).
+        Search boxes of the hyperparameters (model units).  The noise variance is at least 1 % of the targets'
+        variance in model units by default: with 50 points and a dozen hyperparameters, type-II maximum likelihood
+        otherwise sometimes drives the noise to zero and interpolates, and the intervals of such a fit held 18-49 %
+        of held-out values on CVPR 2022 Track 2 tasks (``benchmarks/predictor.py``); the floor also ranks better
+        there and on NAS-Bench-201, and costs 0.015 in Kendall tau on NAS-Bench-Macro at 100 architectures.
     random_state:
         Seed of the restarts.
     """
@@ -128,7 +132,7 @@ class GPNASRegressor:
         target_transform: str = "copula",
         sigma_bounds: tuple[float, float] = (1e-3, 1e1),
         lengthscale_bounds: tuple[float, float] = (1e-2, 1e2),
-        noise_bounds: tuple[float, float] = (1e-6, 1e1),
+        noise_bounds: tuple[float, float] = (1e-2, 1e1),
         random_state: int | None = None,
     ) -> None:
         self.space = space
