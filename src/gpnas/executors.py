@@ -88,13 +88,23 @@ class InProcessExecutor(Executor):
 
 
 def _evaluate_marked(objective: Callable[[dict], Any], arch: dict, marker: str) -> Outcome:
-    """:func:`evaluate` in a pool worker, leaving ``marker`` (holding the worker's pid) while it runs, so that the
-    parent can tell which evaluation a dead worker was running."""
+    """:func:`evaluate` in a pool worker, leaving ``marker`` while it runs, so that the parent can tell which
+    evaluation a dead worker was running: a worker the pool terminates (SIGTERM, after another worker died) first
+    writes ``terminated`` into its marker; a worker that dies on its own leaves the marker as it was."""
+    import signal
+
+    def terminated(signum, frame):
+        with open(marker, "a") as handle:
+            handle.write(" terminated")
+        os._exit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     with open(marker, "w") as handle:
         handle.write(str(os.getpid()))
     try:
         return evaluate(objective, arch)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         os.unlink(marker)
 
 
@@ -103,8 +113,8 @@ class ProcessPoolExecutor(Executor):
 
     A worker that dies (killed, out of memory) breaks the whole pool; the pool then terminates its other workers.
     Every evaluation in flight is resubmitted to a fresh pool, but only the one whose worker died counts an attempt
-    (up to ``max_retries``, then its trial fails): each evaluation leaves a marker with its worker's pid while it
-    runs, and the worker the pool itself terminated (exit by SIGTERM) was a bystander.  Ray
+    (up to ``max_retries``, then its trial fails): each evaluation leaves a marker while it runs, and a worker the
+    pool itself terminates (SIGTERM) marks itself a bystander before it exits.  Ray
     (:mod:`gpnas.ray_executor`) retries only the task whose worker died in the same way.
     """
 
@@ -118,7 +128,6 @@ class ProcessPoolExecutor(Executor):
         self._pool = cf.ProcessPoolExecutor(self.n_workers)
         self._calls: dict[cf.Future, tuple] = {}
         self._markers = tempfile.mkdtemp(prefix="gpnas-pool-")
-        self._workers: dict[int, Any] = {}  # pid -> multiprocessing.Process, kept to read exit codes after a break
         self._count = 0
 
     def _replace_pool(self) -> None:
@@ -131,33 +140,33 @@ class ProcessPoolExecutor(Executor):
         try:
             future = self._pool.submit(_evaluate_marked, objective, arch, marker)
         except cf.process.BrokenProcessPool:  # a worker died since the last wait: start a fresh pool
-            self._remember_workers()
             self._replace_pool()
             future = self._pool.submit(_evaluate_marked, objective, arch, marker)
-        self._remember_workers()
         self._calls[future] = (objective, arch, number, attempts, self._pool, marker)
         return future
 
-    def _remember_workers(self) -> None:
-        # ProcessPoolExecutor keeps its workers in a private dict; holding the Process objects lets us read their
-        # exit codes once the pool has broken and forgotten them.
-        self._workers.update(getattr(self._pool, "_processes", None) or {})
-
     def _died_running(self, marker: str) -> bool:
         """Whether the evaluation behind ``marker`` was running in the worker whose death broke the pool."""
-        import signal
+        import time
 
         try:
             with open(marker) as handle:
-                pid = int(handle.read().strip() or -1)
-        except (OSError, ValueError):
+                pid = int(handle.read().split()[0])
+        except (OSError, ValueError, IndexError):
             return False  # it never started: queued behind the dead worker
+        # The pool fails the futures before it terminates the other workers: wait until this worker is gone (and
+        # reaped) before reading whether it was terminated.
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.01)
+        with open(marker) as handle:
+            text = handle.read()
         os.unlink(marker)
-        process = self._workers.get(pid)
-        if process is None:
-            return True  # unknown worker: count the attempt, as the safe side
-        process.join(timeout=5)
-        return process.exitcode != -signal.SIGTERM
+        return "terminated" not in text
 
     def submit(self, objective, arch, number):
         return self._submit(objective, arch, number, 0)
@@ -170,7 +179,6 @@ class ProcessPoolExecutor(Executor):
             try:
                 results.append((future, future.result()))
             except cf.process.BrokenProcessPool:
-                self._remember_workers()
                 if pool is self._pool:  # the first loss from this pool replaces it; later ones reuse the new one
                     self._replace_pool()
                 charged = self._died_running(marker)
