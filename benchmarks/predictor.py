@@ -176,7 +176,8 @@ def ranking(args, methods_for, names, sizes, dedup, test_size):
                         entry["tau"].append(float(tau) if np.isfinite(tau) else 0.0)
                         entry["rho"].append(float(rho) if np.isfinite(rho) else 0.0)
                 for method, entry in scores.items():
-                    cell = results.setdefault(name, {}).setdefault(str(n), {}).setdefault(method, {"tau": [], "rho": []})
+                    by_n = results.setdefault(name, {}).setdefault(str(n), {})
+                    cell = by_n.setdefault(method, {"tau": [], "rho": []})
                     cell["tau"].append(float(np.mean(entry["tau"])))
                     cell["rho"].append(float(np.mean(entry["rho"])))
             row = results[name][str(n)]
@@ -365,7 +366,8 @@ def main() -> None:
         parts.append(ranking_markdown(results, "tau", caption))
         parts.append(ranking_markdown(results, "rho", "Spearman rho:\n"))
         timing_rows = [[m, f"{np.median(v) * 1000:.0f}"] for m, v in seconds.items()]
-        parts.append("### Fit + predict time per split (median, ms)\n\n" + markdown_table(["method", "ms"], timing_rows))
+        parts.append("### Fit + predict time per split (median, ms)\n\n"
+                     + markdown_table(["method", "ms"], timing_rows))
     if "dedup" in args.sections:
         results, _ = ranking(args, methods_for, DEDUP, [20, 50, 100, 200], dedup=True, test_size=args.test_size)
         data["dedup"] = results

@@ -1,4 +1,4 @@
-"""The published NAS-Bench-201 protocol through the command line only: ``gpnas table``, ``gpnas fit``, ``gpnas predict``.
+"""The published NAS-Bench-201 protocol through the command line only: ``gpnas table``, ``fit``, ``predict``.
 
 For each split: ``n`` random rows of the full table (15,625 cells, not deduplicated) are written to a training CSV,
 the remaining rows to a query CSV; ``gpnas fit`` fits on the first with the exported space file (which declares the

@@ -144,7 +144,8 @@ def _trials(db):
 def test_sigkill_mid_search_loses_nothing_and_resumes_exactly(tmp_path):
     budget = 36
     reference = tmp_path / "ref.db"
-    subprocess.run([sys.executable, WORKER, f"sqlite:///{reference}", str(budget), "0", "7", "mi", "kill"], check=True, timeout=300)
+    args = [str(budget), "0", "7", "mi", "kill"]
+    subprocess.run([sys.executable, WORKER, f"sqlite:///{reference}", *args], check=True, timeout=300)
     killed = tmp_path / "killed.db"
     for kill_after in (5, 13, 22, 30):  # before the model, mid-batch, and later rounds
         proc = subprocess.Popen([sys.executable, WORKER, f"sqlite:///{killed}", str(budget), "0.03", "7", "mi", "kill"])
@@ -156,7 +157,7 @@ def test_sigkill_mid_search_loses_nothing_and_resumes_exactly(tmp_path):
         assert proc.returncode == -signal.SIGKILL, "the search ended before it could be killed"
         done_now = [r for r in _trials(killed) if r[2] == "done"]
         assert len({r[1] for r in done_now}) == len(done_now)  # nothing finished twice
-    subprocess.run([sys.executable, WORKER, f"sqlite:///{killed}", str(budget), "0", "7", "mi", "kill"], check=True, timeout=300)
+    subprocess.run([sys.executable, WORKER, f"sqlite:///{killed}", *args], check=True, timeout=300)
     ref, got = _trials(reference), _trials(killed)
     assert [r[2] for r in got] == ["done"] * budget
     assert [(r[1], r[3]) for r in got] == [(r[1], r[3]) for r in ref]  # as if nothing happened

@@ -31,8 +31,8 @@ from gpnas.space import SearchSpace
 
 FORMAT = "gpnas-model"
 VERSION = 2
-_ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "target_y_knots", "target_z_knots", "target_tail_slopes",
-           "prior_mean", "prior_cov")
+_ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "target_y_knots", "target_z_knots",
+           "target_tail_slopes", "prior_mean", "prior_cov")
 
 
 def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | BinaryIO:

@@ -266,7 +266,8 @@ class SearchSpace:
     def enumerate(self, limit: int = MAX_ENUMERATION) -> np.ndarray:
         """Every architecture, ``(size, d)``, in lexicographic index order.  Raises if the space exceeds ``limit``."""
         if self.size > limit:
-            raise SpaceError(f"space {self.name!r} has {self.size} architectures, too many to enumerate (limit {limit})")
+            raise SpaceError(f"space {self.name!r} has {self.size} architectures, too many to enumerate "
+                             f"(limit {limit})")
         grids = np.array(list(product(*[range(n) for n in self.n_options])), dtype=int)
         return grids.reshape(-1, self.n_positions)
 

@@ -9,7 +9,8 @@ from gpnas.encoding import Encoder
 from gpnas.exceptions import ArchitectureError, ModelFileError
 from gpnas.gp.kernel import GroupedRBFKernel
 
-FIXED = dict(optimize=False, target_transform="none", features=["choices"], sigma=[0.8, 1.1, 0.6], lengthscale=[1.2, 0.9, 1.5], noise=0.05)
+FIXED = dict(optimize=False, target_transform="none", features=["choices"], sigma=[0.8, 1.1, 0.6],
+             lengthscale=[1.2, 0.9, 1.5], noise=0.05)
 
 
 def _combined_kernel_gp(model, Xtr, ytr, Xte):

@@ -76,7 +76,8 @@ class GPNASRegressor:
     predictor:
         ``"full"`` GP posterior predictive (default) or ``"linear"``, the paper's Eq. 22.
     weight_prior_var:
-        Prior variance of each non-bias weight of the linear mean, in model units (after the target transform).  ``None`` uses
+        Prior variance of each non-bias weight of the linear mean, in model units (after the target transform).
+        ``None`` uses
         ``1 / d``, so the prior variance of ``w^T s`` is about 1 (one unit of the transformed target) whatever ``d``.
         With ``estimation="evidence"`` this is the starting value of its estimate.
     bias_prior_var:
