@@ -107,7 +107,8 @@ class GPNASRegressor:
         variance in model units by default: with 50 points and a dozen hyperparameters, type-II maximum likelihood
         otherwise sometimes drives the noise to zero and interpolates, and the intervals of such a fit held 18-49 %
         of held-out values on CVPR 2022 Track 2 tasks (``benchmarks/predictor.py``); the floor also ranks better
-        there and on NAS-Bench-201, and costs 0.015 in Kendall tau on NAS-Bench-Macro at 100 architectures.
+        there and on NAS-Bench-201, and costs 0.015-0.027 in Kendall tau on NAS-Bench-Macro at 100-200
+        architectures.
     random_state:
         Seed of the restarts.
     """
