@@ -58,7 +58,7 @@ def main() -> None:
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Training CSV.")
 @click.option("--target", required=True, help="Name of the target column in the CSV.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz).")
-@click.option("--encoding", type=click.Choice(ENCODINGS), default="onehot", show_default=True)
+@click.option("--encoding", type=click.Choice(("auto",) + ENCODINGS), default="auto", show_default=True)
 @click.option("--estimation", type=click.Choice(ESTIMATIONS), default="evidence", show_default=True)
 @click.option("--features", default="auto", show_default=True,
               help="Kernel feature blocks: 'auto', or a comma list of " + ", ".join(FEATURES) + ".")

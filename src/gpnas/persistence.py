@@ -3,7 +3,7 @@
 Format ``gpnas-model`` version 2: a NumPy ``.npz`` archive (read with ``allow_pickle=False``) holding
 
 * ``meta``: a JSON string with ``format``, ``version``, the constructor parameters (the space as its dict form),
-  ``group_names`` and the target transform's ``target_kind``;
+  ``group_names``, the ``encoding`` the model uses (``"auto"`` resolved) and the target transform's ``target_kind``;
 * float arrays ``X_train (n, d)`` (choice indices), ``y_train (n,)``, ``log_sigma (h,)``, ``log_lengthscale (h,)``,
   ``log_noise ()`` (model units), ``target_y_knots (k,)``, ``target_z_knots (k,)``, ``target_tail_slopes (2,)`` (the
   target transform is the piecewise-linear map through these knots, continued with these slopes), ``prior_mean (p,)``
@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from gpnas.encoding import ENCODINGS
 from gpnas.exceptions import GPNASError, ModelFileError
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.gp.target import TargetTransform
@@ -56,7 +57,7 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
         if params[key] is not None:
             params[key] = np.asarray(params[key]).tolist()
     meta = {"format": FORMAT, "version": VERSION, "params": params, "target_kind": model.target_.kind,
-            "group_names": model.group_names_}
+            "group_names": model.group_names_, "encoding": model.encoding_}
     np.savez(
         path,
         meta=np.array(json.dumps(meta)),
@@ -87,7 +88,8 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
             arrays = {key: data[key] for key in _ARRAYS}
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        raise ModelFileError(f"model file {where} is not a gpnas model: {err}") from None
+        detail = str(err) if len(str(err)) <= 160 else str(err)[:160] + "..."  # zip errors can quote raw bytes
+        raise ModelFileError(f"model file {where} is not a gpnas model: {detail}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"model file {where} is not a gpnas model (format "
                              f"{meta.get('format') if isinstance(meta, dict) else None!r})")
@@ -109,6 +111,9 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     for key in ("sigma_bounds", "lengthscale_bounds", "noise_bounds"):
         params[key] = tuple(params[key])
     model = GPNASRegressor(**params)
+    model.encoding_ = meta.get("encoding", model.encoding)
+    if model.encoding_ not in ENCODINGS or model.encoding not in ("auto",) + ENCODINGS:
+        raise ModelFileError(f"model file {where} is damaged: encoding {model.encoding!r} / {model.encoding_!r}")
     n_options, groups = model.structure()
     h = len(model.make_encoder(n_options, groups).group_names)
     p = model.make_encoder(n_options, groups).n_features + 1

@@ -15,7 +15,7 @@ FIXED = dict(optimize=False, target_transform="none", features=["choices"], sigm
 
 def _combined_kernel_gp(model, Xtr, ytr, Xte):
     """GPML eq. 2.42 route: a GP with mean Phi mu_w and kernel k + phi^T Sigma_w phi, conditioned directly."""
-    enc = Encoder(model.encoder_.n_options, model.encoder_.groups, model.encoding)
+    enc = Encoder(model.encoder_.n_options, model.encoder_.groups, model.encoding_)
     kern = GroupedRBFKernel(enc.group_columns, model.kernel_.sigma, model.kernel_.lengthscale)
     Ztr, Zte = enc.transform(Xtr), enc.transform(Xte)
     Ptr = np.hstack([np.ones((len(Ztr), 1)), Ztr])
@@ -307,3 +307,21 @@ def test_leave_one_out_residuals_equal_refits_without_each_point(small_space, sy
     # the 95 % half-width is the 25th smallest of 25... i.e. ceil(0.95 * 26) = 25: the largest, or the Gaussian one
     assert model.interval_halfwidth(0.95) == pytest.approx(max(1.959964, np.max(brute)), rel=1e-6)
     assert model.interval_halfwidth(0.5) == pytest.approx(max(0.67449, np.sort(brute)[12]), rel=1e-5)
+
+
+def test_auto_encoding_keeps_the_encoding_with_the_higher_evidence():
+    from gpnas.space import make_space
+
+    space = make_space([(f"k{j}", [3, 5, 7], "kernel") for j in range(4)] + [("e", [3, 6], "expansion")])
+    X = space.sample(40, random_state=0)
+    y = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 4] + 0.05 * np.random.default_rng(1).standard_normal(40)
+    auto = GPNASRegressor(space=space, random_state=0).fit(X, y)
+    fits = {e: GPNASRegressor(space=space, encoding=e, random_state=0).fit(X, y) for e in ("onehot", "ordinal")}
+    best = max(fits, key=lambda e: fits[e].log_marginal_likelihood_value_)
+    assert auto.encoding_ == best and auto.encoding == "auto"
+    np.testing.assert_allclose(auto.predict(space.enumerate()), fits[best].predict(space.enumerate()))
+    # from AUTO_ORDINAL_MAX_N architectures on, and for spaces with categorical values, it is one-hot only
+    from gpnas.gp.regressor import AUTO_ORDINAL_MAX_N
+
+    many = space.sample(AUTO_ORDINAL_MAX_N, random_state=2)
+    assert GPNASRegressor(space=space, random_state=0).fit(many, many.sum(axis=1)).encoding_ == "onehot"

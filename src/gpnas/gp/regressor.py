@@ -34,7 +34,7 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from gpnas.encoding import Encoder
+from gpnas.encoding import ENCODINGS, Encoder
 from gpnas.exceptions import ArchitectureError, DataError, NotFittedError
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.likelihood import log_marginal_likelihood
@@ -49,6 +49,8 @@ AUTO_FEATURES: tuple[str, ...] = ("choices",)
 AUTO_CELL_FEATURES: tuple[str, ...] = ("paths", "ops")
 ESTIMATIONS = ("alternating", "evidence")
 _CHUNK = 4096  # rows of X_* per block in predictions, to bound memory on large pools
+#: Below this many training architectures, ``encoding="auto"`` also tries the ordinal encoding of numeric spaces.
+AUTO_ORDINAL_MAX_N = 100
 #: Training sets smaller than this fit their hyperparameters with one BLAS thread.
 SMALL_N = 500
 #: L-BFGS-B's relative tolerance on the negative log marginal likelihood (about 1e-5 nats at typical values).
@@ -68,7 +70,11 @@ class GPNASRegressor:
     groups, n_options:
         Operation type and number of options per position (``d`` entries each), when no ``space`` is given.
     encoding:
-        ``"onehot"`` (default) or ``"ordinal"`` (the paper's), see :mod:`gpnas.encoding`.
+        ``"onehot"``, ``"ordinal"`` (the paper's), see :mod:`gpnas.encoding`, or ``"auto"`` (default): one-hot, except
+        that below :data:`AUTO_ORDINAL_MAX_N` training architectures, in a space whose choices are all numbers, both
+        encodings are fitted and the one with the higher evidence is kept (``encoding_`` says which).  With 20
+        points an ordinal, nearly linear model of ordered choices is often the better prior; from about 50 on the
+        one-hot one ranks better (``benchmarks/results/predictor.md``).
     features:
         The kernel's feature blocks, a subset of ``("choices", "effective", "paths", "ops", "interactions")``
         (:mod:`gpnas.encoding`), or ``"auto"``: :data:`AUTO_CELL_FEATURES` when the space declares a cell, else the
@@ -118,7 +124,7 @@ class GPNASRegressor:
         space: SearchSpace | None = None,
         groups: Sequence[str] | None = None,
         n_options: Sequence[int] | None = None,
-        encoding: str = "onehot",
+        encoding: str = "auto",
         features: str | Sequence[str] = "auto",
         predictor: str = "full",
         weight_prior_var: float | None = None,
@@ -231,6 +237,17 @@ class GPNASRegressor:
             raise DataError(f"y has {int(np.sum(~np.isfinite(y)))} non-finite value(s) (NaN or inf)")
         return y
 
+    def _encoding_candidates(self, n: int, prior) -> list[str]:
+        if self.encoding != "auto":
+            if self.encoding not in ENCODINGS:
+                raise ValueError(f"unknown encoding {self.encoding!r}; expected 'auto' or one of {ENCODINGS}")
+            return [self.encoding]
+        if isinstance(prior, GPNASRegressor):
+            return [prior.encoding_]
+        numeric = self.space is not None and all(
+            isinstance(v, (int, float)) for c in self.space.choices for v in c.values)
+        return ["onehot", "ordinal"] if numeric and n < AUTO_ORDINAL_MAX_N else ["onehot"]
+
     def resolved_features(self) -> tuple[str, ...]:
         """The feature blocks ``features`` stands for with this model's space."""
         cell = self.space.cell if self.space is not None else None
@@ -243,7 +260,7 @@ class GPNASRegressor:
     def make_encoder(self, n_options: np.ndarray, groups: list[str]) -> Encoder:
         """The encoder this model's settings (``encoding``, ``features``, the space's cell) stand for."""
         cell = self.space.cell_features() if self.space is not None else None
-        return Encoder(n_options, groups, self.encoding, self.resolved_features(), cell)
+        return Encoder(n_options, groups, getattr(self, "encoding_", self.encoding), self.resolved_features(), cell)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "weight_mean_"):
@@ -269,6 +286,15 @@ class GPNASRegressor:
         y = self._validate_y(y, X.shape[0])
         if X.shape[0] < 2:
             raise DataError(f"need at least 2 architectures to fit, got {X.shape[0]}")
+        candidates = self._encoding_candidates(X.shape[0], prior)
+        if len(candidates) > 1:  # model selection by the evidence (same targets, same transform: comparable)
+            fits = [GPNASRegressor(**{**self.get_params(), "encoding": e}).fit(X, y, prior) for e in candidates]
+            best = max(fits, key=lambda m: m.log_marginal_likelihood_value_)
+            for key, value in vars(best).items():
+                if key not in self._get_param_names():
+                    setattr(self, key, value)
+            return self
+        self.encoding_ = candidates[0]
         self.encoder_ = self.make_encoder(n_options, groups)
         self.group_names_ = list(self.encoder_.group_names)
         self.target_ = TargetTransform(self.target_transform).fit(y)
@@ -337,7 +363,7 @@ class GPNASRegressor:
             return np.zeros(p), np.diag(np.concatenate([[float(self.bias_prior_var)], np.full(p - 1, var)]))
         if isinstance(prior, GPNASRegressor):
             prior._check_fitted()
-            if prior.encoder_.n_features + 1 != p or prior.encoding != self.encoding:
+            if prior.encoder_.n_features + 1 != p or prior.encoding_ != self.encoding_:
                 raise ValueError("the prior model must use the same space structure and encoding as this model")
             mean, cov = prior.weight_mean_.copy(), prior.weight_cov_.copy()
         else:
