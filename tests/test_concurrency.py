@@ -51,9 +51,9 @@ def _check_results(rows, budget):
 
 def test_two_processes_share_one_study_without_losing_or_overwriting(tmp_path):
     db = tmp_path / "shared.db"
-    first = _start(db, 40, 0.02, 0)
+    first = _start(db, 40, 0.15, 0)  # slow enough that the second process joins while the first still runs
     assert first.stdout.readline().strip() == "ready"
-    second = _start(db, 40, 0.02, 1)
+    second = _start(db, 40, 0.15, 1)
     for proc in (first, second):
         proc.wait(timeout=300)
         assert proc.returncode == 0
