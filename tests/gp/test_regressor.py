@@ -265,6 +265,13 @@ def test_log_marginal_likelihood_is_the_optimised_evidence(small_space, syntheti
     x = model.target_.forward(y)
     expected = multivariate_normal(Phi @ model.prior_mean_, C).logpdf(x)
     assert model.log_marginal_likelihood_value_ == pytest.approx(expected, rel=1e-9)
+    # and it is the value of the function the optimiser maximised, at the fitted hyperparameters
+    from gpnas.gp.likelihood import log_marginal_likelihood
+
+    params = np.concatenate([model.kernel_.theta, [np.log(model.noise_)]])
+    objective = log_marginal_likelihood(params, model.kernel_, model.kernel_.distances(Z), x - Phi @ model.prior_mean_,
+                                        fixed_cov=Phi @ model.prior_cov_ @ Phi.T)
+    assert model.log_marginal_likelihood_value_ == pytest.approx(objective, rel=1e-9)
     # it is the maximum: moving any hyperparameter lowers it
     for factor in (0.8, 1.25):
         other = GPNASRegressor(space=small_space, optimize=False, sigma=model.sigma_ * factor,

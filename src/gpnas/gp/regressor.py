@@ -83,9 +83,8 @@ class GPNASRegressor:
         ``"full"`` GP posterior predictive (default) or ``"linear"``, the paper's Eq. 22.
     weight_prior_var:
         Prior variance of each non-bias weight of the linear mean, in model units (after the target transform).
-        ``None`` uses
-        ``1 / d``, so the prior variance of ``w^T s`` is about 1 (one unit of the transformed target) whatever ``d``.
-        With ``estimation="evidence"`` this is the starting value of its estimate.
+        ``None`` uses ``1 / d``, so the prior variance of ``w^T s`` is about 1 (one unit of the transformed target)
+        whatever ``d``.  With ``estimation="evidence"`` this is the starting value of its estimate.
     bias_prior_var:
         Prior variance of the bias weight.
     sigma, lengthscale, noise:
@@ -99,8 +98,8 @@ class GPNASRegressor:
     optimize:
         Estimate the hyperparameters by maximum marginal likelihood; otherwise keep the initial values.
     n_restarts:
-        Random starts drawn log-uniformly within the bounds, screened by their marginal likelihood against the
-        initial values; L-BFGS-B runs once, from the best of them.
+        Random starts drawn log-uniformly within the bounds.  L-BFGS-B runs from the initial values, then from a
+        random start only if that start's marginal likelihood already beats the optimum found.
     max_alternations, alternation_tol:
         Algorithm 1's alternation: fit the hyperparameters with ``w`` fixed, update the posterior of ``w``, repeat until
         its mean moves less than ``alternation_tol`` (relative, max-norm) or ``max_alternations`` rounds.
@@ -434,9 +433,10 @@ class GPNASRegressor:
         """From ``L_``: whitened design and targets, Theorems 1-2, the prediction weights and the evidence.
 
         ``log_marginal_likelihood_value_`` is the evidence with ``w`` integrated out,
-        ``log N(x; Phi mu_w, K + s2 I + Phi Sigma_w Phi^T)``, from the same function ``estimation="evidence"``
-        maximises (:func:`gpnas.gp.likelihood.log_marginal_likelihood`; model units, without the target transform's
-        Jacobian, which does not depend on the hyperparameters).
+        ``log N(x; Phi mu_w, K + s2 I + Phi Sigma_w Phi^T)``: the value ``estimation="evidence"`` maximises with
+        :func:`gpnas.gp.likelihood.log_marginal_likelihood` (tested equal), here in whitened form from the factors
+        already computed (model units, without the target transform's Jacobian, which does not depend on the
+        hyperparameters).
         """
         n = x.shape[0]
         self.A_ = solve_triangular(self.L_, Phi, lower=True, check_finite=False)
@@ -444,10 +444,10 @@ class GPNASRegressor:
         self.weight_mean_, self.weight_cov_, LS = weight_posterior(self.prior_mean_, self.prior_cov_, self.A_,
                                                                    self.b_, return_factor=True)
         u = solve_triangular(LS, self.b_ - self.A_ @ self.prior_mean_, lower=True, check_finite=False)
-        params = np.concatenate([self.kernel_.theta, [np.log(self.noise_)]])
-        self.log_marginal_likelihood_value_ = float(log_marginal_likelihood(
-            params, self.kernel_, self.kernel_.distances(self.Z_train_), x - Phi @ self.prior_mean_,
-            fixed_cov=Phi @ self.prior_cov_ @ Phi.T))
+        # K + s2 I + Phi Sigma_w Phi^T = (L LS)(L LS)^T, so the evidence comes from the two factors already at hand
+        # (no third factorisation; it uses the jittered L when jitter was needed).
+        self.log_marginal_likelihood_value_ = float(
+            -0.5 * u @ u - np.log(np.diag(self.L_)).sum() - np.log(np.diag(LS)).sum() - 0.5 * n * np.log(2 * np.pi))
         # Predictions use the equivalent GP with kernel k + phi^T Sigma_w phi and mean Phi mu_w, whose covariance
         # factors as (L LS)(L LS)^T.  Its inverse factor is formed once (O(n^3)) because applying it to a pool as a
         # matrix product runs about twice as fast as a triangular solve with as many right-hand sides.

@@ -159,9 +159,9 @@ class TargetTransform:
             return self.inverse(mean), (std * self.tail_slopes[0]) ** 2
         if mean.ndim == 1 and mean.size >= TABLE_THRESHOLD:
             return self._table_moments(mean, std)
-        return self._quadrature(mean, std)
+        return self._exact_moments(mean, std)
 
-    def _quadrature(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _exact_moments(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact moments of the piecewise-linear ``T^-1`` under ``N(mean, std^2)``, segment by segment.
 
         On a segment where ``T^-1(z) = c + d t`` with ``t = (z - mean) / std`` in ``[l, u]``, the Gaussian gives
@@ -212,7 +212,7 @@ class TargetTransform:
             grid_mean = np.arange(lo_mean, hi_mean + 2 * _TABLE_STEP, _TABLE_STEP)
             grid_log_std = np.linspace(np.log(_TABLE_STD[0]), np.log(_TABLE_STD[1]), _TABLE_STD_POINTS)
             m, s = np.meshgrid(grid_mean, np.exp(grid_log_std), indexing="ij")
-            first, second = self._quadrature(m.ravel(), s.ravel())
+            first, second = self._exact_moments(m.ravel(), s.ravel())
             self._table = (grid_mean, grid_log_std, first.reshape(m.shape), second.reshape(m.shape))
         grid_mean, grid_log_std, first_table, second_table = self._table
         u = (mean - grid_mean[0]) / _TABLE_STEP
@@ -229,5 +229,5 @@ class TargetTransform:
 
         first, second = bilinear(first_table), bilinear(second_table)
         if not inside.all():
-            first[~inside], second[~inside] = self._quadrature(mean[~inside], std[~inside])
+            first[~inside], second[~inside] = self._exact_moments(mean[~inside], std[~inside])
         return first, second
