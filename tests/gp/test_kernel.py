@@ -73,3 +73,7 @@ def test_table_lookups_equal_eq7_for_every_feature_mix(small_space):
         np.testing.assert_allclose(fast(Z1, Z2), direct, rtol=1e-12)
         np.testing.assert_allclose(plain(Z1, Z2), direct, rtol=1e-12)
         np.testing.assert_allclose(fast.from_distances(fast.distances(Z1, Z2)), direct, rtol=1e-12)
+        # the linear mean's prior covariance folded in (one table when the one-hot groups cover every column)
+        linear = 0.7 + 0.3 * Z1 @ Z2.T
+        np.testing.assert_allclose(fast.cross(Z1, Z2, 0.7, 0.3), direct + linear, rtol=1e-12)
+        np.testing.assert_allclose(plain.cross(Z1, Z2, 0.7, 0.3), direct + linear, rtol=1e-12)
