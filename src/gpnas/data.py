@@ -118,11 +118,12 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
     data_path, out_path = Path(data_path), Path(out_path)
     if not data_path.is_file():
         raise DataError(f"data file {str(data_path)!r} does not exist")
-    lookup = [{str(v): i for i, v in enumerate(c.values)} for c in space.choices]
+    values = [[str(v) for v in c.values] for c in space.choices]
+    lookup = [{text: i for i, text in enumerate(texts)} for texts in values]
     fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".", prefix=".gpnas-", suffix=".csv")
     count = 0
     try:
-        with open(data_path, newline="", encoding="utf-8") as source, os.fdopen(fd, "w", newline="") as sink:
+        with open(data_path, newline="", encoding="utf-8") as source, os.fdopen(fd, "w", newline="", encoding="utf-8") as sink:
             reader = csv.reader(source)
             header = next(reader, None) or []
             duplicated = sorted({c for c in header if header.count(c) > 1})
@@ -157,7 +158,6 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                                 raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
                         X[i, j] = index
                 mean, std = model.predict(X, return_std=True)
-                values = [[str(v) for v in c.values] for c in space.choices]
                 for x, m, s in zip(X, mean, std):
                     writer.writerow([values[j][k] for j, k in enumerate(x)] + [repr(float(m)), repr(float(s))])
                 count += len(rows)
