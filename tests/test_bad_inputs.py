@@ -11,7 +11,6 @@ import json
 import shutil
 import sqlite3
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -517,13 +516,41 @@ def test_read_only_database_can_still_be_listed_shown_and_exported(template, tmp
         os.chmod(db, stat.S_IRUSR | stat.S_IWUSR)
 
 
-def test_every_trial_failing_for_one_reason_stops_with_an_error(template, tmp_path):
+def test_lookup_misses_are_per_trial_failures_and_the_search_goes_on(template, tmp_path):
     work = tmp_path / "w"
     shutil.copytree(template, work)
     (work / "partial.csv").write_text(HEADER + "\n".join(_rows()[:3]) + "\n")  # most architectures missing
     result = _invoke(["search", "--space", "space.yaml", "--table", "partial.csv", "--target", "acc", "--budget",
                       "12", "--strategy", "random", "--seed", "3", "--storage", "sqlite:///f.db", "--out", "o.json"],
                      work)
-    # a lookup miss is a per-architecture failure, not one reason for every trial: the search goes on
+    # each miss names its own architecture, so no single reason fails every trial: the search spends its budget
     assert result.exit_code == 0, result.output
-    assert Path(work / "o.json").exists()
+    summary = json.loads((work / "o.json").read_text())["summary"]
+    assert summary["n_done"] >= 1 and summary["n_done"] + summary["n_failed"] == 12
+
+
+def test_trials_failing_alike_stop_the_search_and_the_command_fails(tmp_path, monkeypatch):
+    """The first FAIL_FAST trials failing with one error (a bad setting) stop the search; the CLI then exits 1."""
+    import gpnas.objectives
+    from gpnas.space import make_space
+    from gpnas.study import FAIL_FAST, Study
+
+    space = make_space([("k", [3, 5, 7], "kernel"), ("e", [3, 6], "expansion")])
+    calls = []
+
+    def broken(arch):
+        calls.append(arch)
+        raise RuntimeError("CUDA error: no kernel image is available")
+
+    study = Study(space, sampler="random", seed=0, fit_model=False)
+    study.optimize(broken, budget=6, batch_size=1)
+    assert len(calls) == FAIL_FAST and "all failed with the same error" in study.stop_reason
+    assert "no kernel image" in study.stop_reason
+    # on the command line a search whose every trial failed ends in one Error line and a non-zero exit
+    monkeypatch.setattr(gpnas.objectives.TableObjective, "__call__", lambda self, arch: broken(arch))
+    (tmp_path / "s.yaml").write_text(SPACE)
+    (tmp_path / "t.csv").write_text(HEADER + "\n".join(_rows()) + "\n")
+    result = _invoke(["search", "--space", "s.yaml", "--table", "t.csv", "--target", "acc", "--budget", "8",
+                      "--storage", "sqlite:///f.db", "--out", "o.json"], tmp_path)
+    assert result.exit_code == 1 and result.output.strip().splitlines()[-1].startswith("Error: every trial failed")
+    assert "no kernel image" in result.output
