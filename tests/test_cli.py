@@ -190,7 +190,7 @@ def test_study_commands_create_resume_list_show_export(tmp_path, small_space):
     listing = run("studies", "--storage", url)
     assert "s1: 20 trials (20 done" in listing.output
     shown = run("show", "s1", "--storage", url)
-    assert shown.exit_code == 0 and "best found" in shown.output and "strategy mi" in shown.output
+    assert shown.exit_code == 0 and "best found" in shown.output and "strategy auto" in shown.output
     assert run("export", "s1", "--out", tmp_path / "t.csv", "--storage", url).exit_code == 0
     with open(tmp_path / "t.csv") as handle:
         rows = list(csv.DictReader(handle))

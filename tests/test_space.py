@@ -152,3 +152,12 @@ def test_encoding_masks_cover_each_group(small_space, encoding):
         np.testing.assert_array_equal(Z.sum(axis=1), np.full(Z.shape[0], small_space.n_positions))
     else:
         assert Z.min() == 0 and Z.max() == 1
+
+
+def test_compact_arch_writes_blocks_and_falls_back_to_values():
+    from gpnas.space import compact_arch
+
+    arch = {"b0_kernel": 5, "b0_expansion": 6, "b0_se": "on", "b1_kernel": 3, "b1_expansion": 3, "b1_se": "off"}
+    assert compact_arch(arch) == "k5e6+se k3e3"
+    assert compact_arch({"block0_e": 1, "block0_se": 0}) == "e1s0"
+    assert compact_arch({"e_0": "skip", "e_1": "none"}) == "skip,none"

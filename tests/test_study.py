@@ -27,7 +27,7 @@ def test_ask_tell_loop(small_space):
         study.tell(study.trials[0], 1.0)
 
 
-@pytest.mark.parametrize("strategy", ["mi", "ucb", "mi+ucb", "random", "rea", "ls", "ei"])
+@pytest.mark.parametrize("strategy", ["auto", "mi", "ucb", "mi+ucb", "random", "rea", "ls", "ei"])
 def test_optimize_spends_the_budget_and_reports(small_space, strategy):
     study = Study(small_space, sampler=strategy, seed=1, n_initial=5)
     study.optimize(objective_of(small_space), budget=20, batch_size=4)
@@ -95,3 +95,13 @@ def test_minimize_direction(small_space):
     study.optimize(objective_of(small_space), budget=15, batch_size=3)
     assert study.best_trial.value == min(t.value for t in study.trials)
     assert study.best_predicted(1)[0]["mean"] <= np.median([t.value for t in study.trials])
+
+
+@pytest.mark.parametrize("strategy", ["auto", "ei"])
+def test_minimize_studies_seek_low_values(small_space, strategy):
+    f = objective_of(small_space)
+    study = Study(small_space, sampler=strategy, direction="minimize", seed=0, n_initial=8)
+    study.optimize(f, budget=24, batch_size=2)
+    values = [t.value for t in study.trials]
+    assert np.mean(values[8:]) < np.mean(values[:8])
+    assert min(values) == min(f(small_space.to_dict_arch(x)) for x in small_space.enumerate())

@@ -21,7 +21,7 @@ from gpnas.nets.defaults import TRAINING_DEFAULTS
 from gpnas.objectives import TableObjective
 from gpnas.persistence import load_model, save_model
 from gpnas.sampling.strategies import SAMPLERS
-from gpnas.space import SearchSpace, format_arch
+from gpnas.space import SearchSpace, compact_arch, format_arch
 from gpnas.storage import StorageError, get_storage
 from gpnas.study import Study, load_study
 from gpnas.tables import TABLE_NAMES, load_table
@@ -179,7 +179,9 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--budget", type=click.IntRange(min=1), default=10, show_default=True, help="Evaluations at most.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True,
               help="Architectures proposed per round (evaluations in flight).")
-@click.option("--strategy", type=click.Choice(sorted(SAMPLERS)), default="mi", show_default=True)
+@click.option("--strategy", type=click.Choice(sorted(SAMPLERS)), default="auto", show_default=True,
+              help="auto: UCB with an evolution fallback (finds the best fastest); mi: the paper's mutual "
+                   "information (learns the whole space).")
 @click.option("--direction", type=click.Choice(["maximize", "minimize"]), default="maximize", show_default=True)
 @click.option("--n-initial", type=click.IntRange(min=2), default=4, show_default=True,
               help="Random architectures before the first model-guided batch.")
@@ -263,9 +265,12 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
 
     correlation = held_out_correlation(study)
     if correlation is not None:
-        click.echo(f"predicted vs measured on held-out trainings: Pearson r = {correlation[0]:.2f}, "
-                   f"Kendall tau = {correlation[1]:.2f} over {correlation[2]} trials "
-                   "(each predicted before it was trained)")
+        r, tau, n, p_value = correlation
+        verdict = (f"p = {p_value:.2g}" if p_value < 0.05 else
+                   f"p = {p_value:.2f}: over {n} trainings this is indistinguishable from chance, so it says nothing "
+                   "about the predictor")
+        click.echo(f"predicted vs measured on held-out trainings: Kendall tau = {tau:.2f}, Pearson r = {r:.2f} "
+                   f"over {n} (each predicted before it was trained; {verdict})")
     click.echo(f"study {study.study_name!r} in {storage}")
 
 
@@ -295,9 +300,10 @@ def studies(storage) -> None:
 
 @main.command()
 @click.argument("name")
+@click.option("--full", is_flag=True, help="Print architectures as every name=value pair, not the compact form.")
 @storage_option
 @friendly_errors
-def show(name, storage) -> None:
+def show(name, full, storage) -> None:
     """Summarise one study: settings, progress, best found and best predicted."""
     study = load_study(name, get_storage(storage, create=False))
     settings = study.settings()
@@ -306,7 +312,7 @@ def show(name, storage) -> None:
     summary = study.summary()
     click.echo(f"{len(study.trials)} trials: {summary['n_done']} done, {summary['n_failed']} failed, "
                f"{len(study.trials_in('pending', 'running'))} unfinished; {len(study.rounds)} model rounds")
-    _print_summary(summary, None)
+    _print_summary(summary, None, full=full)
 
 
 @main.command()
@@ -402,7 +408,8 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
         click.echo(f"wrote {len(records)} selections to {out_path}")
 
 
-def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:
+def _print_summary(summary: dict, out_path: str | None, objective=None, full: bool = False) -> None:
+    shown = format_arch if full else compact_arch
     click.echo(f"stopped: {summary['stop_reason']}; {summary['n_done']} done, {summary['n_failed']} failed")
 
     def cost(arch):
@@ -413,10 +420,10 @@ def _print_summary(summary: dict, out_path: str | None, objective=None) -> None:
 
     if summary["best_found"]:
         best = summary["best_found"]
-        click.echo(f"best found:     {format_arch(best['arch'])}  value {best['value']:.4f}{cost(best['arch'])}")
+        click.echo(f"best found:     {shown(best['arch'])}  value {best['value']:.4f}{cost(best['arch'])}")
     if summary["best_predicted"]:
         pred = summary["best_predicted"]
-        click.echo(f"best predicted: {format_arch(pred['arch'])}  mean {pred['mean']:.4f}, 95 % interval for a "
+        click.echo(f"best predicted: {shown(pred['arch'])}  mean {pred['mean']:.4f}, 95 % interval for a "
                    f"measurement {pred['lower']:.4f} to {pred['upper']:.4f}{cost(pred['arch'])}")
     if summary["expected_mse"] is not None:
         click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")

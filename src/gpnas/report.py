@@ -187,12 +187,15 @@ code {{ font-size: 0.9em; }}
     return path
 
 
-def held_out_correlation(study: Study) -> tuple[float, float, int] | None:
-    """Pearson r and Kendall tau between measured values and the predictions made before them, and their count
-    (``None`` under 3 such trials or when every measured value is the same)."""
+def held_out_correlation(study: Study) -> tuple[float, float, int, float] | None:
+    """Pearson r and Kendall tau between measured values and the predictions made before them, their count, and
+    the two-sided p-value of tau (exact for small counts; the chance of a tau at least this far from 0 if the
+    predictions were unrelated to the measurements).  ``None`` under 3 such trials or when every measured value is
+    the same."""
     from scipy.stats import kendalltau
 
     measured, mean, _, _ = held_out_predictions(study)
     if measured.size < 3 or np.ptp(measured) == 0:
         return None
-    return float(np.corrcoef(measured, mean)[0, 1]), float(kendalltau(measured, mean)[0]), int(measured.size)
+    tau = kendalltau(measured, mean)
+    return float(np.corrcoef(measured, mean)[0, 1]), float(tau[0]), int(measured.size), float(tau[1])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -390,6 +391,36 @@ class SearchSpace:
 def format_arch(arch: Mapping[str, Any]) -> str:
     """``{name: value}`` as the canonical text ``"name=value,name=value,..."`` (:meth:`SearchSpace.from_string`)."""
     return ",".join(f"{k}={v}" for k, v in arch.items())
+
+
+_BLOCK_NAME = re.compile(r"^(?P<block>.*?\d+)_(?P<attr>[A-Za-z][A-Za-z0-9]*)$")
+_ON, _OFF = {"on", "true", "yes"}, {"off", "false", "no"}
+
+
+def compact_arch(arch: Mapping[str, Any]) -> str:
+    """A short form of ``{name: value}`` for terminals: per block ``k5e6+se``.
+
+    Names of the form ``<block><number>_<attribute>`` (``b3_kernel``, ``block0_e``) are grouped by block; within a
+    block a number is written as the attribute's first letter and the value (``k5``, ``e6``), an on/off value as
+    ``+attribute`` when on (nothing when off), any other value as itself.  Blocks are separated by spaces.  Other names
+    fall back to the values in order, separated by ``,``.  :func:`format_arch` is the full, parseable form.
+    """
+    blocks: dict[str, list[str]] = {}
+    for name, value in arch.items():
+        match = _BLOCK_NAME.match(name)
+        if match is None:
+            return ",".join(str(v) for v in arch.values())
+        attr, text = match["attr"], str(value).strip().lower()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            part = f"{attr[0]}{value}"
+        elif text in _ON:
+            part = f"+{attr}"
+        elif text in _OFF:
+            part = ""
+        else:
+            part = str(value)
+        blocks.setdefault(match["block"], []).append(part)
+    return " ".join("".join(parts) or "-" for parts in blocks.values())
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:

@@ -22,6 +22,7 @@ import numpy as np
 from gpnas.executors import Executor
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.persistence import model_from_bytes, model_to_bytes
+from gpnas.recommend import recommend
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
 from gpnas.space import SearchSpace
@@ -121,7 +122,8 @@ class Study:
     space:
         The search space.
     sampler:
-        A strategy name (``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``) or a :class:`Sampler`.
+        A strategy name (``auto``, the default, ``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``)
+        or a :class:`Sampler`.
     direction:
         ``"maximize"`` (accuracy) or ``"minimize"`` (error).
     n_initial:
@@ -165,7 +167,7 @@ class Study:
     def __init__(
         self,
         space: SearchSpace,
-        sampler: str | Sampler = "mi",
+        sampler: str | Sampler = "auto",
         direction: str = "maximize",
         n_initial: int = 10,
         model_params: Mapping[str, Any] | None = None,
@@ -358,6 +360,7 @@ class Study:
             X_failed=self._arrays("failed"),
             rng=self._round_rng(),
             model=model,
+            sign=self.sign,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
         if archs is None:
@@ -457,6 +460,22 @@ class Study:
         return [{"arch": self.space.to_dict_arch(candidates[i]), "mean": float(mean[i]), "std": float(std[i]),
                  "lower": float(lo), "upper": float(hi)} for i, lo, hi in zip(order, lower, upper)]
 
+    def recommend(self, rule: str = "measured") -> dict[str, Any] | None:
+        """The architecture to ship now by ``rule`` (``"measured"``, ``"predicted"`` or ``"lcb"``, see
+        :mod:`gpnas.recommend`), with ``mean`` and ``std`` of its predicted performance when a model exists and
+        ``measured`` when it was evaluated.  ``None`` before the first result."""
+        done = self.trials_in("done")
+        if not done:
+            return None
+        model = self.refit() if rule != "measured" else self.model_
+        X = self._arrays("done")
+        y = np.array([t.value for t in done], dtype=float)
+        arch, info = recommend(rule, X, y, model, self._pool() if rule == "predicted" else None, self.sign)
+        if model is not None and "mean" not in info:
+            mean, std = model.predict(arch[None, :], return_std=True)
+            info.update(mean=float(mean[0]), std=float(std[0]))
+        return {"rule": rule, "arch": self.space.to_dict_arch(arch), **info}
+
     def summary(self) -> dict[str, Any]:
         best = self.best_trial
         return {
@@ -469,6 +488,7 @@ class Study:
             "best_found": None if best is None else {"number": best.number, "arch": best.params(self.space),
                                                      "value": best.value},
             "best_predicted": self.best_predicted(1)[0] if self.model_ is not None else None,
+            "recommended": self.recommend(),
             "expected_mse": self.rounds[-1].expected_mse if self.rounds else None,
         }
 
@@ -483,7 +503,7 @@ class Study:
 
 def create_study(
     space: SearchSpace | None = None,
-    sampler: str | Sampler = "mi",
+    sampler: str | Sampler = "auto",
     storage: Any = None,
     study_name: str | None = None,
     load_if_exists: bool = True,

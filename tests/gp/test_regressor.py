@@ -332,3 +332,14 @@ def test_auto_encoding_keeps_the_encoding_with_the_higher_evidence():
 
     many = space.sample(AUTO_ORDINAL_MAX_N, random_state=2)
     assert GPNASRegressor(space=space, random_state=0).fit(many, many.sum(axis=1)).encoding_ == "onehot"
+
+
+def test_leave_one_out_means_equal_refits_without_the_point(small_space, synthetic_data):
+    X, y = synthetic_data
+    fixed = dict(space=small_space, optimize=False, target_transform="none", sigma=0.8, lengthscale=1.3, noise=0.05,
+                 encoding="onehot")
+    model = GPNASRegressor(**fixed).fit(X, y)
+    for i in (0, 7, 23):
+        keep = np.arange(len(y)) != i
+        refit = GPNASRegressor(**fixed).fit(X[keep], y[keep])
+        assert np.isclose(model.loo_latent_mean_[i], refit.predict(X[i : i + 1])[0], rtol=1e-6, atol=1e-8)

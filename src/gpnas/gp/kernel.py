@@ -129,10 +129,13 @@ class GroupedRBFKernel:
         if combined:
             # Disjoint one-hot groups at once: with group i's columns of Z2 scaled by stride_i, one matrix product
             # gives key = sum_i stride_i matches_i, and the kernel summed over those groups is table[key].
-            cols = np.concatenate([self.group_columns[i] for i in combined])
             strides = np.cumprod([1] + [self.onehot_positions[i] + 1 for i in combined])
-            scale = np.concatenate([np.full(self.group_columns[i].size, strides[k]) for k, i in enumerate(combined)])
-            keys = (Z[:, cols] @ (Z2[:, cols] * scale).T).astype(np.intp)  # exact: sums of small integers
+            # the stride of each column (zero outside the combined groups), applied to the smaller operand so that
+            # a large pool Z is used as it is, never copied column by column
+            scale = np.zeros(Z.shape[1])
+            for k, i in enumerate(combined):
+                scale[self.group_columns[i]] = strides[k]
+            keys = (Z @ (Z2 * scale).T).astype(np.intp)  # exact: sums of small integers
             table = np.full(int(strides[-1]), float(offset))
             for k, i in enumerate(combined):
                 matches = (np.arange(strides[-1]) // strides[k]) % (self.onehot_positions[i] + 1)

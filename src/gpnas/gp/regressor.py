@@ -461,6 +461,8 @@ class GPNASRegressor:
         # variance 1 / [C^-1]_ii), sorted by size: the jackknife quantiles of predict_interval.
         precision_diag = np.einsum("ij,ij->i", self._inverse_factor_T, self._inverse_factor_T)
         self.loo_standardized_residuals_ = np.sort(np.abs(self._alpha_combined) / np.sqrt(precision_diag))
+        # the leave-one-out predictive means themselves (model units, training order; GPML eq. 5.12)
+        self.loo_latent_mean_ = x - self._alpha_combined / precision_diag
         diag = np.diag(self.prior_cov_)
         isotropic = np.array_equal(self.prior_cov_, np.diag(diag)) and np.all(diag[1:] == diag[1:2])
         self._isotropic_prior = (float(diag[0]), float(diag[1]) if diag.size > 1 else 0.0) if isotropic else None
@@ -676,7 +678,10 @@ class GPNASRegressor:
         self._check_fitted()
         same = Z2 is None
         Z2 = Z1 if same else Z2
-        C = self.kernel_(Z1, Z2) + self.design(Z1) @ self.prior_cov_ @ self.design(Z2).T
+        if self._isotropic_prior is not None:  # the linear prior joins the kernel's table lookup (no design matrix)
+            C = self.kernel_.cross(Z1, Z2, *self._isotropic_prior)
+        else:
+            C = self.kernel_(Z1, Z2) + self.design(Z1) @ self.prior_cov_ @ self.design(Z2).T
         if include_noise and same:
             C[np.diag_indices(C.shape[0])] += self.noise_
         return C
@@ -684,8 +689,12 @@ class GPNASRegressor:
     def prior_variance_encoded(self, Z: np.ndarray, include_noise: bool = False) -> np.ndarray:
         """The diagonal of :meth:`prior_covariance_encoded` ``(m,)``, without forming the matrix."""
         self._check_fitted()
+        noise = self.noise_ if include_noise else 0.0
+        if self._isotropic_prior is not None:
+            bias_var, weight_var = self._isotropic_prior
+            return self.kernel_.diag(Z) + bias_var + weight_var * np.einsum("ij,ij->i", Z, Z) + noise
         P = self.design(Z)
-        return self.kernel_.diag(Z) + np.sum((P @ self.prior_cov_) * P, axis=1) + (self.noise_ if include_noise else 0)
+        return self.kernel_.diag(Z) + np.sum((P @ self.prior_cov_) * P, axis=1) + noise
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -15,7 +15,7 @@ kept up to date as the batch grows:
 * numerators ``sigma^2(y | s)``: ``V = L_s^-1 C(s, pool)`` grows by one row per pick (an extend-Cholesky step),
   ``O(|s| N)`` per pick for a pool of ``N``;
 * denominators ``sigma^2(y | u - y) = 1 / Q_yy`` with ``Q = C(u, u)^-1``; removing a pick from ``u`` is a rank-one
-  Schur-complement downdate of ``Q``, ``O(N^2)`` per pick.  Both are exact.  ``Q`` costs ``O(N^3)``, so the universe
+  Schur-complement downdate of ``Q``, kept in low-rank form.  Both are exact.  ``Q`` costs ``O(N^3)``, so the universe
   ``u`` is the pool when it has at most ``universe_size`` (:data:`MI_UNIVERSE_SIZE`) candidates and a uniform subset
   of that size otherwise: Eq. 12 is then maximised exactly over that random universe, the way acquisition functions
   are maximised over random candidate sets.  (An earlier version scored every candidate of a larger pool against a
@@ -54,57 +54,81 @@ def mutual_information(C: np.ndarray, sampled: np.ndarray) -> float:
 class _Conditioner:
     """Variances of (encoded) pool candidates given a growing sampled set (the numerators of the MI ratio)."""
 
-    def __init__(self, cov: "CovarianceFunction", pool: np.ndarray, sampled: np.ndarray):
+    def __init__(self, cov: "CovarianceFunction", pool: np.ndarray, sampled: np.ndarray, capacity: int = 0):
         self.cov, self.pool = cov, pool
         self.variance = cov.diag(pool)
-        if sampled.shape[0]:
+        n = sampled.shape[0]
+        # rows for the sampled set and ``capacity`` picks, allocated once (growing it by vstack copied it every pick)
+        self._V = np.empty((n + capacity, pool.shape[0]))
+        self.n_rows = n
+        if n:
             L = robust_cholesky(cov(sampled), what="covariance of the sampled architectures")
-            self.V = solve_triangular(L, cov(sampled, pool), lower=True, check_finite=False)
-            self.variance = self.variance - np.sum(self.V**2, axis=0)
-        else:
-            self.V = np.zeros((0, pool.shape[0]))
+            self._V[:n] = solve_triangular(L, cov(sampled, pool), lower=True, check_finite=False)
+            self.variance = self.variance - np.einsum("ij,ij->j", self._V[:n], self._V[:n])
         self.variance = np.maximum(self.variance, 1e-12)
+
+    @property
+    def V(self) -> np.ndarray:
+        """``L_s^-1 C(s, pool)``, one row per sampled architecture and pick so far."""
+        return self._V[: self.n_rows]
 
     def add(self, index: int) -> None:
         """Condition on pool candidate ``index`` (an extend-Cholesky step)."""
         c = self.cov(self.pool, self.pool[index : index + 1])[:, 0]
-        row = (c - self.V.T @ self.V[:, index]) / np.sqrt(self.variance[index])
+        V = self.V
+        row = (c - V[:, index] @ V) / np.sqrt(self.variance[index])
         self.variance = np.maximum(self.variance - row**2, 1e-12)
-        self.V = np.vstack([self.V, row])
+        if self.n_rows == self._V.shape[0]:
+            self._V = np.vstack([self._V, np.empty((max(1, self.n_rows // 2), self._V.shape[1]))])
+        self._V[self.n_rows] = row
+        self.n_rows += 1
 
 
 class _Denominators:
     """``sigma^2(y | u - y)`` for every candidate of the universe ``u``, exact, with Schur downdates as picks leave it.
 
     ``u`` is the whole pool when it has at most ``universe_size`` candidates, otherwise a uniform subset of that many:
-    Eq. 12 is then maximised exactly over that subset (candidates outside it get no MI score).  The precision matrix
-    ``Q = C(u, u)^-1`` is needed whole, because its diagonal holds the denominators and its columns their downdates;
-    it comes from the Cholesky factor through LAPACK's ``potri``.
+    Eq. 12 is then maximised exactly over that subset (candidates outside it get no MI score).  With
+    ``Q = C(u, u)^-1 = L^-T L^-1``, the denominators are ``1 / Q_yy``.  Removing pick ``j`` from ``u`` is the Schur
+    downdate ``Q <- Q - q q^T / q_j`` with ``q`` the current column ``j``; the downdates are kept in low-rank form
+    ``Q_t = Q_0 - U U^T`` (``U`` gains the column ``q / sqrt(q_j)`` per pick), so a pick costs ``O(N (N + t))``
+    instead of the ``O(N^2)`` memory traffic of updating the whole matrix, and ``Q_0`` itself is never formed: its
+    diagonal and columns come from the inverse factor ``L^-1`` (LAPACK ``trtri``, half the work of ``potri``).
     """
 
-    def __init__(self, cov: "CovarianceFunction", pool: np.ndarray, universe_size: int, rng: np.random.Generator):
+    def __init__(self, cov: "CovarianceFunction", pool: np.ndarray, universe_size: int, rng: np.random.Generator,
+                 capacity: int = 0):
         n = pool.shape[0]
         self.members = np.arange(n) if n <= universe_size else np.sort(rng.choice(n, universe_size, replace=False))
         self.position = -np.ones(n, dtype=int)
         self.position[self.members] = np.arange(self.members.size)
         L = robust_cholesky(cov(pool[self.members]), what="covariance of the candidate pool")
-        Q, info = lapack.dpotri(L, lower=True)
+        L_inv, info = lapack.dtrtri(L, lower=True)
         if info != 0:
-            raise np.linalg.LinAlgError(f"cannot invert the candidate pool's covariance (LAPACK potri info {info})")
-        self.Q = np.tril(Q) + np.tril(Q, -1).T
+            raise np.linalg.LinAlgError(f"cannot invert the candidate pool's covariance (LAPACK trtri info {info})")
+        self.L_inv = np.tril(L_inv)
+        self.diag = np.einsum("ij,ij->j", self.L_inv, self.L_inv)  # Q_0's diagonal: squared column norms of L^-1
+        self.U = np.zeros((self.members.size, max(capacity, 1)))
+        self.rank = 0
         self.alive = np.ones(self.members.size, dtype=bool)
         self.value = np.full(n, np.nan)
-        self.value[self.members] = 1.0 / np.diag(self.Q)
+        self.value[self.members] = 1.0 / self.diag
 
     def remove(self, index: int) -> None:
         j = self.position[index]
         if j < 0:
             return
-        q = self.Q[:, j].copy()
-        self.Q -= np.outer(q, q) / q[j]
+        U = self.U[:, : self.rank]
+        q = self.L_inv.T @ self.L_inv[:, j] - U @ U[j]  # column j of Q_t
+        u = q / np.sqrt(q[j])
+        self.diag = self.diag - u**2
+        if self.rank == self.U.shape[1]:
+            self.U = np.hstack([self.U, np.zeros_like(self.U)])
+        self.U[:, self.rank] = u
+        self.rank += 1
         self.alive[j] = False
         live = self.alive
-        self.value[self.members[live]] = 1.0 / np.diag(self.Q)[live]
+        self.value[self.members[live]] = 1.0 / self.diag[live]
         self.value[index] = np.nan
 
 
@@ -147,12 +171,15 @@ def greedy_batch(
     beta: float = 2.0,
     best: float | None = None,
     random_state: int | np.random.Generator | None = None,
+    sign: float = 1.0,
 ) -> list[int]:
     """Pick ``k`` pool indices one at a time, each by ``acquisitions[i]`` (``"mi"``, ``"ucb"`` or ``"ei"``),
     conditioning on every earlier pick as a pending point.
 
     ``model`` is a fitted :class:`GPNASRegressor`; ``pool (N, d)`` the candidates (not yet sampled); ``sampled (n, d)``
-    the observed and pending architectures.  ``best`` is the best observed value in model units (for EI).
+    the observed and pending architectures.  ``best`` is the best observed value in model units (for EI), oriented
+    by ``sign``: ``+1`` when larger measurements are better, ``-1`` when smaller are (UCB and EI then seek low
+    predictions of a model fitted on the measurements themselves).
     """
     rng = np.random.default_rng(random_state)
     k = min(int(k), pool.shape[0])
@@ -161,9 +188,10 @@ def greedy_batch(
     cov = CovarianceFunction(model)
     Z_pool = cov.encode(pool)
     Z_sampled = cov.encode(sampled) if len(sampled) else np.zeros((0, Z_pool.shape[1]))
-    numerators = _Conditioner(cov, Z_pool, Z_sampled)
-    denominators = _Denominators(cov, Z_pool, universe_size, rng) if "mi" in acquisitions[:k] else None
-    mean = model.predict_latent_encoded(Z_pool, return_var=False)[0] if set(acquisitions) - {"mi"} else None
+    numerators = _Conditioner(cov, Z_pool, Z_sampled, capacity=k)
+    denominators = (_Denominators(cov, Z_pool, universe_size, rng, capacity=k) if "mi" in acquisitions[:k]
+                    else None)
+    mean = sign * model.predict_latent_encoded(Z_pool, return_var=False)[0] if set(acquisitions) - {"mi"} else None
     chosen: list[int] = []
     taken = np.zeros(pool.shape[0], dtype=bool)
     for step in range(k):

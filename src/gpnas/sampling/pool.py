@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpnas.sampling.acquisition_search import crossover, mutations
 from gpnas.space import SearchSpace
 
 
@@ -14,19 +15,21 @@ def candidate_pool(
     rng: np.random.Generator,
     parents: np.ndarray | None = None,
     n_mutations: int = 0,
+    n_crossovers: int = 0,
 ) -> np.ndarray:
     """Candidates ``(N, d)`` not in ``exclude``: the whole space when it has at most ``pool_size`` architectures,
     otherwise ``pool_size`` uniform draws plus ``n_mutations`` random one-position mutations of ``parents`` (the
-    current best), so that the pool is refreshed around good architectures every round.
+    current best), every neighbour of the two best parents and ``n_crossovers`` uniform crossovers between parents,
+    so that the pool is refreshed around good architectures every round.
     """
     if space.size <= pool_size:
         candidates = space.enumerate()
     else:
         parts = [space.sample(pool_size, random_state=rng)]
         if parents is not None and len(parents) and n_mutations > 0:
-            picks = parents[rng.integers(0, len(parents), n_mutations)]
-            parts.append(np.array([space.mutate(p, random_state=rng) for p in picks]))
+            parts.append(mutations(space, parents, n_mutations, rng))
             parts.append(np.concatenate([space.neighbours(p) for p in parents[:2]]))
+            parts.append(crossover(parents, n_crossovers, rng).reshape(-1, space.n_positions))
         candidates = np.unique(np.vstack(parts), axis=0)
     if exclude is not None and len(exclude):
         seen = {tuple(x) for x in np.asarray(exclude)}

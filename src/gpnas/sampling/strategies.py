@@ -1,5 +1,7 @@
 """Samplers: the strategies that propose the next architectures to evaluate.
 
+* :class:`AutoSampler` (``"auto"``, the default): UCB with a wide exploration weight, falling back to regularized
+  evolution while the model ranks its own training data poorly (chosen by ``benchmarks/search.py``);
 * :class:`MISampler` (``"mi"``), the paper's mutual-information sampling (Eq. 12), greedy over a candidate pool;
 * :class:`RandomSampler` (``"random"``), the paper's GP-NAS-rdm baseline;
 * :class:`UCBSampler` (``"ucb"``) and :class:`EISampler` (``"ei"``), which seek the best architecture rather than the
@@ -11,6 +13,10 @@
 
 Every sampler gets a :class:`SamplingContext` (done and pending trials, the fitted model when there is one) and
 returns ``k`` architectures never evaluated or pending before, when the space still has that many.
+
+The model-based samplers choose from a candidate pool: the whole space when it is small, otherwise uniform draws,
+mutations and crossovers of the incumbents, and the architectures a local search over the acquisition visits
+(:mod:`gpnas.sampling.acquisition_search`); then a greedy batch that conditions each pick on the earlier ones.
 """
 
 from __future__ import annotations
@@ -18,15 +24,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import kendalltau
 
-from gpnas.sampling.mutual_information import MI_UNIVERSE_SIZE, greedy_batch
+from gpnas.sampling.acquisition_search import local_search
+from gpnas.sampling.mutual_information import (
+    MI_UNIVERSE_SIZE,
+    acquisition_scores,
+    greedy_batch,
+)
 from gpnas.sampling.pool import candidate_pool
 from gpnas.space import SearchSpace
 
 
 @dataclass
 class SamplingContext:
-    """What a sampler may look at.  ``y_done`` is oriented so that larger is better."""
+    """What a sampler may look at.  ``y_done`` is oriented so that larger is better; ``model`` is fitted on the
+    measured values themselves, so ``sign`` (``+1`` maximise, ``-1`` minimise) orients its predictions."""
 
     space: SearchSpace
     X_done: np.ndarray
@@ -35,6 +48,7 @@ class SamplingContext:
     X_failed: np.ndarray
     rng: np.random.Generator
     model: object | None = None
+    sign: float = 1.0
 
     @property
     def X_seen(self) -> np.ndarray:
@@ -96,19 +110,25 @@ class GPSampler(Sampler):
     ----------
     pool_size:
         The whole space is the pool when it has at most this many architectures; otherwise this many random draws
-        plus mutations of the best architectures so far, refreshed every round.
+        plus mutations and crossovers of the best architectures so far, refreshed every round.
     universe_size:
         MI is exact over at most this many candidates of the pool, a uniform subset when the pool is larger (see
         :mod:`gpnas.sampling.mutual_information`).
     beta:
         UCB's exploration weight.
+    local_starts:
+        In a space larger than the pool, a local search over the acquisition starts from the five best measured
+        architectures and from this many of the pool's best-scoring candidates; what it visits joins the pool.
+        ``0`` turns it off.
     """
 
     uses_model = True
     acquisition = "mi"
 
-    def __init__(self, pool_size: int = 20000, universe_size: int = MI_UNIVERSE_SIZE, beta: float = 2.0) -> None:
+    def __init__(self, pool_size: int = 20000, universe_size: int = MI_UNIVERSE_SIZE, beta: float = 2.0,
+                 local_starts: int = 10) -> None:
         self.pool_size, self.universe_size, self.beta = pool_size, universe_size, beta
+        self.local_starts = local_starts
 
     def acquisitions(self, k: int) -> list[str]:
         return [self.acquisition] * k
@@ -118,14 +138,43 @@ class GPSampler(Sampler):
             return _fresh_random(ctx, k)
         top = ctx.X_done[np.argsort(-ctx.y_done)[:5]] if len(ctx.y_done) else None
         pool = candidate_pool(ctx.space, ctx.X_seen, self.pool_size, ctx.rng, parents=top,
-                              n_mutations=self.pool_size // 10)
+                              n_mutations=self.pool_size // 10, n_crossovers=self.pool_size // 20)
+        # the best measurement in model units, oriented so that larger is better (for EI)
+        best = (ctx.sign * float(ctx.model.target_.forward(np.array([ctx.sign * ctx.y_done.max()]))[0])
+                if len(ctx.y_done) else None)
+        if ctx.space.size > self.pool_size and self.local_starts > 0 and pool.shape[0]:
+            pool = self._refine_pool(ctx, pool, top, k, best)
         if pool.shape[0] == 0:
             return pool
         sampled = np.vstack([ctx.X_done, ctx.X_pending])
-        best = float(ctx.model.target_.forward(np.array([ctx.y_done.max()]))[0]) if len(ctx.y_done) else None
         picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
-                             best, ctx.rng)
+                             best, ctx.rng, sign=ctx.sign)
         return pool[picks]
+
+    def _score(self, model, kinds: set[str], best: float | None, sign: float = 1.0):
+        """The local search's objective: UCB or EI, or for MI its numerator, the posterior variance."""
+        kind = "ucb" if "ucb" in kinds else "ei" if "ei" in kinds else "variance"
+
+        def score(X: np.ndarray) -> np.ndarray:
+            mean, var = model.predict_latent(X)
+            mean = sign * mean
+            if kind == "variance":
+                return var
+            return acquisition_scores(kind, mean, var, mean.max() if best is None else best, self.beta)
+
+        return score
+
+    def _refine_pool(self, ctx: SamplingContext, pool: np.ndarray, top: np.ndarray | None, k: int,
+                     best: float | None) -> np.ndarray:
+        score = self._score(ctx.model, set(self.acquisitions(k)), best, ctx.sign)
+        values = score(pool)
+        starts = pool[np.argsort(-values)[: self.local_starts]]
+        if top is not None:
+            starts = np.vstack([top, starts])
+        visited = local_search(ctx.space, score, starts)
+        seen = {tuple(x) for x in ctx.X_seen}
+        fresh = [x for x in visited if tuple(x) not in seen]
+        return np.unique(np.vstack([pool] + ([np.array(fresh)] if fresh else [])), axis=0)
 
 
 class MISampler(GPSampler):
@@ -162,6 +211,36 @@ class BlendSampler(GPSampler):
     def acquisitions(self, k: int) -> list[str]:
         n_ucb = min(k, max(1 if self.exploit_fraction > 0 else 0, round(self.exploit_fraction * k)))
         return ["ucb"] * n_ucb + ["mi"] * (k - n_ucb)
+
+
+class AutoSampler(UCBSampler):
+    """The default: UCB with ``beta = 3``, and regularized evolution while the model cannot rank.
+
+    After every refit the model's closed-form leave-one-out predictions of its own training data are compared with
+    the measurements (Kendall tau).  While that tau is below ``min_loo_tau`` the model's ranking is no better than a
+    guess, so its acquisition would steer at random; the batch then comes from regularized evolution around the best
+    measured architectures instead (:class:`RegularizedEvolutionSampler`), which needs no model.  ``beta = 3`` (wider
+    than the textbook 2) measured best in ``benchmarks/search.py``.
+    """
+
+    name = "auto"
+
+    def __init__(self, beta: float = 3.0, min_loo_tau: float = 0.2, **kwargs) -> None:
+        super().__init__(beta=beta, **kwargs)
+        self.min_loo_tau = min_loo_tau
+
+    def model_ranks(self, model) -> bool:
+        """Whether ``model``'s leave-one-out predictions rank its training data with tau >= ``min_loo_tau``."""
+        loo = getattr(model, "loo_latent_mean_", None)
+        if loo is None or loo.size < 5:
+            return True
+        tau = kendalltau(loo, model.target_.forward(model.y_train_))[0]
+        return bool(np.isfinite(tau) and tau >= self.min_loo_tau)
+
+    def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
+        if ctx.model is not None and not self.model_ranks(ctx.model):
+            return RegularizedEvolutionSampler(population_size=min(20, len(ctx.y_done))).propose(ctx, k)
+        return super().propose(ctx, k)
 
 
 class RegularizedEvolutionSampler(Sampler):
@@ -230,12 +309,13 @@ class LocalSearchSampler(Sampler):
         return _fresh_random(ctx, k)
 
 
-SAMPLERS = {cls.name: cls for cls in (MISampler, RandomSampler, UCBSampler, EISampler, BlendSampler,
+SAMPLERS = {cls.name: cls for cls in (AutoSampler, MISampler, RandomSampler, UCBSampler, EISampler, BlendSampler,
                                       RegularizedEvolutionSampler, LocalSearchSampler)}
 
 
 def make_sampler(name: str | Sampler, pool_size: int | None = None) -> Sampler:
-    """A sampler by name (``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``), or the instance given.
+    """A sampler by name (``auto``, ``mi``, ``random``, ``ucb``, ``ei``, ``mi+ucb``, ``rea``, ``ls``), or the
+    instance given.
 
     ``pool_size`` sets the candidate pool of a model-based sampler made by name (an instance keeps its own).
     """

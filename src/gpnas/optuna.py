@@ -1,0 +1,258 @@
+"""GP-NAS inside Optuna (and so inside Ray Tune): :class:`GPNASSampler`, an Optuna sampler.
+
+    import optuna
+    from gpnas.optuna import GPNASSampler
+
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0))
+    study.optimize(objective, n_trials=100)   # objective calls trial.suggest_categorical(...) per choice
+
+The architecture parameters, categorical ones and integer ones with at most ``max_int_choices`` values, are proposed
+together (Optuna's "relative" sampling) by the GP-NAS model and a gpnas strategy (``strategy="auto"`` by default,
+as ``gpnas search --strategy``).  Every other parameter (floats, wide integer ranges, parameters that appear in only
+some trials) goes to an independent sampler, :class:`optuna.samplers.RandomSampler` unless given, as Optuna's own
+``GPSampler`` and ``TPESampler`` do.
+
+Needs the optional extra: ``pip install gpnas[optuna]``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers._base import _CONSTRAINTS_KEY, _process_constraints_after_trial
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from gpnas.gp.regressor import GPNASRegressor
+from gpnas.sampling.strategies import SamplingContext, make_sampler
+from gpnas.space import Choice, SearchSpace
+
+#: System attribute holding the architecture a trial was given, so that running trials count as pending points.
+ARCH_KEY = "gpnas:arch"
+
+GroupSpec = Mapping[str, str] | Callable[[str], str] | None
+
+
+def default_group(name: str) -> str:
+    """The operation type of a parameter when no ``groups`` are given: its name without digits, so that
+    ``block3_kernel`` and ``block5_kernel`` share the group ``block_kernel`` and ``edge0 .. edge5`` share ``edge``."""
+    return re.sub(r"\d+", "", name).strip("_-.") or "op"
+
+
+class GPNASSampler(BaseSampler):
+    """An Optuna sampler driven by the GP-NAS model.
+
+    Parameters
+    ----------
+    strategy:
+        The gpnas strategy that proposes each architecture: ``"auto"`` (default; UCB with an evolution fallback),
+        ``"mi"`` (the paper's mutual information), ``"ucb"``, ``"ei"``, ``"mi+ucb"``, ``"rea"``, ``"ls"``.
+    groups:
+        Operation types of the parameters: ``{group: regex}`` (the first pattern that fully matches a name wins), a
+        callable ``name -> group``, or ``None`` for :func:`default_group`.  Positions of one group share a kernel
+        term, as in the paper.
+    n_startup_trials:
+        Completed trials before the model is used; until then the independent sampler proposes everything.
+    seed:
+        Seeds the model, the strategy and the default independent sampler; a study run with the same seed and
+        objective proposes the same trials.
+    independent_sampler:
+        Samples what the model does not cover (default :class:`optuna.samplers.RandomSampler` with ``seed``).
+    constraints_func:
+        As in Optuna's samplers: ``trial -> sequence of floats``, feasible when all are ``<= 0``.  The values are
+        stored with each finished trial; the model is fitted on the feasible trials, and a second GP on the largest
+        constraint value decides: of the strategy's 30 best candidates (a greedy batch) the first predicted
+        feasible (probability at least 0.5) is proposed, else the one most likely feasible.
+    max_int_choices:
+        Integer parameters with at most this many values are architecture choices; wider ones go to the
+        independent sampler.
+    pool_size, model_params:
+        The strategy's candidate pool and keyword arguments of :class:`GPNASRegressor`.
+
+    Running trials (``n_jobs > 1``, or several processes on one storage) are pending points: their architectures are
+    stored as a system attribute when proposed.  Failed and pruned trials are never proposed again and do not enter
+    the model (a pruned trial's value is not its final one).
+    """
+
+    def __init__(self, *, strategy: str = "auto", groups: GroupSpec = None, n_startup_trials: int = 10,
+                 seed: int | None = None, independent_sampler: BaseSampler | None = None,
+                 constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+                 max_int_choices: int = 32, pool_size: int = 20000,
+                 model_params: Mapping[str, Any] | None = None) -> None:
+        make_sampler(strategy)  # fails early on an unknown name
+        self._strategy = strategy
+        self._groups = groups
+        self._n_startup_trials = int(n_startup_trials)
+        self._seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
+        self._constraints_func = constraints_func
+        self._max_int_choices = int(max_int_choices)
+        self._pool_size = int(pool_size)
+        self._model_params = dict(model_params or {})
+        self._search_space = IntersectionSearchSpace(include_pruned=True)
+
+    # ------------------------------------------------------------------ Optuna's sampler interface
+    def reseed_rng(self) -> None:
+        self._rng = np.random.default_rng()
+        self._seed = None
+        self._independent_sampler.reseed_rng()
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {name: dist for name, dist in self._search_space.calculate(study).items() if self._is_choice(dist)}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if len(study.directions) > 1:
+            raise ValueError("GPNASSampler supports single-objective studies only")
+        names = sorted(search_space)
+        space = self._space(names, search_space)
+        trials = study._get_trials(deepcopy=False, use_cache=True)
+        X_done, y_done, violation, X_pending, X_failed = self._history(trials, trial, names, search_space, space)
+        if len(y_done) < max(2, self._n_startup_trials):
+            return {}
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        rng = self._trial_rng(trial)
+        feasible = violation <= 0 if violation is not None else np.ones(len(y_done), dtype=bool)
+        if feasible.sum() < 2:
+            return {}
+        seed = int(rng.integers(2**31))
+        params = {"random_state": seed, **self._model_params, "space": space}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # jitter and convergence warnings would repeat every trial
+            model = GPNASRegressor(**params).fit(X_done[feasible], y_done[feasible])
+        sampler = make_sampler(self._strategy, pool_size=self._pool_size)
+        ctx = SamplingContext(space=space, X_done=X_done[feasible], y_done=sign * y_done[feasible],
+                              X_pending=np.vstack([X_pending, X_done[~feasible]]), X_failed=X_failed, rng=rng,
+                              model=model, sign=sign)
+        if violation is None or feasible.all():
+            proposal = sampler.propose(ctx, 1)
+        else:
+            proposal = self._feasible_first(sampler, ctx, X_done, violation, params)
+        if proposal.shape[0] == 0:
+            return {}  # every architecture has been tried: let the independent sampler repeat one
+        arch = [int(v) for v in proposal[0]]
+        study._storage.set_trial_system_attr(trial._trial_id, ARCH_KEY, dict(zip(names, arch)))
+        return {name: self._value(search_space[name], index) for name, index in zip(names, arch)}
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._independent_sampler.before_trial(study, trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
+        self._independent_sampler.after_trial(study, trial, state, values)
+
+    # ------------------------------------------------------------------ helpers
+    def _is_choice(self, dist: BaseDistribution) -> bool:
+        if isinstance(dist, CategoricalDistribution):
+            return len(dist.choices) > 1
+        if isinstance(dist, IntDistribution) and not dist.log:
+            n = (dist.high - dist.low) // dist.step + 1
+            return 1 < n <= self._max_int_choices
+        return False
+
+    @staticmethod
+    def _options(dist: BaseDistribution) -> list:
+        if isinstance(dist, CategoricalDistribution):
+            return list(dist.choices)
+        return list(range(dist.low, dist.high + 1, dist.step))
+
+    def _value(self, dist: BaseDistribution, index: int) -> Any:
+        return self._options(dist)[index]
+
+    def _group(self, name: str) -> str:
+        if callable(self._groups):
+            return str(self._groups(name))
+        for group, pattern in (self._groups or {}).items():
+            if re.fullmatch(pattern, name):
+                return group
+        return default_group(name)
+
+    def _space(self, names: list[str], search_space: dict[str, BaseDistribution]) -> SearchSpace:
+        """A gpnas space over ``names``: numbers stay numbers (so ``encoding="auto"`` may use their order),
+        anything else becomes the labels ``c0, c1, ...`` (unordered)."""
+        choices = []
+        for j, name in enumerate(names):
+            options = self._options(search_space[name])
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in options)
+            values = options if numeric else [f"c{i}" for i in range(len(options))]
+            choices.append(Choice(f"p{j}", tuple(values), self._group(name).replace(",", "_").replace("=", "_")))
+        return SearchSpace(choices, name="optuna")
+
+    def _index(self, dist: BaseDistribution, value: Any) -> int | None:
+        options = self._options(dist)
+        for i, option in enumerate(options):
+            if option == value and type(option) is type(value) or option is value:
+                return i
+        for i, option in enumerate(options):
+            if option == value:
+                return i
+        return None
+
+    def _arch(self, trial: FrozenTrial, names: list[str], search_space) -> list[int] | None:
+        stored = trial.system_attrs.get(ARCH_KEY)
+        if isinstance(stored, dict) and all(n in stored for n in names):
+            return [int(stored[n]) for n in names]
+        if not all(n in trial.params for n in names):
+            return None
+        arch = [self._index(search_space[n], trial.params[n]) for n in names]
+        return None if any(a is None for a in arch) else arch
+
+    def _history(self, trials, current: FrozenTrial, names, search_space, space):
+        done, values, violations, pending, failed = [], [], [], [], []
+        for t in trials:
+            if t.number == current.number:
+                continue
+            arch = self._arch(t, names, search_space)
+            if arch is None:
+                continue
+            if t.state == TrialState.COMPLETE and t.values is not None and np.isfinite(t.values[0]):
+                done.append(arch)
+                values.append(float(t.values[0]))
+                constraints = t.system_attrs.get(_CONSTRAINTS_KEY)
+                violations.append(max(constraints) if constraints else 0.0)
+            elif t.state in (TrialState.RUNNING, TrialState.WAITING):
+                pending.append(arch)
+            else:  # failed, pruned, or complete with a non-finite value: never proposed again
+                failed.append(arch)
+        d = space.n_positions
+
+        def arr(rows):
+            return np.array(rows, dtype=int).reshape(-1, d)
+
+        violation = np.array(violations, dtype=float) if self._constraints_func is not None else None
+        return arr(done), np.array(values, dtype=float), violation, arr(pending), arr(failed)
+
+    def _trial_rng(self, trial: FrozenTrial) -> np.random.Generator:
+        # derived from the seed and the trial number: the same study with the same seed proposes the same trials
+        return self._rng if self._seed is None else np.random.default_rng([self._seed, trial.number])
+
+    def _feasible_first(self, sampler, ctx: SamplingContext, X_all: np.ndarray, violation: np.ndarray,
+                        params: dict) -> np.ndarray:
+        from scipy.stats import norm
+
+        candidates = sampler.propose(ctx, 30)
+        if candidates.shape[0] == 0:
+            return candidates
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            constraint = GPNASRegressor(**{**params, "target_transform": "standardize"}).fit(X_all, violation)
+        mean, std = constraint.predict(candidates, return_std=True)
+        p_feasible = norm.cdf(-mean / np.maximum(std, 1e-12))
+        ok = np.flatnonzero(p_feasible >= 0.5)
+        return candidates[[ok[0] if ok.size else int(np.argmax(p_feasible))]]

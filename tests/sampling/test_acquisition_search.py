@@ -1,0 +1,107 @@
+"""Moves of the acquisition search, checked against brute force on small spaces."""
+
+import numpy as np
+
+from gpnas import GPNASRegressor
+from gpnas.sampling.acquisition_search import all_neighbours, crossover, local_search, mutations
+from gpnas.sampling.strategies import AutoSampler, SamplingContext, UCBSampler
+from gpnas.space import make_space
+from gpnas.tables import accel_nasbench_space
+
+
+def test_all_neighbours_equals_the_space_s_neighbours_row_by_row(small_space):
+    X = small_space.sample(6, random_state=0)
+    rows, owner = all_neighbours(small_space, X)
+    for i, x in enumerate(X):
+        mine = {tuple(r) for r in rows[owner == i]}
+        assert mine == {tuple(r) for r in small_space.neighbours(x)}
+        assert len(mine) == int(np.sum(small_space.n_options - 1)) == int(np.sum(owner == i))
+
+
+def test_mutations_change_exactly_one_position_and_stay_in_the_space(small_space):
+    rng = np.random.default_rng(1)
+    parents = small_space.sample(3, random_state=rng)
+    children = mutations(small_space, parents, 500, rng)
+    small_space.validate(children)
+    changed = [min((c != p).sum() for p in parents) for c in children]
+    assert set(changed) == {1}
+    # every position gets mutated, and every other value of a position appears
+    assert len({int(np.flatnonzero(c != parents[np.argmin((c != parents).sum(1))])[0]) for c in children}) == 5
+
+
+def test_crossover_takes_each_position_from_one_of_its_two_parents():
+    rng = np.random.default_rng(2)
+    parents = np.array([[0, 0, 0, 0], [1, 1, 1, 1]])
+    children = crossover(parents, 300, rng)
+    assert set(np.unique(children)) == {0, 1}
+    assert 0.35 < children.mean() < 0.65  # uniform crossover (pairs of the same parent give that parent)
+    assert crossover(parents[:1], 5, rng).shape == (0, 4)
+
+
+def test_local_search_ends_in_local_optima_and_finds_a_separable_maximum(small_space):
+    weights = np.random.default_rng(3).standard_normal((small_space.n_positions, 3))
+
+    def score(X):
+        return weights[np.arange(X.shape[1]), X].sum(axis=1)
+
+    visited = local_search(small_space, score, small_space.sample(4, random_state=0))
+    brute = small_space.enumerate()
+    assert np.isclose(score(visited).max(), score(brute).max())  # separable: one climb reaches the optimum
+    best = visited[np.argmax(score(visited))]
+    assert np.all(score(small_space.neighbours(best)) <= score(best[None, :])[0])
+
+
+def test_local_search_stops_at_a_local_optimum_of_a_rugged_score():
+    space = make_space([(f"p{i}", list(range(4)), "op") for i in range(4)])
+    table = np.random.default_rng(5).standard_normal(space.size)
+    index = {tuple(x): i for i, x in enumerate(space.enumerate())}
+
+    def score(X):
+        return table[[index[tuple(x)] for x in X]]
+
+    visited = local_search(space, score, space.sample(3, random_state=1), max_steps=50)
+    for start in space.sample(3, random_state=1):
+        path = local_search(space, score, start[None, :], max_steps=50)
+        end = path[np.argmax(score(path))]
+        assert np.all(score(space.neighbours(end)) < score(end[None, :])[0])
+        assert tuple(end) in {tuple(v) for v in visited}
+
+
+def _huge_ctx(n=40, seed=0):
+    space = accel_nasbench_space()
+    rng = np.random.default_rng(seed)
+    X = space.sample(n, random_state=rng)
+    w = rng.standard_normal(space.n_positions)
+    y = X @ w + 0.1 * rng.standard_normal(n)
+    model = GPNASRegressor(space=space, random_state=0).fit(X, y)
+    return SamplingContext(space, X, y, X[:0], X[:0], rng, model), w
+
+
+def test_local_search_raises_the_acquisition_above_the_random_pool_in_a_huge_space():
+    ctx, _ = _huge_ctx()
+    with_search = UCBSampler(pool_size=2000)
+    without = UCBSampler(pool_size=2000, local_starts=0)
+    score = with_search._score(ctx.model, {"ucb"}, None)
+    best_with = score(with_search.propose(ctx, 1))[0]
+    ctx.rng = np.random.default_rng(0)
+    best_without = score(without.propose(ctx, 1))[0]
+    assert best_with > best_without
+    # the pick is a local maximum of the acquisition
+    pick = with_search.propose(SamplingContext(**{**vars(ctx), "rng": np.random.default_rng(0)}), 1)[0]
+    assert np.all(score(ctx.space.neighbours(pick)) <= score(pick[None, :])[0] + 1e-9)
+
+
+def test_auto_falls_back_to_evolution_when_the_model_cannot_rank():
+    space = make_space([(f"p{i}", list(range(3)), "op") for i in range(6)])
+    rng = np.random.default_rng(0)
+    X = space.sample(40, random_state=rng)
+    structured = X @ np.arange(1, 7) + 0.1 * rng.standard_normal(40)
+    noise = rng.standard_normal(40)
+    sampler = AutoSampler()
+    good = GPNASRegressor(space=space, random_state=0).fit(X, structured)
+    bad = GPNASRegressor(space=space, random_state=0).fit(X, noise)
+    assert sampler.model_ranks(good) and not sampler.model_ranks(bad)
+    ctx = SamplingContext(space, X, noise, X[:0], X[:0], np.random.default_rng(1), bad)
+    batch = sampler.propose(ctx, 6)
+    newest = X[-20:]  # regularized evolution mutates tournament winners among the 20 newest
+    assert all(min((x != p).sum() for p in newest) == 1 for x in batch)

@@ -1,0 +1,199 @@
+"""GPNASSampler inside Optuna, tested the way Optuna tests its samplers (needs the ``optuna`` extra)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna", reason="the optuna extra is not installed") if os.environ.get(
+    "GPNAS_REQUIRE_OPTUNA") != "1" else __import__("optuna")
+
+from optuna.trial import TrialState  # noqa: E402
+
+from gpnas.optuna import ARCH_KEY, GPNASSampler, default_group  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+OPS = ["conv3", "conv5", "skip", "pool"]
+SCORE = {"conv3": 2.0, "conv5": 3.0, "skip": 0.5, "pool": 1.0}
+
+
+def categorical_objective(trial):
+    """Six categorical choices and one small integer; the best is conv5 everywhere with width 4."""
+    ops = [trial.suggest_categorical(f"layer{i}_op", OPS) for i in range(6)]
+    width = trial.suggest_int("width", 1, 4)
+    return sum(SCORE[o] for o in ops) + 0.5 * width - 0.3 * (ops[0] == ops[1] == "conv5")
+
+
+def architecture(trial):
+    return tuple(trial.params[f"layer{i}_op"] for i in range(6)) + (trial.params["width"],)
+
+
+def test_default_groups_strip_the_digits():
+    assert default_group("layer3_op") == default_group("layer12_op") == "layer_op"
+    assert default_group("edge0") == "edge" and default_group("7") == "op"
+
+
+def test_categorical_study_is_modelled_unique_and_beats_random():
+    found = {}
+    for name, factory in (("gpnas", GPNASSampler), ("random", optuna.samplers.RandomSampler)):
+        values = []
+        for seed in range(3):
+            study = optuna.create_study(direction="maximize", sampler=factory(seed=seed))
+            study.optimize(categorical_objective, n_trials=40)
+            values.append(study.best_value)
+            if name == "gpnas":
+                modelled = [t for t in study.trials if ARCH_KEY in t.system_attrs]
+                assert len(modelled) == 30  # every trial after the 10 start-up ones is proposed by the model
+                archs = [architecture(t) for t in study.trials]
+                assert len(set(archs)) == len(archs)  # the model never proposes an architecture again
+        found[name] = np.mean(values)
+    assert found["gpnas"] > found["random"]
+
+
+def test_minimize_direction_is_respected():
+    study = optuna.create_study(direction="minimize", sampler=GPNASSampler(seed=0, n_startup_trials=5))
+    study.optimize(lambda t: -categorical_objective(t), n_trials=30)
+    late = [t.value for t in study.trials[15:]]
+    early = [t.value for t in study.trials[:5]]
+    assert np.median(late) < np.median(early)
+
+
+class Spy(optuna.samplers.RandomSampler):
+    def __init__(self, seed):
+        super().__init__(seed=seed)
+        self.names = []
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        self.names.append(param_name)
+        return super().sample_independent(study, trial, param_name, param_distribution)
+
+
+def test_mixed_study_delegates_floats_wide_ints_and_conditional_parameters():
+    spy = Spy(seed=0)
+
+    def objective(trial):
+        value = categorical_objective(trial)
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        steps = trial.suggest_int("steps", 1, 1000)
+        if trial.params["layer0_op"] == "conv5":
+            value += trial.suggest_float("dropout", 0.0, 0.5)
+        return value - abs(np.log10(lr) + 2) + steps / 1000
+
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0, independent_sampler=spy))
+    study.optimize(objective, n_trials=25)
+    late = set(spy.names[-30:])
+    assert {"lr", "steps"} <= late and not any(n.startswith("layer") for n in late)
+    assert all(1e-4 <= t.params["lr"] <= 1e-1 and 1 <= t.params["steps"] <= 1000 for t in study.trials)
+
+
+def test_same_seed_same_trials_and_reseed_changes_them():
+    def run(seed):
+        study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=seed))
+        study.optimize(categorical_objective, n_trials=18)
+        return [architecture(t) for t in study.trials]
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_n_jobs_two_runs_every_trial_with_pending_points():
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0, n_startup_trials=6))
+    study.optimize(categorical_objective, n_trials=24, n_jobs=2)
+    assert len(study.trials) == 24 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert study.best_value > np.median([t.value for t in study.trials[:6]])
+
+
+def test_enqueued_pruned_and_failed_trials():
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0, n_startup_trials=6))
+    fixed = {f"layer{i}_op": "skip" for i in range(6)} | {"width": 1}
+    study.enqueue_trial(fixed)
+    bad = ("pool",) * 6
+
+    def objective(trial):
+        value = categorical_objective(trial)
+        arch = architecture(trial)
+        if arch[:6] == bad or trial.number in (3, 9):
+            raise RuntimeError("evaluation crashed")
+        if trial.number in (4, 11):
+            trial.report(value, step=0)
+            raise optuna.TrialPruned()
+        return value
+
+    study.enqueue_trial({f"layer{i}_op": "pool" for i in range(6)} | {"width": 2})
+    study.optimize(objective, n_trials=22, catch=(RuntimeError,))
+    assert architecture(study.trials[0]) == ("skip",) * 6 + (1,)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.FAIL) >= 2 and states.count(TrialState.PRUNED) == 2
+    tried = [architecture(t) for t in study.trials if t.state != TrialState.COMPLETE]
+    later = [architecture(t) for t in study.trials if ARCH_KEY in t.system_attrs]
+    assert later and not set(tried) & set(later[1:]) - {tried[-1]}
+
+
+def test_constraints_are_stored_and_steer_the_model():
+    def constraints(trial):
+        return [float(trial.params["layer0_op"] != "conv3")]  # feasible only with conv3 first
+
+    sampler = GPNASSampler(seed=0, n_startup_trials=8, constraints_func=constraints)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(categorical_objective, n_trials=30)
+    assert all("constraints" in t.system_attrs for t in study.trials)
+    late = study.trials[12:]
+    feasible = [t.params["layer0_op"] == "conv3" for t in late]
+    assert np.mean(feasible) >= 0.7  # random sampling would give 0.25
+
+
+def test_two_processes_share_one_sqlite_storage(tmp_path):
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.create_study(study_name="shared", storage=url, direction="maximize")
+    script = textwrap.dedent(f"""
+        import optuna, sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_optuna_sampler import categorical_objective
+        from gpnas.optuna import GPNASSampler
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.load_study(study_name="shared", storage={url!r},
+                                  sampler=GPNASSampler(seed=int(sys.argv[1]), n_startup_trials=6))
+        study.optimize(categorical_objective, n_trials=12)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(i)]) for i in range(2)]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    study = optuna.load_study(study_name="shared", storage=url)
+    assert len(study.trials) == 24 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert sum(ARCH_KEY in t.system_attrs for t in study.trials) >= 12
+
+
+def test_optuna_tools_work_on_a_gpnas_study(tmp_path):
+    import json
+    import wsgiref.util
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optuna.visualization import matplotlib as plots
+    from optuna_dashboard import wsgi
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    study = optuna.create_study(study_name="viz", storage=url, direction="maximize", sampler=GPNASSampler(seed=0))
+    study.optimize(categorical_objective, n_trials=15)
+    frame = study.trials_dataframe()
+    assert len(frame) == 15 and "params_layer0_op" in frame.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for plot in (plots.plot_optimization_history, plots.plot_slice, plots.plot_param_importances):
+            assert plot(study) is not None
+    app = wsgi(url)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/studies"}
+    wsgiref.util.setup_testing_defaults(environ)
+    status = {}
+    body = b"".join(app(environ, lambda s, h, *a: status.setdefault("s", s)))
+    assert status["s"].startswith("200")
+    studies = json.loads(body)["study_summaries"]
+    assert [s["study_name"] for s in studies] == ["viz"]
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/api/studies/{studies[0]['study_id']}"}
+    wsgiref.util.setup_testing_defaults(environ)
+    detail = json.loads(b"".join(app(environ, lambda s, h, *a: None)))
+    assert len(detail["trials"]) == 15 and detail["trials"][0]["params"]
