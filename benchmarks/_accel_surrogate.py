@@ -4,8 +4,8 @@ XGBoost (independent of the GP, so the benchmark is not a GP fitting a GP) is fi
 architectures (ImageNet top-1 after proxy training; duplicates averaged), with the choices as ordered numbers.  Its
 optimum is found by a long evolution (250 generations of 200, tournaments of 10, one-position mutations) followed
 by steepest-ascent hill climbing from the 50 best architectures seen; the regret of an architecture is that optimum
-minus its surrogate value (percentage points).  The optimum is only the best found by that long run, so a search could in
-principle beat it (a negative regret would show it).
+minus its surrogate value (percentage points).  The optimum is only the best found by that long run, so a search could
+in principle beat it (a negative regret would show it).
 """
 
 from __future__ import annotations

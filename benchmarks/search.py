@@ -36,6 +36,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -161,10 +162,16 @@ def recommendation_regrets(objective: Objective, archs: list, seed: int) -> dict
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def objective_for(table_name: str, data_dir) -> Objective:
+    """One objective per table and worker process (the surrogate's fit and optimum take seconds)."""
+    return Objective(table_name, data_dir)
+
+
 def run_one(job):
     table_name, strategy, seed, budget, full, data_dir = job
     warnings.filterwarnings("ignore")
-    objective = Objective(table_name, data_dir)
+    objective = objective_for(table_name, data_dir)
     start = time.perf_counter()
     if strategy.startswith("optuna-"):
         archs = run_optuna(objective, strategy, seed, budget, full)
@@ -201,8 +208,8 @@ def seeds_for(strategy: str, table: str, args) -> int:
         return 0  # ``auto`` is UCB there (its model ranks well), with a wider beta
     if strategy in ("mi", "ucb"):
         return min(args.seeds, args.model_seeds if strategy == "ucb" else args.mi_seeds)
-    if table == "accel-surrogate" and strategy in ("auto",):
-        return min(args.seeds, args.surrogate_seeds)
+    if strategy == "auto":
+        return min(args.seeds, args.surrogate_seeds if table == "accel-surrogate" else args.auto_seeds)
     return args.seeds
 
 
@@ -234,7 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", nargs="+", default=TABLES)
     parser.add_argument("--strategies", nargs="+", default=STRATEGIES)
-    parser.add_argument("--seeds", type=int, default=100, help="seeds of the headline strategies")
+    parser.add_argument("--seeds", type=int, default=100, help="seeds of random, rea, ls and Optuna's TPE")
+    parser.add_argument("--auto-seeds", type=int, default=100, help="seeds of auto on the tables")
     parser.add_argument("--model-seeds", type=int, default=10, help="seeds of ucb")
     parser.add_argument("--mi-seeds", type=int, default=10, help="seeds of mi (batches of 10, always 200 queries)")
     parser.add_argument("--surrogate-seeds", type=int, default=10, help="seeds of auto on the surrogate")
