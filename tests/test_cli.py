@@ -189,6 +189,8 @@ def test_study_commands_create_resume_list_show_export(tmp_path, small_space):
     assert changed.exit_code != 0 and "was evaluated with other settings (table" in changed.output
     listing = run("studies", "--storage", url)
     assert "s1: 20 trials (20 done" in listing.output
+    full = run("show", "s1", "--full", "--storage", url)
+    assert full.exit_code == 0 and "best found:     k0=" in full.output  # every name=value pair
     shown = run("show", "s1", "--storage", url)
     assert shown.exit_code == 0 and "best found" in shown.output and "strategy auto" in shown.output
     assert run("export", "s1", "--out", tmp_path / "t.csv", "--storage", url).exit_code == 0
