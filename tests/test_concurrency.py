@@ -87,7 +87,12 @@ def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp
         assert rows[number][5] >= 1 and rows[number][4].split(":")[1] == str(helper.pid)
 
 
-def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path, small_space):
+def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
+    from gpnas.space import make_space
+
+    # 16,384 architectures: each proposal scores the whole space, so the 60 trials take seconds and the interrupt
+    # lands mid-search (on the 72-architecture space the search could finish before the signal arrived)
+    small_space = make_space([(f"p{i}", [1, 2, 3, 4], "kernel" if i % 2 else "width") for i in range(7)])
     space = tmp_path / "space.yaml"
     small_space.save(space)
     table = tmp_path / "table.csv"
