@@ -90,8 +90,9 @@ def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp
 def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
     from gpnas.space import make_space
 
-    # 16,384 architectures: each proposal scores the whole space, so the 60 trials take seconds and the interrupt
-    # lands mid-search (on the 72-architecture space the search could finish before the signal arrived)
+    # 16,384 architectures and a budget of 300: each proposal scores the whole space, so the search runs for many
+    # seconds and the interrupt (sent at 12 done) lands mid-search; with 60 trials on a 72-architecture space the
+    # faster search sometimes finished before the signal arrived
     small_space = make_space([(f"p{i}", [1, 2, 3, 4], "kernel" if i % 2 else "width") for i in range(7)])
     space = tmp_path / "space.yaml"
     small_space.save(space)
@@ -103,7 +104,7 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
     table.write_text("\n".join(lines) + "\n")
     db = tmp_path / "s.db"
     command = [sys.executable, "-m", "gpnas", "search", "--space", str(space), "--table", str(table), "--target",
-               "acc", "--budget", "60", "--batch-size", "1", "--strategy", "ucb", "--study", "c", "--storage",
+               "acc", "--budget", "300", "--batch-size", "1", "--strategy", "ucb", "--study", "c", "--storage",
                f"sqlite:///{db}", "--out", str(tmp_path / "run.json")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -118,5 +119,5 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     after = _rows(db)
-    assert sum(r[2] == "done" for r in after) == 60
+    assert sum(r[2] == "done" for r in after) == 300
     assert all(after[r[0]][1:4] == r[1:4] for r in before)  # finished trials untouched
