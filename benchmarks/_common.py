@@ -32,3 +32,36 @@ def write_results(name: str, markdown: str, data: dict) -> Path:
     md.write_text(f"<!-- written by benchmarks/{name}.py on {stamp}; {machine()} -->\n\n{markdown}\n")
     (RESULTS / f"{name}.json").write_text(json.dumps({"written": stamp, "machine": machine(), **data}, indent=1))
     return md
+
+
+def read_cached_runs(path: Path, keys: tuple[str, ...]) -> dict:
+    """The rows of a JSON-lines cache, keyed by the tuple of their ``keys`` fields (a later row wins)."""
+    runs = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                runs[tuple(row[k] for k in keys)] = row
+    return runs
+
+
+def append_cached_run(path: Path, row: dict) -> None:
+    """Append one finished run to a JSON-lines cache (a killed benchmark keeps every run it finished)."""
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
+def run_and_cache(function, calls: list[tuple], workers: int, path: Path, keys: tuple[str, ...], runs: dict,
+                  describe) -> None:
+    """Run ``function(*call)`` for every call in a process pool; each finished row goes into ``runs`` (by its
+    ``keys``) and the cache at ``path`` at once, and ``describe(row)`` is printed with the progress."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(function, *call) for call in calls]
+        for done, future in enumerate(as_completed(futures), 1):
+            row = future.result()
+            runs[tuple(row[k] for k in keys)] = row
+            append_cached_run(path, row)
+            print(f"[{done}/{len(calls)}] {describe(row)}", flush=True)

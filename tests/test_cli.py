@@ -207,3 +207,51 @@ def test_study_commands_create_resume_list_show_export(tmp_path, small_space):
     corrupt = run("studies", "--storage", f"sqlite:///{tmp_path / 'junk.db'}")
     assert corrupt.exit_code != 0 and "not an SQLite database" in corrupt.output
     assert (tmp_path / "junk.db").read_text() == "junk"
+
+
+def _two_budget_csv(path, space):
+    """Every architecture of ``space`` with a short (noisy, shrunk) and a long value."""
+    rows = []
+    for x in space.enumerate():
+        long = float(x.sum() + 0.5 * (x[0] == x[1]))
+        short = 0.6 * long + np.random.default_rng(list(map(int, x))).normal(0, 0.3)
+        rows.append({**space.to_dict_arch(x), "acc5": short, "acc50": long})
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=space.names + ["acc5", "acc50"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return max(r["acc50"] for r in rows)
+
+
+def test_multi_budget_search_on_a_table_resumes_and_refuses_a_changed_target(tmp_path, small_space):
+    import json
+
+    small_space.save(tmp_path / "space.yaml")
+    best = _two_budget_csv(tmp_path / "t.csv", small_space)
+    common = ["search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--study", "mb",
+              "--storage", f"sqlite:///{tmp_path / 'g.db'}", "--out", tmp_path / "run.json", "--n-initial", 6]
+    result = run(*common, "--target", "5:acc5,50:acc50", "--budget", 25)
+    assert result.exit_code == 0, result.output
+    assert "evaluations:" in result.output and "at 50" in result.output and "best found" in result.output
+    summary = json.loads((tmp_path / "run.json").read_text())["summary"]
+    short, long = summary["budgets"]
+    assert short["n_done"] + long["n_done"] == 25 and summary["cost"] == 5 * short["n_done"] + 50 * long["n_done"]
+    assert summary["best_found"]["value"] <= best
+    resumed = run(*common, "--target", "5:acc5,50:acc50", "--budget", 30)
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((tmp_path / "run.json").read_text())["summary"]["n_done"] == 30
+    shown = run("show", "mb", "--storage", f"sqlite:///{tmp_path / 'g.db'}")
+    assert shown.exit_code == 0 and f"({small_space.size} architectures)" in shown.output and "at 50" in shown.output
+    report = run("report", "mb", "--storage", f"sqlite:///{tmp_path / 'g.db'}", "--out", tmp_path / "r")
+    assert report.exit_code != 0 and "multi-budget" in report.output
+    changed = run(*common, "--target", "acc50", "--budget", 35)
+    assert changed.exit_code != 0 and "other settings" in changed.output
+    bad = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--target", "5acc5,50:acc50",
+              "--storage", f"sqlite:///{tmp_path / 'g.db'}")
+    assert bad.exit_code != 0 and "BUDGET:COLUMN" in bad.output
+
+
+@pytest.mark.parametrize("epochs, message", [("0", "at least 1"), ("1,x", "comma-separated"), ("", "comma-separated")])
+def test_bad_epoch_sets_are_refused(epochs, message):
+    result = run("search", "--epochs", epochs)
+    assert result.exit_code != 0 and message in result.output

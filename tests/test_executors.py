@@ -63,3 +63,77 @@ def test_a_healthy_trial_beside_a_crashing_one_keeps_its_retries(small_space):
     by_key = {"".join(map(str, t.arch)): t for t in study.trials}
     assert by_key[always].state == "failed" and by_key[always].attempts == 1
     assert by_key["00000"].state == "done" and by_key["00000"].attempts == 0  # resubmitted, never charged
+
+
+class ReportThreads:
+    """Returns the torch threads its worker was told to use (``GPNAS_TORCH_THREADS``)."""
+
+    def __call__(self, arch):
+        return float(os.environ.get("GPNAS_TORCH_THREADS", "-1"))
+
+
+def test_pool_workers_share_the_cores_between_them(small_space, monkeypatch):
+    from gpnas.executors import threads_per_worker
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert [threads_per_worker(w) for w in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    monkeypatch.undo()
+    pool = ProcessPoolExecutor(2)
+    study = Study(small_space, sampler="random", seed=0, fit_model=False)
+    study.optimize(ReportThreads(), budget=4, batch_size=2, executor=pool)
+    expected = threads_per_worker(pool.n_workers)
+    assert [t.value for t in study.trials_in("done")] == [expected] * 4
+
+
+def test_training_uses_the_threads_its_worker_was_given(monkeypatch):
+    torch = __import__("pytest").importorskip("torch")
+    import numpy as np
+
+    from gpnas.nets.training import TrainConfig, train_classifier
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("GPNAS_TORCH_THREADS", "1")
+    X = np.random.default_rng(0).random((32, 1, 8, 8)).astype(np.float32)
+    y = np.arange(32) % 2
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    try:
+        train_classifier(net, X, y, X, y, TrainConfig(epochs=1, channels_last=False))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+POOL_AFTER_TORCH = """
+import torch
+from gpnas.executors import ProcessPoolExecutor
+from gpnas.space import make_space
+from gpnas.study import Study
+
+class TorchWork:
+    def __call__(self, arch):
+        import torch
+        return float(torch.ones(256, 256).matmul(torch.ones(256, 256)).sum()) + arch["a"]
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    torch.ones(512, 512).matmul(torch.ones(512, 512))  # the parent's thread pool is up, as after in-process training
+    space = make_space([("a", [0, 1, 2, 3], "g")])
+    study = Study(space, sampler="random", seed=0, fit_model=False)
+    study.optimize(TorchWork(), budget=4, batch_size=2, executor=ProcessPoolExecutor(2))
+    print(sorted(t.value for t in study.trials_in("done")))
+"""
+
+
+def test_the_pool_works_after_the_parent_used_torch_threads(tmp_path):
+    """Forked workers can hang at their first parallel region once the parent's OpenMP pool exists; the pool spawns."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("torch")
+    script = tmp_path / "pool_after_torch.py"
+    script.write_text(POOL_AFTER_TORCH)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([256.0 ** 3 + a for a in range(4)])

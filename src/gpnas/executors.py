@@ -108,8 +108,27 @@ def _evaluate_marked(objective: Callable[[dict], Any], arch: dict, marker: str) 
         os.unlink(marker)
 
 
+#: Environment variable that tells a trial how many torch threads it may use (set in each worker by the executors).
+THREADS_VARIABLE = "GPNAS_TORCH_THREADS"
+
+
+def threads_per_worker(n_workers: int) -> int:
+    """Torch threads for each of ``n_workers`` parallel trials so that together they fill the cores and no more:
+    concurrent trainings with more threads than cores slow each other down several times over."""
+    return max(1, (os.cpu_count() or 1) // max(1, int(n_workers)))
+
+
+def _limit_threads(threads: int) -> None:
+    """Process-pool initializer: the worker's trials use ``threads`` torch (and OpenMP) threads."""
+    os.environ[THREADS_VARIABLE] = str(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
 class ProcessPoolExecutor(Executor):
     """A local pool of ``n_workers`` processes (never more than the cores).  The objective must be picklable.
+
+    Each worker's trials get ``cores // n_workers`` torch threads (:func:`threads_per_worker`), so parallel trainings
+    never oversubscribe the cores.
 
     A worker that dies (killed, out of memory) breaks the whole pool; the pool then terminates its other workers.
     Every evaluation in flight is resubmitted to a fresh pool, but only the one whose worker died counts an attempt
@@ -125,14 +144,23 @@ class ProcessPoolExecutor(Executor):
 
         self.n_workers = max(1, min(int(n_workers), os.cpu_count() or 1))
         self.max_retries = max_retries
-        self._pool = cf.ProcessPoolExecutor(self.n_workers)
+        self.threads = threads_per_worker(self.n_workers)
+        self._pool = self._new_pool()
         self._calls: dict[cf.Future, tuple] = {}
         self._markers = tempfile.mkdtemp(prefix="gpnas-pool-")
         self._count = 0
 
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        # spawn, not fork: a process forked after torch (or Ray, or BLAS) started its thread pools can hang at its
+        # first parallel region, and the search's own process has usually trained or fitted by then
+        import multiprocessing
+
+        return cf.ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_limit_threads, initargs=(self.threads,))
+
     def _replace_pool(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = cf.ProcessPoolExecutor(self.n_workers)
+        self._pool = self._new_pool()
 
     def _submit(self, objective, arch, number, attempts: int) -> cf.Future:
         self._count += 1
@@ -210,6 +238,8 @@ def make_executor(kind: str, workers: int | None = None, address: str | None = N
     except ImportError:
         raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
     try:
-        return RayExecutor(address=address, n_workers=workers, num_gpus=gpus_per_trial)
+        # on a local cluster the cores are this machine's: share them between the workers; elsewhere one per task
+        threads = threads_per_worker(workers or os.cpu_count() or 1) if address is None else 1
+        return RayExecutor(address=address, n_workers=workers, num_gpus=gpus_per_trial, torch_threads=threads)
     except ImportError:
         raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None

@@ -24,6 +24,7 @@ def _run_trial(objective: Callable[[dict], Any], arch: dict, torch_threads: int 
     if torch_threads:
         # a reused worker keeps the thread count of its last task, so set it on every task
         os.environ["OMP_NUM_THREADS"] = str(torch_threads)
+        os.environ["GPNAS_TORCH_THREADS"] = str(torch_threads)  # gpnas.executors.THREADS_VARIABLE
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(torch_threads)
     outcome = evaluate(objective, arch)

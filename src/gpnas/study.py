@@ -23,8 +23,15 @@ from gpnas.executors import Executor
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.persistence import model_from_bytes, model_to_bytes
 from gpnas.recommend import recommend
+from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.sampling.pool import candidate_pool
-from gpnas.sampling.strategies import SAMPLERS, RandomSampler, Sampler, SamplingContext, make_sampler
+from gpnas.sampling.strategies import (
+    SAMPLERS,
+    RandomSampler,
+    Sampler,
+    SamplingContext,
+    make_sampler,
+)
 from gpnas.space import SearchSpace
 from gpnas.storage import StorageError, get_storage
 
@@ -65,6 +72,9 @@ class Trial:
                    row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0),
                    row.get("heartbeat"))
 
+
+#: Samplers a stored study may name (the multi-budget one is made with its budgets, not by name on the CLI).
+STORED_SAMPLERS = {**SAMPLERS, MultiBudgetSampler.name: MultiBudgetSampler}
 
 #: A search stops when its first this-many trials failed with one and the same error (a bad setting, not bad luck).
 FAIL_FAST = 3
@@ -216,7 +226,7 @@ class Study:
 
     def settings(self) -> dict[str, Any]:
         """The constructor settings, as stored with the study (enough to rebuild it on resume)."""
-        if self.sampler.name not in SAMPLERS or type(self.sampler) is not SAMPLERS[self.sampler.name]:
+        if self.sampler.name not in STORED_SAMPLERS or type(self.sampler) is not STORED_SAMPLERS[self.sampler.name]:
             name = None  # a custom sampler instance: the caller passes it again on resume
         else:
             name = self.sampler.name
@@ -275,8 +285,10 @@ class Study:
 
     @property
     def best_trial(self) -> Trial | None:
-        """The finished trial with the best value."""
+        """The finished trial with the best value (in a multi-budget study, among those at the target budget)."""
         done = self.trials_in("done")
+        if isinstance(self.sampler, MultiBudgetSampler):
+            done = [t for t in done if t.arch[-1] == self.sampler.target_index]
         return max(done, key=lambda t: self.sign * t.value) if done else None
 
     def stop(self, reason: str = "stopped by the user") -> None:
@@ -477,6 +489,10 @@ class Study:
         return {"rule": rule, "arch": self.space.to_dict_arch(arch), **info}
 
     def summary(self) -> dict[str, Any]:
+        if isinstance(self.sampler, MultiBudgetSampler):
+            from gpnas.multi_budget import multi_budget_summary
+
+            return multi_budget_summary(self)
         best = self.best_trial
         return {
             "space": self.space.name,
@@ -532,9 +548,9 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
     space = SearchSpace.from_dict(record["space"], source=f"study {study_name!r}")
     try:
         if sampler is None:
-            if name not in SAMPLERS:
+            if name not in STORED_SAMPLERS:
                 raise ValueError(f"unknown sampler {name!r}")
-            sampler = SAMPLERS[name](**sampler_params)
+            sampler = STORED_SAMPLERS[name](**sampler_params)
         study = Study(space, sampler=sampler, storage=store, study_name=study_name, **settings)
     except (TypeError, ValueError) as err:
         raise StorageError(f"study {study_name!r} has invalid stored settings: {err}") from None

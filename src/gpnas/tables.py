@@ -108,6 +108,41 @@ def load_nasbench201(dataset: str = "cifar10", data_dir_: str | os.PathLike | No
     return Table(f"nasbench201-{dataset}", space, np.array(X), np.array(y), np.array(keys))
 
 
+#: Columns of the earlier NATS-Bench export with both training budgets (``commit-bca0282/nats_bench.csv``).
+NB201_BUDGET_COLUMNS = {
+    "cifar10": ("Cifar10TestAccuracy12Epochs", "Cifar10TestAccuracy200Epochs"),
+    "cifar100": ("Cifar100TestAccuracy12Epochs", "Cifar100TestAccuracy200Epochs"),
+    "imagenet16-120": ("ImageNet16TestAccuracy12Epochs", "ImageNet16TestAccuracy200Epochs"),
+}
+
+
+def load_nasbench201_budgets(dataset: str = "cifar10",
+                             data_dir_: str | os.PathLike | None = None) -> tuple[Table, dict[int, np.ndarray]]:
+    """NAS-Bench-201 at two training budgets: ``(table, {12: y12, 200: y200})``.
+
+    From ``nats-bench-tss/commit-bca0282/nats_bench.csv`` (same row order as ``nats_bench.csv``, whose isomorphism
+    keys it borrows).  Its 200-epoch values look like single-seed ones (SOURCE.md), so the table's ``y`` is that
+    column, not the seed mean of :func:`load_nasbench201`: both budgets come from the same file.
+    """
+    if dataset not in NB201_BUDGET_COLUMNS:
+        raise DataError(f"unknown NAS-Bench-201 dataset {dataset!r}; expected one of {sorted(NB201_BUDGET_COLUMNS)}")
+    keyed = load_nasbench201(dataset, data_dir_)
+    path = _require(data_dir(data_dir_) / "nats-bench-tss" / "commit-bca0282" / "nats_bench.csv")
+    short, long = NB201_BUDGET_COLUMNS[dataset]
+    X, y12, y200 = [], [], []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            edges = [token.split("~")[0] for token in row["ArchitectureString"].split("|") if "~" in token]
+            X.append([NB201_OPS.index(op) for op in edges])
+            y12.append(float(row[short]))
+            y200.append(float(row[long]))
+    X = np.array(X)
+    if X.shape != keyed.X.shape or not np.array_equal(X, keyed.X):
+        raise DataError(f"{str(path)!r} does not list the architectures in the order of nats_bench.csv")
+    table = Table(f"nasbench201-{dataset}-budgets", keyed.space, X, np.array(y200), keyed.dedup_key)
+    return table, {12: np.array(y12), 200: np.array(y200)}
+
+
 def nasbench_macro_space() -> SearchSpace:
     """NAS-Bench-Macro: 8 layers x {identity, MBConv k3 e3, MBConv k5 e6}, one operation type."""
     return SearchSpace([Choice(f"l{j}", MACRO_OPS, "op") for j in range(8)], name="nasbench-macro")

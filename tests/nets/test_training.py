@@ -133,7 +133,8 @@ def test_main_job_command_then_select_with_stored_settings(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'g.db'}"
     runner = CliRunner()
-    result = runner.invoke(main, ["search", "--budget", 3, "--epochs", 1, "--resolution", 12, "--width", 0.25,
+    result = runner.invoke(main, ["search", "--dataset", "digits", "--budget", 3, "--epochs", 1, "--resolution", 12,
+                                  "--width", 0.25,
                                   "--n-initial", 2, "--batch-size", 1, "--study", "m", "--storage", url,
                                   "--out", str(tmp_path / "run.json")])
     assert result.exit_code == 0, result.output
@@ -149,3 +150,50 @@ def test_main_job_command_then_select_with_stored_settings(tmp_path):
     arch = {c.name: row[c.name] for c in space.choices}
     counted = count_plan(mobilenetv3_plan(arch, 0.25, 12, 10, 1))  # the study's stored width/resolution/dataset
     assert float(row["macs"]) == counted.macs <= 2e6
+
+
+def test_batch_size_and_learning_rate_follow_the_data_size():
+    from gpnas.nets.training import auto_batch_size, auto_learning_rate
+
+    assert auto_batch_size(1437) == 16  # digits' training split: ~90 steps per epoch, not 23
+    assert auto_batch_size(4000) == 32  # the MNIST sample
+    assert auto_batch_size(45000) == 128 and auto_batch_size(10) == 16
+    assert auto_learning_rate(16) == pytest.approx(0.05)
+    assert auto_learning_rate(64) == pytest.approx(0.1)  # square-root scaling
+    with pytest.raises(ValueError):
+        auto_batch_size(0)
+
+
+def test_every_child_sees_the_same_batches_common_random_numbers():
+    """The data order is a function of the seed alone, so two children of a study see identical batches."""
+    from gpnas.nets.training import batch_orders
+
+    a, b = batch_orders(100, 3, seed=4), batch_orders(100, 3, seed=4)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[0], a[1])  # reshuffled every epoch
+    assert not torch.equal(a[0], batch_orders(100, 1, seed=5)[0])
+    assert sorted(a[2].tolist()) == list(range(100))
+
+
+def test_one_epoch_already_learns():
+    """The main job's data and recipe: one epoch must be far above chance (a batch of 64 gave 9-10 %)."""
+    objective = TrainingObjective(resolution=12, width=0.25, epochs=3)
+    arch = mobilenetv3_space().to_dict_arch(np.ones(45, dtype=int))
+    assert objective(arch, budget=1) > 50.0
+
+
+def test_a_budget_must_be_whole_epochs():
+    objective = TrainingObjective(resolution=8, width=0.25, epochs=1)
+    arch = mobilenetv3_space().to_dict_arch(np.zeros(45, dtype=int))
+    for bad in (1.5, 0):
+        with pytest.raises(ValueError, match="whole number of epochs"):
+            objective(arch, budget=bad)
+
+
+def test_settings_stored_by_older_studies_still_give_the_objective():
+    from gpnas.nets.defaults import objective_from_settings
+
+    stored = {"dataset": "digits", "resolution": 16, "width": 0.35, "epochs": 3, "batch_size": 64, "lr": 0.1,
+              "warmup_epochs": 1, "val_fraction": 0.2, "seed": 0}
+    objective = objective_from_settings(mobilenetv3_space(), stored)
+    assert objective.width == 0.35 and objective.batch_size == 64 and not hasattr(objective, "warmup_epochs")

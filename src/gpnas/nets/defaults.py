@@ -17,7 +17,7 @@ TRAINING_DEFAULTS = {"digits": (0.35, 16), "mnist5k": (0.35, 16), "cifar10": (1.
 
 
 def make_training_objective(space: SearchSpace, dataset: str, data_dir: str | None, epochs: int,
-                            width: float | None, resolution: int | None, lr: float, device: str, seed: int):
+                            width: float | None, resolution: int | None, lr: float | None, device: str, seed: int):
     """The objective that trains the children of ``space`` on ``dataset``, with every setting checked now.
 
     ``width`` and ``resolution`` default per dataset (:data:`TRAINING_DEFAULTS`).  A bad device, dataset path or
@@ -71,6 +71,10 @@ def objective_from_settings(space: SearchSpace, stored: dict | None, width: floa
         from gpnas.nets.face import FaceObjective
 
         return FaceObjective(**stored)
+    from dataclasses import fields
+
     from gpnas.nets.objectives import TrainingObjective
 
-    return TrainingObjective(**stored)
+    # studies written before the data-size training recipe stored warmup_epochs; only the MACs/params matter here
+    known = {f.name for f in fields(TrainingObjective)}
+    return TrainingObjective(**{k: v for k, v in stored.items() if k in known})

@@ -135,7 +135,7 @@ class FaceObjective(ChildCosts):
     lr: float = 0.1
     seed: int = 0
     device: str = "auto"
-    num_threads: int | None = 1
+    num_threads: int | None = None
 
     def __post_init__(self) -> None:
         self._data = None
@@ -164,6 +164,6 @@ class FaceObjective(ChildCosts):
         net = build_network(self.plan(arch))
         head = arc_margin_head(self.embedding, len(train.classes))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                             device=self.device, num_threads=self.num_threads, warmup_epochs=1)
+                             device=self.device, num_threads=self.num_threads)
         train_classifier(net, train.images, train.labels, train.images[:2], train.labels[:2], config, head=head)
         return 100.0 * verification_accuracy(embed(net, A), embed(net, B), same)

@@ -42,13 +42,13 @@ class TrainingObjective(ChildCosts):
     resolution: int = 16
     width: float = 0.35
     epochs: int = 3
-    batch_size: int = 64
-    lr: float = 0.1
-    warmup_epochs: int = 1
+    batch_size: int | None = None
+    lr: float | None = None
+    warmup_fraction: float = 0.05
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
-    num_threads: int | None = 1
+    num_threads: int | None = None  # None: as the executor sets (cores / parallel trials), else torch's default
     progress: bool = False
 
     def data(self):
@@ -58,21 +58,30 @@ class TrainingObjective(ChildCosts):
         data = self.data()
         return mobilenetv3_plan(arch, self.width, self.resolution, len(data.classes), data.in_channels)
 
-    def __call__(self, arch: Mapping[str, Any]) -> float:
+    def __call__(self, arch: Mapping[str, Any], budget: float | None = None) -> float:
+        """Train the child of ``arch`` for ``budget`` epochs (``epochs`` by default) and return its accuracy (%)."""
+        return self.scores(arch, budget)["accuracy"]
+
+    def scores(self, arch: Mapping[str, Any], budget: float | None = None) -> dict[str, float]:
+        """Train the child and return its held-out ``accuracy`` (%) and ``log_loss`` (mean cross-entropy)."""
         from gpnas.nets.torch_models import build_network
         from gpnas.nets.training import TrainConfig, split_holdout, train_classifier
 
         data = self.data()
         train, val = split_holdout(len(data.labels), self.val_fraction, self.seed)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                             warmup_epochs=self.warmup_epochs, seed=self.seed, device=self.device,
+        epochs = self.epochs if budget is None else int(budget)
+        if epochs != budget and budget is not None or epochs < 1:
+            raise ValueError(f"a training budget is a whole number of epochs, got {budget!r}")
+        config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr,
+                             warmup_fraction=self.warmup_fraction, seed=self.seed, device=self.device,
                              num_threads=self.num_threads, progress=self.progress)
         import torch
 
         torch.manual_seed(self.seed)  # the initial weights too, so a child's result is reproducible
         net = build_network(self.plan(arch))
-        return 100.0 * train_classifier(net, data.images[train], data.labels[train], data.images[val],
-                                        data.labels[val], config)
+        train_classifier(net, data.images[train], data.labels[train], data.images[val], data.labels[val], config)
+        scores = config.history[-1]["validation"]
+        return {"accuracy": 100.0 * scores["accuracy"], "log_loss": scores["log_loss"]}
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,261 @@
+"""Search across training budgets on NAS-Bench-201: many 12-epoch trainings and a few 200-epoch ones, against
+searching at one budget, all in the same run.
+
+Data: ``nats-bench-tss/commit-bca0282/nats_bench.csv``, the NATS-Bench export with 12- and 200-epoch test accuracies
+for every cell (CIFAR-10, CIFAR-100, ImageNet16-120).  The goal is the 200-epoch global best of that file (any cell of
+its isomorphism class); an evaluation at 12 epochs costs 12, one at 200 costs 200 (epochs, the unit of training
+compute).  Strategies, one evaluation at a time:
+
+* ``multi-budget``: :func:`gpnas.multi_budget.multi_budget_study` with budgets {12, 200}: the product-kernel GP over
+  (architecture, log budget) and the information-per-cost choice of budget.  Found = the best evaluated at 200.
+* ``auto@200``: the default single-budget search (``auto``) on the 200-epoch accuracies.  Found = queried.
+* ``auto@12``: ``auto`` on the 12-epoch accuracies; found = the best queried at 12 epochs.  This is a lower bound of
+  its cost: it never trains anything for 200 epochs, so it cannot know it has found the best.  Derived from the same
+  runs, ``auto@12 + top-5@200``: after n queries, retrain the five best 12-epoch architectures for 200 epochs (cost
+  12 n + 1000); found once the best is among them.
+* ``optuna-tpe+hyperband``: Optuna's TPE with its ``HyperbandPruner``: every trial reports its 12-epoch accuracy
+  (cost 12) and, unless pruned, continues to 200 (cost 200 in all).  Found = the best completed at 200.
+* ``random@200``: the expected cost of uniform sampling without replacement (analytic).
+
+Reported: median (quartiles) of the cost in epochs until found, the share of seeds that found it within the cap, and
+the regret of the best 200-epoch value measured so far at equal costs.  Results are cached per run in
+``benchmarks/_cache/multi_budget_runs.jsonl`` (incremental).  Writes ``results/multi_budget.md``/``.json``.
+
+    python benchmarks/multi_budget.py [--seeds 10] [--auto-seeds 5] [--workers 2] [--cap 20000]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import functools  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+_here = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]  # this folder holds benchmarks/optuna.py
+from _common import markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
+
+CACHE = Path(_here) / "_cache" / "multi_budget_runs.jsonl"
+DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+STRATEGIES = ("multi-budget", "auto@200", "auto@12", "optuna-tpe+hyperband")
+COST_CHECKPOINTS = (2000, 4000, 8000, 16000)
+
+
+class Bench:
+    """One dataset's two budgets as lookups, its 200-epoch best class, and the iso-class of every cell."""
+
+    def __init__(self, dataset: str, data_dir) -> None:
+        from gpnas.tables import load_nasbench201_budgets
+
+        table, ys = load_nasbench201_budgets(dataset, data_dir)
+        self.space = table.space
+        self.values = {b: {tuple(int(v) for v in x): float(y) for x, y in zip(table.X, ys[b])} for b in ys}
+        self.key = {tuple(int(v) for v in x): k for x, k in zip(table.X, table.dedup_key)}
+        best = int(np.argmax(ys[200]))
+        self.best_value = float(ys[200][best])
+        self.best_key = table.dedup_key[best]
+        self.n_best = int(np.sum(table.dedup_key == self.best_key))
+        self.n = len(table.X)
+
+
+@functools.lru_cache(maxsize=None)
+def bench_for(dataset: str, data_dir) -> Bench:
+    return Bench(dataset, data_dir)
+
+
+def run_multi_budget(bench: Bench, seed: int, cap: float) -> list:
+    from gpnas.multi_budget import multi_budget_study
+
+    study = multi_budget_study(bench.space, [12, 200], seed=seed)
+    events, cost = [], 0.0
+    while cost < cap and len(events) < MAX_EVALUATIONS:
+        trials = study.ask(1)
+        if not trials:
+            break
+        trial = trials[0]
+        x, budget = tuple(int(v) for v in trial.arch[:-1]), int(study.sampler.budgets[trial.arch[-1]])
+        value = bench.values[budget][x]
+        study.tell(trial, value)
+        cost += budget
+        events.append([budget, value, x])
+        if budget == 200 and bench.key[x] == bench.best_key:
+            break
+    return events
+
+
+#: Evaluations of a multi-budget run at most (short ones make n, and the GP's cost, grow fast).
+MAX_EVALUATIONS = 800
+#: Queries of auto@12 at most (its GP refits grow as n^3; 500 x 12 epochs is already past the others' medians).
+AUTO12_MAX_QUERIES = 500
+
+
+def run_auto(bench: Bench, budget: int, seed: int, cap: float) -> list:
+    from gpnas.study import Study
+
+    study = Study(bench.space, sampler="auto", seed=seed)
+    events, cost = [], 0.0
+    if budget == 12:
+        cap = min(cap, 12 * AUTO12_MAX_QUERIES)
+    while cost < cap:
+        trials = study.ask(1)
+        if not trials:
+            break
+        x = tuple(int(v) for v in trials[0].arch)
+        value = bench.values[budget][x]
+        study.tell(trials[0], value)
+        cost += budget
+        events.append([budget, value, x])
+        if bench.key[x] == bench.best_key:
+            break
+    return events
+
+
+def run_hyperband(bench: Bench, seed: int, cap: float) -> list:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    names = [f"e{j}" for j in range(bench.space.n_positions)]
+    events: list = []
+    state = {"cost": 0.0}
+
+    def objective(trial):
+        x = tuple(trial.suggest_categorical(n, list(range(5))) for n in names)
+        events.append([12, bench.values[12][x], x])
+        state["cost"] += 12
+        trial.report(bench.values[12][x], 12)
+        if trial.should_prune() or state["cost"] >= cap:
+            raise optuna.TrialPruned()
+        events.append([200, bench.values[200][x], x])
+        state["cost"] += 188  # the 200-epoch training continues the 12-epoch one
+        if bench.key[x] == bench.best_key or state["cost"] >= cap:
+            trial.study.stop()
+        return bench.values[200][x]
+
+    pruner = optuna.pruners.HyperbandPruner(min_resource=12, max_resource=200, reduction_factor=3)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
+    study.optimize(objective, n_trials=100000)
+    return events
+
+
+def run_one(job):
+    dataset, strategy, seed, cap, data_dir = job
+    warnings.filterwarnings("ignore")
+    bench = bench_for(dataset, data_dir)
+    start = time.perf_counter()
+    if strategy == "multi-budget":
+        events = run_multi_budget(bench, seed, cap)
+    elif strategy == "optuna-tpe+hyperband":
+        events = run_hyperband(bench, seed, cap)
+    else:
+        events = run_auto(bench, int(strategy.split("@")[1]), seed, cap)
+    return {"dataset": dataset, "strategy": strategy, "seed": seed, "cap": cap, "events": events,
+            "seconds": time.perf_counter() - start}
+
+
+def cost_to_find(bench: Bench, strategy: str, events: list) -> float:
+    """Cost until found (inf if not); hyperband's 200-epoch step costs 188 more after its 12-epoch report."""
+    if strategy == "auto@12 + top-5@200":
+        ranked: list = []
+        for n, (_, value, x) in enumerate(events, 1):
+            ranked = sorted(ranked + [(value, tuple(x))], reverse=True)[:5]
+            if any(bench.key[k] == bench.best_key for _, k in ranked):
+                return 12.0 * n + 1000.0
+        return float("inf")
+    cost = 0.0
+    for budget, _, x in events:
+        cost += 188 if strategy == "optuna-tpe+hyperband" and budget == 200 else budget
+        at_goal = budget == 200 or strategy == "auto@12"
+        if at_goal and bench.key[tuple(x)] == bench.best_key:
+            return cost
+    return float("inf")
+
+
+def regret_at(bench: Bench, strategy: str, events: list, checkpoint: float) -> float:
+    """200-epoch regret of the best architecture measured at 200 epochs within ``checkpoint`` epochs (for auto@12,
+    of the best 12-epoch architecture so far, looked up at 200: what it would ship)."""
+    cost, best, best12 = 0.0, None, None
+    for budget, value, x in events:
+        step = 188 if strategy == "optuna-tpe+hyperband" and budget == 200 else budget
+        if cost + step > checkpoint:
+            break
+        cost += step
+        if budget == 200:
+            best = value if best is None else max(best, value)
+        elif strategy == "auto@12" and (best12 is None or value > best12[0]):
+            best12 = (value, tuple(x))
+    if strategy == "auto@12" and best12 is not None:
+        best = bench.values[200][best12[1]]
+    # auto@12 never measures at 200 epochs: its regret is that of what it would ship, found or not
+    found = strategy != "auto@12" and cost_to_find(bench, strategy, events) <= checkpoint
+    return 0.0 if found else (float("nan") if best is None else bench.best_value - best)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=10, help="Seeds of multi-budget and Hyperband.")
+    parser.add_argument("--auto-seeds", type=int, default=5, help="Seeds of the single-budget auto searches.")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cap", type=float, default=20000.0, help="Epochs per run at most.")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    runs = read_cached_runs(CACHE, ("dataset", "strategy", "seed"))
+    def seeds(strategy):
+        return args.auto_seeds if strategy.startswith("auto") else args.seeds
+
+    jobs = [(d, s, seed, args.cap, args.data_dir) for seed in range(max(args.seeds, args.auto_seeds))
+            for d in DATASETS for s in STRATEGIES
+            if seed < seeds(s) and ((d, s, seed) not in runs or runs[(d, s, seed)]["cap"] < args.cap)]
+    run_and_cache(run_one, [(job,) for job in jobs], args.workers, CACHE, ("dataset", "strategy", "seed"), runs,
+                  lambda row: f"{row['dataset']} {row['strategy']} seed {row['seed']}: {len(row['events'])} "
+                              f"evaluations in {row['seconds']:.0f} s")
+    rows, data = [], {}
+    for dataset in DATASETS:
+        bench = bench_for(dataset, args.data_dir)
+        expected_random = 200 * (bench.n + 1) / (bench.n_best + 1)
+        rows.append([dataset, "random@200 (expected)", "-", f"{expected_random:.0f}", "-", "-"]
+                    + ["-"] * len(COST_CHECKPOINTS))
+        for strategy in STRATEGIES + ("auto@12 + top-5@200",):
+            source = "auto@12" if strategy.startswith("auto@12") else strategy
+            picked = [runs[(dataset, source, s)] for s in range(seeds(source)) if (dataset, source, s) in runs]
+            if not picked:
+                continue
+            costs = np.array([cost_to_find(bench, strategy, r["events"]) for r in picked])
+            found = np.isfinite(costs)
+            q1, med, q3 = np.percentile(np.where(found, costs, np.inf), [25, 50, 75], method="lower")
+            cap = min(args.cap, 12 * AUTO12_MAX_QUERIES + (1000 if "top-5" in strategy else 0)) \
+                if source == "auto@12" else args.cap
+            fmt = lambda v: f"{v:.0f}" if np.isfinite(v) else f">{cap:.0f}"  # noqa: E731
+            regrets = [np.nanmedian([regret_at(bench, source, r["events"], c) for r in picked])
+                       if "top-5" not in strategy else np.nan for c in COST_CHECKPOINTS]
+            n200 = np.median([sum(1 for e in r["events"] if e[0] == 200) for r in picked])
+            rows.append([dataset, strategy, len(picked), fmt(med), f"{fmt(q1)}-{fmt(q3)}",
+                         f"{found.mean():.0%}"] + [f"{r:.2f}" if np.isfinite(r) else "-" for r in regrets])
+            data.setdefault(dataset, {})[strategy] = {
+                "costs": [float(c) if np.isfinite(c) else None for c in costs], "median_cost": float(med),
+                "found_share": float(found.mean()), "regret_at": dict(zip(map(str, COST_CHECKPOINTS), regrets)),
+                "median_200_epoch_evaluations": float(n200),
+                "median_seconds": float(np.median([r["seconds"] for r in picked]))}
+        data.setdefault(dataset, {})["random@200"] = {"expected_cost": expected_random}
+    header = ["dataset", "strategy", "seeds", "median epochs to the 200-ep best", "quartiles", "found"] + [
+        f"regret @{c} ep" for c in COST_CHECKPOINTS]
+    markdown = ("# Search across training budgets: NAS-Bench-201, 12 and 200 epochs\n\n"
+                f"Cost in training epochs until the 200-epoch global best (its isomorphism class) is evaluated at 200 "
+                f"epochs (auto@12: queried at 12, a lower bound), capped at {args.cap:.0f} epochs per run "
+                f"(auto@12: {AUTO12_MAX_QUERIES} queries); regret "
+                "(accuracy points) of the best 200-epoch result measured within a cost. One evaluation at a time. "
+                "See the script's docstring for the strategies.\n\n" + markdown_table(header, rows))
+    print(markdown)
+    write_results("multi_budget", markdown, {"seeds": args.seeds, "cap": args.cap, "results": data})
+
+
+if __name__ == "__main__":
+    main()
