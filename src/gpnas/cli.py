@@ -294,10 +294,9 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
             " (multi-budget)" if budgets else "")
         click.echo(f"training children on {dataset} ({objective.resolution}x{objective.resolution}, width "
                    f"{objective.width}, {shown_epochs}, device {device})")
-    if budgets is not None:
-        objective = AtBudget(objective)
+    evaluate = AtBudget(objective) if budgets is not None else objective  # `objective` keeps its costs for printing
     try:
-        study.optimize(objective, budget=budget, batch_size=batch_size, show_progress=True,
+        study.optimize(evaluate, budget=budget, batch_size=batch_size, show_progress=True,
                        executor=make_executor(executor, workers, address, gpus_per_trial))
     except KeyboardInterrupt:
         click.echo(f"interrupted: every finished trial is stored in {storage}; the same command resumes study "
