@@ -19,6 +19,7 @@ import numpy as np
 
 from gpnas.exceptions import DataError
 from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
+from gpnas.sampling.pool import candidate_pool
 from gpnas.space import Choice, SearchSpace
 
 BUDGET = "budget"
@@ -81,7 +82,7 @@ class TableAtBudgets:
 
 def parse_budget_columns(text: str) -> dict[float, str]:
     """``"12:ColA,200:ColB"`` -> ``{12.0: "ColA", 200.0: "ColB"}`` (the CLI's ``--target`` for several budgets)."""
-    columns = {}
+    columns: dict[float, str] = {}
     for part in text.split(","):
         budget, sep, column = part.partition(":")
         try:
@@ -91,12 +92,13 @@ def parse_budget_columns(text: str) -> dict[float, str]:
         if not sep or not column or not value > 0:
             raise DataError(f"--target {text!r}: expected BUDGET:COLUMN pairs separated by commas, e.g. "
                             "12:Acc12,200:Acc200")
+        if value in columns:
+            raise DataError(f"--target {text!r}: budget {budget} is given twice")
         columns[value] = column
+    if len(columns) < 2:
+        raise DataError(f"--target {text!r}: a multi-budget search needs at least two budgets; for one, give the "
+                        "column alone")
     return columns
-
-
-def target_index(study) -> int:
-    return study.sampler.target_index
 
 
 def multi_budget_summary(study) -> dict[str, Any]:
@@ -107,8 +109,7 @@ def multi_budget_summary(study) -> dict[str, Any]:
     target = sampler.target_index
     done = study.trials_in("done")
     finished = done + study.trials_in("failed")
-    at_target = [t for t in done if t.arch[-1] == target]
-    best = max(at_target, key=lambda t: study.sign * t.value) if at_target else None
+    best = study.best_trial  # the best at the target budget
     per_budget = [{"budget": b, "cost": c, "n_done": sum(1 for t in done if t.arch[-1] == j)}
                   for j, (b, c) in enumerate(zip(sampler.budgets, sampler.costs))]
     summary = {
@@ -123,11 +124,10 @@ def multi_budget_summary(study) -> dict[str, Any]:
     if len(done) >= 3:
         X = np.array([t.arch for t in done], dtype=int)
         model = sampler.fit(study.space, X, study.sign * np.array([t.value for t in done]))
-        pool = np.unique(np.vstack([study._pool()[:, :-1] if study.space.size <= study.pool_size
-                                    else space.sample(min(study.pool_size, 5000), random_state=study.seed),
-                                    X[:, :-1]]), axis=0)
-        mean, _ = model.predict_latent(pool)
-        i = int(np.argmax(mean))
+        # the architecture space itself (the whole of it when it fits the pool), not the study's budget space
+        candidates = candidate_pool(space, None, study.pool_size, np.random.default_rng(study.seed))
+        pool = np.unique(np.vstack([candidates, X[:, :-1]]), axis=0)
+        i = int(np.argmax(sampler.target_mean(model, pool)))
         value, lower, upper = model.predict(pool[i:i + 1])
         sign = study.sign
         lower, upper = sorted((sign * float(lower[0]), sign * float(upper[0])))

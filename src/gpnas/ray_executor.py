@@ -17,14 +17,14 @@ import socket
 import sys
 from typing import Any, Callable
 
-from gpnas.executors import Executor, Outcome, evaluate
+from gpnas.executors import THREADS_VARIABLE, Executor, Outcome, evaluate
 
 
 def _run_trial(objective: Callable[[dict], Any], arch: dict, torch_threads: int | None) -> Outcome:
     if torch_threads:
         # a reused worker keeps the thread count of its last task, so set it on every task
         os.environ["OMP_NUM_THREADS"] = str(torch_threads)
-        os.environ["GPNAS_TORCH_THREADS"] = str(torch_threads)  # gpnas.executors.THREADS_VARIABLE
+        os.environ[THREADS_VARIABLE] = str(torch_threads)  # gpnas's trainings read it
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(torch_threads)
     outcome = evaluate(objective, arch)

@@ -49,6 +49,10 @@ def test_budget_columns_are_parsed_and_malformed_ones_refused():
     for bad in ("12a,200:b", "x:a", "-1:a", "12:"):
         with pytest.raises(DataError, match="BUDGET:COLUMN"):
             parse_budget_columns(bad)
+    with pytest.raises(DataError, match="given twice"):
+        parse_budget_columns("12:a,12:b")
+    with pytest.raises(DataError, match="at least two budgets"):
+        parse_budget_columns("12:a")
 
 
 def test_a_new_architecture_is_trained_short_and_a_seen_one_long():
@@ -96,5 +100,20 @@ def test_batches_do_not_repeat_a_pair_and_pending_trials_count():
     trials = study.ask(4)
     pairs = {tuple(t.arch) for t in trials}
     assert len(pairs) == 4
+    assert len({tuple(t.arch[:-1]) for t in trials}) == 4  # no architecture twice: short and long in one batch
     done = {tuple(t.arch) for t in study.trials_in("done")}
     assert not pairs & done
+
+
+def test_one_batch_never_trains_an_architecture_short_and_long_at_once(monkeypatch):
+    """Even when one architecture stays the most attractive after its short training is pencilled in, the batch's
+    next pick is another architecture: its long training waits for the short result."""
+    space = _space()
+    study = multi_budget_study(space, [10, 100], n_initial=6, seed=3)
+    study.optimize(AtBudget(ToyObjective(space)), budget=20)
+    # an acquisition that ignores the pending points: the same architecture would win every pick
+    monkeypatch.setattr(study.sampler, "_ucb", lambda model, X: -np.asarray(X, dtype=float).sum(axis=1))
+    trials = study.ask(3)
+    archs = [tuple(t.arch[:-1]) for t in trials]
+    assert archs[0] == (0, 0, 0, 0, 0)  # the stubbed acquisition's favourite goes first
+    assert len(set(archs)) == 3

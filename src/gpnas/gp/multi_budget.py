@@ -21,8 +21,9 @@ log(b_max / b_min)`` in [0, 1], ``y (n,)`` measured values, ``h`` kernel groups 
 * The targets go through the same smoothed normal-score map as :class:`~gpnas.gp.regressor.GPNASRegressor`
   (:mod:`gpnas.gp.target`), fitted on all budgets together, since degenerate architectures sit far below the rest.
 * The hyperparameters ``[log sigma (h), log l (h), log l_b, log noise_T, gamma]`` maximise the marginal likelihood
-  (L-BFGS-B, analytic gradients, from the previous fit's values and from a default start), with a noise floor of
-  1e-2 of the unit target variance as in the single-budget model.
+  (L-BFGS-B, analytic gradients, from the previous fit's values and from a default start), with a noise floor at
+  the target budget of 1e-2 of the unit target variance, as in the single-budget model (``gamma >= -3`` bounds how
+  much quieter the cheapest budget may be).
 
 This is the autoregressive co-kriging model of Kennedy & O'Hagan (2000) in its product-kernel form, as used by
 multi-fidelity Bayesian optimisation (Kandasamy et al. 2016, "Gaussian process bandit optimisation with
@@ -66,16 +67,13 @@ class MultiBudgetGP:
         Encodes choice indices ``X (n, d)`` into ``Z``; its groups are the kernel's operation types.
     budgets:
         The budgets the study may evaluate at; the largest is the target.
-    random_state:
-        Seed of nothing random yet; kept for the scikit-learn convention.
     """
 
-    def __init__(self, encoder: Encoder, budgets, random_state: int | None = None) -> None:
+    def __init__(self, encoder: Encoder, budgets) -> None:
         self.encoder = encoder
         self.budgets = np.sort(np.asarray(budgets, dtype=float))
         if self.budgets.size < 1 or np.any(self.budgets <= 0):
             raise ValueError("budgets must be positive numbers")
-        self.random_state = random_state
         self.theta_ = self._default_theta()
 
     def _default_theta(self) -> np.ndarray:
@@ -115,8 +113,8 @@ class MultiBudgetGP:
         theta = self.theta_ if theta is None else theta
         sigma, ell, ell_b, _ = self._unpack(theta)
         Z2, s2 = (Z1, s1) if Z2 is None else (Z2, s2)
-        D = self._arch_kernel(sigma, ell).distances(Z1, Z2)
-        K_arch = np.einsum("g,gnm->nm", sigma ** 2, np.exp(-D / (2 * ell[:, None, None] ** 2)))
+        kernel = self._arch_kernel(sigma, ell)
+        K_arch = kernel.from_distances(kernel.distances(Z1, Z2))
         S = (np.asarray(s1)[:, None] - np.asarray(s2)[None, :]) ** 2
         return K_arch * np.exp(-S / (2 * ell_b ** 2))
 
@@ -138,9 +136,8 @@ class MultiBudgetGP:
         sigma, ell, ell_b, _ = self._unpack(theta)
         noise = self.noise_at(s, theta)
         h = self.n_groups
-        E = np.exp(-D / (2 * ell[:, None, None] ** 2))  # (h, n, n)
         B = np.exp(-S / (2 * ell_b ** 2))
-        parts = sigma[:, None, None] ** 2 * E
+        parts = self._arch_kernel(sigma, ell).terms(D)  # (h, n, n), summing to the architecture kernel
         K_arch = parts.sum(axis=0)
         K = K_arch * B + np.diag(noise)
         try:

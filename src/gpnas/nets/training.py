@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from gpnas.executors import THREADS_VARIABLE
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
@@ -84,7 +86,7 @@ def split_holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 def train_classifier(model: nn.Module, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
                      config: TrainConfig, head: nn.Module | None = None) -> float:
     """Train ``model`` (with ``head`` on its output, if given) with cross-entropy; return validation accuracy."""
-    threads = config.num_threads or int(os.environ.get("GPNAS_TORCH_THREADS", "0"))
+    threads = config.num_threads or int(os.environ.get(THREADS_VARIABLE, "0"))
     if threads:  # set by the executor of parallel trials; in-process trials keep torch's default (all cores)
         torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
@@ -172,11 +174,6 @@ def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, device=None, memory
         loss += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
     return {"accuracy": correct / len(X), "log_loss": loss / len(X)}
 
-
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, device=None, memory_format=torch.contiguous_format,
-             batch_size: int = 256) -> float:
-    """Held-out accuracy (fraction correct) of a classifier."""
-    return evaluate(model, X, y, device, memory_format, batch_size)["accuracy"]
 
 
 @torch.no_grad()

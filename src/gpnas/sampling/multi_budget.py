@@ -15,7 +15,8 @@ A multi-budget study's space is the architecture space plus one last position, `
    optimisation (Kandasamy et al. 2016; Swersky et al. 2013's "cost-sensitive" entropy search), with UCB choosing
    the architecture.
 4. Batches: each pick is added as a pending evaluation that returned its predicted mean (the variance shrinks, the
-   mean stays), then the next is chosen; running trials of other workers count the same way.
+   mean stays), then the next is chosen, never the same architecture twice in one batch (its long training waits for
+   its short result); running trials of other workers count the same way.
 
 The first ``n_initial`` evaluations are random architectures at the cheapest budget.
 """
@@ -107,8 +108,10 @@ class MultiBudgetSampler(Sampler):
         target = self.target_index
         taken = {tuple(x) for x in np.vstack([ctx.X_done, ctx.X_pending, ctx.X_failed])}
         at_target = np.array([x[:-1] for x in taken if x[-1] == target], dtype=int).reshape(-1, archs.n_positions)
-        order = np.argsort(-ctx.y_done)
-        parents = np.unique(ctx.X_done[order[:10], :-1], axis=0)
+        # parents of the pool's mutations: the evaluated architectures the model rates best at the target budget
+        # (raw values would mix budgets, and short trainings score lower)
+        evaluated = np.unique(ctx.X_done[:, :-1], axis=0)
+        parents = evaluated[np.argsort(-self.target_mean(model, evaluated))[:10]]
         pool = candidate_pool(archs, at_target, self.pool_size, ctx.rng, parents=parents, n_mutations=2000,
                               n_crossovers=500)
         if len(pool) == 0:
@@ -126,9 +129,13 @@ class MultiBudgetSampler(Sampler):
             picks.append(np.append(arch, budget))
             taken.add(tuple(picks[-1]))
             model = model.fantasize(arch[None], [self.budgets[budget]])
-            if budget == target:
-                shortlist = np.delete(shortlist, best, axis=0)
+            shortlist = np.delete(shortlist, best, axis=0)
         return np.array(picks, dtype=int).reshape(-1, ctx.space.n_positions)
+
+    def target_mean(self, model: MultiBudgetGP, X: np.ndarray) -> np.ndarray:
+        """Posterior mean at the target budget of architectures ``X`` (model units), in blocks."""
+        target = self.budgets[self.target_index]
+        return np.concatenate([model.predict_latent(X[i:i + _CHUNK], target)[0] for i in range(0, len(X), _CHUNK)])
 
     def _ucb(self, model: MultiBudgetGP, X: np.ndarray) -> np.ndarray:
         mean, var = model.predict_latent(X, self.budgets[self.target_index])
