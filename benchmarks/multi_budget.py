@@ -51,31 +51,40 @@ COST_CHECKPOINTS = (2000, 4000, 8000, 16000)
 
 
 class Bench:
-    """One dataset's two budgets as lookups, its 200-epoch best class, and the iso-class of every cell."""
+    """Every architecture of a space measured at a short and a long budget, as lookups; the long budget's best
+    equivalence class (``keys``: an iso-class, or the architecture itself) and the key of every architecture."""
 
-    def __init__(self, dataset: str, data_dir) -> None:
-        from gpnas.tables import load_nasbench201_budgets
+    def __init__(self, space, X, values: dict, keys, cost_unit: str = "epochs") -> None:
+        self.space = space
+        self.short, self.long = sorted(values)
+        self.cost_unit = cost_unit
+        self.values = {b: {tuple(int(v) for v in x): float(y) for x, y in zip(X, values[b])} for b in values}
+        keys = np.asarray(keys)
+        self.key = {tuple(int(v) for v in x): k for x, k in zip(X, keys)}
+        best = int(np.argmax(values[self.long]))
+        self.best_value = float(values[self.long][best])
+        self.best_key = keys[best]
+        self.n_best = int(np.sum(keys == self.best_key))
+        self.n = len(X)
 
-        table, ys = load_nasbench201_budgets(dataset, data_dir)
-        self.space = table.space
-        self.values = {b: {tuple(int(v) for v in x): float(y) for x, y in zip(table.X, ys[b])} for b in ys}
-        self.key = {tuple(int(v) for v in x): k for x, k in zip(table.X, table.dedup_key)}
-        best = int(np.argmax(ys[200]))
-        self.best_value = float(ys[200][best])
-        self.best_key = table.dedup_key[best]
-        self.n_best = int(np.sum(table.dedup_key == self.best_key))
-        self.n = len(table.X)
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        return ("multi-budget", f"auto@{self.long}", f"auto@{self.short}", "optuna-tpe+hyperband")
 
 
 @functools.lru_cache(maxsize=None)
 def bench_for(dataset: str, data_dir) -> Bench:
-    return Bench(dataset, data_dir)
+    """NAS-Bench-201 on ``dataset`` at 12 and 200 epochs, cells keyed by their isomorphism class."""
+    from gpnas.tables import load_nasbench201_budgets
+
+    table, ys = load_nasbench201_budgets(dataset, data_dir)
+    return Bench(table.space, table.X, ys, table.dedup_key)
 
 
 def run_multi_budget(bench: Bench, seed: int, cap: float) -> list:
     from gpnas.multi_budget import multi_budget_study
 
-    study = multi_budget_study(bench.space, [12, 200], seed=seed)
+    study = multi_budget_study(bench.space, [bench.short, bench.long], seed=seed)
     events, cost = [], 0.0
     while cost < cap and len(events) < MAX_EVALUATIONS:
         trials = study.ask(1)
@@ -87,15 +96,16 @@ def run_multi_budget(bench: Bench, seed: int, cap: float) -> list:
         study.tell(trial, value)
         cost += budget
         events.append([budget, value, x])
-        if budget == 200 and bench.key[x] == bench.best_key:
+        if budget == bench.long and bench.key[x] == bench.best_key:
             break
     return events
 
 
 #: Evaluations of a multi-budget run at most (short ones make n, and the GP's cost, grow fast).
 MAX_EVALUATIONS = 800
-#: Queries of auto@12 at most (its GP refits grow as n^3; 500 x 12 epochs is already past the others' medians).
-AUTO12_MAX_QUERIES = 500
+#: Queries of auto at the short budget at most (its GP refits grow as n^3; 500 x 12 epochs on NB201 is already past
+#: the others' medians).
+AUTO_SHORT_MAX_QUERIES = 500
 
 
 def run_auto(bench: Bench, budget: int, seed: int, cap: float) -> list:
@@ -103,8 +113,8 @@ def run_auto(bench: Bench, budget: int, seed: int, cap: float) -> list:
 
     study = Study(bench.space, sampler="auto", seed=seed)
     events, cost = [], 0.0
-    if budget == 12:
-        cap = min(cap, 12 * AUTO12_MAX_QUERIES)
+    if budget == bench.short:
+        cap = min(cap, bench.short * AUTO_SHORT_MAX_QUERIES)
     while cost < cap:
         trials = study.ask(1)
         if not trials:
@@ -127,23 +137,35 @@ def run_hyperband(bench: Bench, seed: int, cap: float) -> list:
     events: list = []
     state = {"cost": 0.0}
 
+    short, long = bench.short, bench.long
+    options = [list(range(int(k))) for k in bench.space.n_options]
+
     def objective(trial):
-        x = tuple(trial.suggest_categorical(n, list(range(5))) for n in names)
-        events.append([12, bench.values[12][x], x])
-        state["cost"] += 12
-        trial.report(bench.values[12][x], 12)
+        x = tuple(trial.suggest_categorical(n, o) for n, o in zip(names, options))
+        events.append([short, bench.values[short][x], x])
+        state["cost"] += short
+        trial.report(bench.values[short][x], short)
         if trial.should_prune() or state["cost"] >= cap:
             raise optuna.TrialPruned()
-        events.append([200, bench.values[200][x], x])
-        state["cost"] += 188  # the 200-epoch training continues the 12-epoch one
+        events.append([long, bench.values[long][x], x])
+        state["cost"] += long - short  # the long training continues the short one (in Hyperband's favour)
         if bench.key[x] == bench.best_key or state["cost"] >= cap:
             trial.study.stop()
-        return bench.values[200][x]
+        return bench.values[long][x]
 
-    pruner = optuna.pruners.HyperbandPruner(min_resource=12, max_resource=200, reduction_factor=3)
+    pruner = optuna.pruners.HyperbandPruner(min_resource=short, max_resource=long, reduction_factor=3)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
     study.optimize(objective, n_trials=100000)
     return events
+
+
+def run_strategy(bench: Bench, strategy: str, seed: int, cap: float) -> list:
+    """The events ``[budget, value, arch]`` of one run of ``strategy`` on ``bench``."""
+    if strategy == "multi-budget":
+        return run_multi_budget(bench, seed, cap)
+    if strategy == "optuna-tpe+hyperband":
+        return run_hyperband(bench, seed, cap)
+    return run_auto(bench, int(strategy.split("@")[1]), seed, cap)
 
 
 def run_one(job):
@@ -151,52 +173,97 @@ def run_one(job):
     warnings.filterwarnings("ignore")
     bench = bench_for(dataset, data_dir)
     start = time.perf_counter()
-    if strategy == "multi-budget":
-        events = run_multi_budget(bench, seed, cap)
-    elif strategy == "optuna-tpe+hyperband":
-        events = run_hyperband(bench, seed, cap)
-    else:
-        events = run_auto(bench, int(strategy.split("@")[1]), seed, cap)
+    events = run_strategy(bench, strategy, seed, cap)
     return {"dataset": dataset, "strategy": strategy, "seed": seed, "cap": cap, "events": events,
             "seconds": time.perf_counter() - start}
 
 
+def top_k_strategy(bench: Bench, k: int = 5) -> str:
+    return f"auto@{bench.short} + top-{k}@{bench.long}"
+
+
+def _step_cost(bench: Bench, strategy: str, budget: float) -> float:
+    """Hyperband's long step continues its short training: it costs the difference."""
+    return bench.long - bench.short if strategy == "optuna-tpe+hyperband" and budget == bench.long else budget
+
+
 def cost_to_find(bench: Bench, strategy: str, events: list) -> float:
-    """Cost until found (inf if not); hyperband's 200-epoch step costs 188 more after its 12-epoch report."""
-    if strategy == "auto@12 + top-5@200":
+    """Cost until the long budget's best class is measured at the long budget (inf if never): for ``auto@short``,
+    queried at the short one (a lower bound); for ``auto@short + top-k@long``, among the k best short results
+    retrained long after n short queries (cost ``short n + k long``)."""
+    if strategy.startswith(f"auto@{bench.short} + top-"):
+        k = int(strategy.split("top-")[1].split("@")[0])
         ranked: list = []
         for n, (_, value, x) in enumerate(events, 1):
-            ranked = sorted(ranked + [(value, tuple(x))], reverse=True)[:5]
-            if any(bench.key[k] == bench.best_key for _, k in ranked):
-                return 12.0 * n + 1000.0
+            ranked = sorted(ranked + [(value, tuple(x))], reverse=True)[:k]
+            if any(bench.key[key] == bench.best_key for _, key in ranked):
+                return float(bench.short * n + k * bench.long)
         return float("inf")
     cost = 0.0
     for budget, _, x in events:
-        cost += 188 if strategy == "optuna-tpe+hyperband" and budget == 200 else budget
-        at_goal = budget == 200 or strategy == "auto@12"
+        cost += _step_cost(bench, strategy, budget)
+        at_goal = budget == bench.long or strategy == f"auto@{bench.short}"
         if at_goal and bench.key[tuple(x)] == bench.best_key:
             return cost
     return float("inf")
 
 
 def regret_at(bench: Bench, strategy: str, events: list, checkpoint: float) -> float:
-    """200-epoch regret of the best architecture measured at 200 epochs within ``checkpoint`` epochs (for auto@12,
-    of the best 12-epoch architecture so far, looked up at 200: what it would ship)."""
-    cost, best, best12 = 0.0, None, None
+    """Long-budget regret of the best architecture measured at the long budget within ``checkpoint`` (for
+    ``auto@short``, of the best short-budget architecture so far, looked up at the long budget: what it would ship)."""
+    short_only = strategy == f"auto@{bench.short}"
+    cost, best, best_short = 0.0, None, None
     for budget, value, x in events:
-        step = 188 if strategy == "optuna-tpe+hyperband" and budget == 200 else budget
+        step = _step_cost(bench, strategy, budget)
         if cost + step > checkpoint:
             break
         cost += step
-        if budget == 200:
+        if budget == bench.long:
             best = value if best is None else max(best, value)
-        elif strategy == "auto@12" and (best12 is None or value > best12[0]):
-            best12 = (value, tuple(x))
-    if strategy == "auto@12" and best12 is not None:
-        best = bench.values[200][best12[1]]
-    # auto@12 never measures at 200 epochs: its regret is that of what it would ship, found or not
-    found = strategy != "auto@12" and cost_to_find(bench, strategy, events) <= checkpoint
+        elif short_only and (best_short is None or value > best_short[0]):
+            best_short = (value, tuple(x))
+    if short_only and best_short is not None:
+        best = bench.values[bench.long][best_short[1]]
+    # auto@short never measures at the long budget: its regret is that of what it would ship, found or not
+    found = not short_only and cost_to_find(bench, strategy, events) <= checkpoint
     return 0.0 if found else (float("nan") if best is None else bench.best_value - best)
+
+
+def summarise(name: str, bench: Bench, runs: dict, seeds, cap: float, checkpoints) -> tuple[list, dict]:
+    """Table rows and result data of every strategy's runs on one bench (``runs[(name, strategy, seed)]``)."""
+    rows, data = [], {}
+    expected_random = bench.long * (bench.n + 1) / (bench.n_best + 1)
+    rows.append([name, f"random@{bench.long} (expected)", "-", f"{expected_random:.0f}", "-", "-"]
+                + ["-"] * len(checkpoints))
+    short_source = f"auto@{bench.short}"
+    for strategy in bench.strategies + (top_k_strategy(bench),):
+        source = short_source if strategy.startswith(short_source) else strategy
+        picked = [runs[(name, source, s)] for s in range(seeds(source)) if (name, source, s) in runs]
+        if not picked:
+            continue
+        costs = np.array([cost_to_find(bench, strategy, r["events"]) for r in picked])
+        found = np.isfinite(costs)
+        q1, med, q3 = np.percentile(np.where(found, costs, np.inf), [25, 50, 75], method="lower")
+        limit = min(cap, bench.short * AUTO_SHORT_MAX_QUERIES + (5 * bench.long if "top-" in strategy else 0)) \
+            if source == short_source else cap
+        fmt = lambda v: f"{v:.0f}" if np.isfinite(v) else f">{limit:.0f}"  # noqa: E731
+        regrets = [np.nanmedian([regret_at(bench, source, r["events"], c) for r in picked])
+                   if "top-" not in strategy else np.nan for c in checkpoints]
+        n_long = np.median([sum(1 for e in r["events"] if e[0] == bench.long) for r in picked])
+        rows.append([name, strategy, len(picked), fmt(med), f"{fmt(q1)}-{fmt(q3)}",
+                     f"{found.mean():.0%}"] + [f"{r:.2f}" if np.isfinite(r) else "-" for r in regrets])
+        data[strategy] = {
+            "costs": [float(c) if np.isfinite(c) else None for c in costs], "median_cost": float(med),
+            "found_share": float(found.mean()), "regret_at": dict(zip(map(str, checkpoints), regrets)),
+            "median_long_evaluations": float(n_long),
+            "median_seconds": float(np.median([r["seconds"] for r in picked]))}
+    data[f"random@{bench.long}"] = {"expected_cost": expected_random}
+    return rows, data
+
+
+def best_single_budget_ratio(data: dict, bench: Bench) -> float:
+    """How many times less the multi-budget search spends than ``auto`` at the long budget (median costs)."""
+    return data[f"auto@{bench.long}"]["median_cost"] / data["multi-budget"]["median_cost"]
 
 
 def main() -> None:
@@ -208,6 +275,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
     runs = read_cached_runs(CACHE, ("dataset", "strategy", "seed"))
+
     def seeds(strategy):
         return args.auto_seeds if strategy.startswith("auto") else args.seeds
 
@@ -220,37 +288,14 @@ def main() -> None:
     rows, data = [], {}
     for dataset in DATASETS:
         bench = bench_for(dataset, args.data_dir)
-        expected_random = 200 * (bench.n + 1) / (bench.n_best + 1)
-        rows.append([dataset, "random@200 (expected)", "-", f"{expected_random:.0f}", "-", "-"]
-                    + ["-"] * len(COST_CHECKPOINTS))
-        for strategy in STRATEGIES + ("auto@12 + top-5@200",):
-            source = "auto@12" if strategy.startswith("auto@12") else strategy
-            picked = [runs[(dataset, source, s)] for s in range(seeds(source)) if (dataset, source, s) in runs]
-            if not picked:
-                continue
-            costs = np.array([cost_to_find(bench, strategy, r["events"]) for r in picked])
-            found = np.isfinite(costs)
-            q1, med, q3 = np.percentile(np.where(found, costs, np.inf), [25, 50, 75], method="lower")
-            cap = min(args.cap, 12 * AUTO12_MAX_QUERIES + (1000 if "top-5" in strategy else 0)) \
-                if source == "auto@12" else args.cap
-            fmt = lambda v: f"{v:.0f}" if np.isfinite(v) else f">{cap:.0f}"  # noqa: E731
-            regrets = [np.nanmedian([regret_at(bench, source, r["events"], c) for r in picked])
-                       if "top-5" not in strategy else np.nan for c in COST_CHECKPOINTS]
-            n200 = np.median([sum(1 for e in r["events"] if e[0] == 200) for r in picked])
-            rows.append([dataset, strategy, len(picked), fmt(med), f"{fmt(q1)}-{fmt(q3)}",
-                         f"{found.mean():.0%}"] + [f"{r:.2f}" if np.isfinite(r) else "-" for r in regrets])
-            data.setdefault(dataset, {})[strategy] = {
-                "costs": [float(c) if np.isfinite(c) else None for c in costs], "median_cost": float(med),
-                "found_share": float(found.mean()), "regret_at": dict(zip(map(str, COST_CHECKPOINTS), regrets)),
-                "median_200_epoch_evaluations": float(n200),
-                "median_seconds": float(np.median([r["seconds"] for r in picked]))}
-        data.setdefault(dataset, {})["random@200"] = {"expected_cost": expected_random}
+        dataset_rows, data[dataset] = summarise(dataset, bench, runs, seeds, args.cap, COST_CHECKPOINTS)
+        rows += dataset_rows
     header = ["dataset", "strategy", "seeds", "median epochs to the 200-ep best", "quartiles", "found"] + [
         f"regret @{c} ep" for c in COST_CHECKPOINTS]
     markdown = ("# Search across training budgets: NAS-Bench-201, 12 and 200 epochs\n\n"
                 f"Cost in training epochs until the 200-epoch global best (its isomorphism class) is evaluated at 200 "
                 f"epochs (auto@12: queried at 12, a lower bound), capped at {args.cap:.0f} epochs per run "
-                f"(auto@12: {AUTO12_MAX_QUERIES} queries); regret "
+                f"(auto@12: {AUTO_SHORT_MAX_QUERIES} queries); regret "
                 "(accuracy points) of the best 200-epoch result measured within a cost. One evaluation at a time. "
                 "See the script's docstring for the strategies.\n\n" + markdown_table(header, rows))
     print(markdown)

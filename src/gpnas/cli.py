@@ -273,9 +273,11 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     if store is None:
         store = get_storage(storage)
     if resuming:
-        stored = study.user_attrs.get("objective")
-        if stored is not None and stored != json.loads(json.dumps(described)):
-            changed = sorted(k for k in set(stored) | set(described) if stored.get(k) != described.get(k))
+        stored = study.user_attrs.get("objective") or {}
+        current = json.loads(json.dumps(described))
+        # a setting the study did not record (one added since) counts as unset, which is its default of None
+        changed = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+        if stored and changed:
             raise DataError(f"study {study_name!r} was evaluated with other settings ({', '.join(changed)}: "
                             f"{', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); pass the same ones to resume")
         click.echo(f"resuming study {study_name!r}: {len(study.trials_in('done'))} done, "

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from gpnas.exceptions import DataError
+from gpnas.gp.multi_budget import MAX_BUDGET_CORRELATION
 from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
 from gpnas.sampling.pool import candidate_pool
 from gpnas.space import Choice, SearchSpace
@@ -38,17 +39,21 @@ def budget_space(space: SearchSpace, budgets: Sequence[float]) -> SearchSpace:
 
 
 def multi_budget_study(space: SearchSpace, budgets: Sequence[float], costs: Sequence[float] | None = None,
-                       beta: float = 3.0, n_initial: int = 10, pool_size: int = 20000, **study_kwargs: Any):
+                       beta: float = 3.0, n_initial: int = 10, pool_size: int = 20000,
+                       max_correlation: float = MAX_BUDGET_CORRELATION, **study_kwargs: Any):
     """A new multi-budget :class:`~gpnas.study.Study` over ``space`` (the architecture space, without budget).
 
     ``costs``: the cost of one evaluation at each budget, in increasing budget order (default: the budget).
+    ``max_correlation``: the bound of the model's correlation between the cheapest and the target budget
+    (:class:`~gpnas.gp.multi_budget.MultiBudgetGP`).
     Other keyword arguments go to :class:`~gpnas.study.Study` (``storage``, ``study_name``, ``seed``, ...).
     """
     from gpnas.study import Study
 
     spaced = budget_space(space, budgets)
     ordered = list(spaced.choices[-1].values)
-    sampler = MultiBudgetSampler(ordered, costs, beta=beta, n_initial=n_initial, pool_size=pool_size)
+    sampler = MultiBudgetSampler(ordered, costs, beta=beta, n_initial=n_initial, pool_size=pool_size,
+                                 max_correlation=max_correlation)
     return Study(spaced, sampler=sampler, n_initial=n_initial, pool_size=pool_size, **study_kwargs)
 
 

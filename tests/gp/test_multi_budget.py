@@ -91,6 +91,22 @@ def test_it_learns_whether_short_trainings_rank_like_long_ones():
     assert fitted[True][1] > 0.6 and fitted[True][1] > fitted[False][1] + 0.2
 
 
+def test_the_budget_correlation_stops_at_its_bound():
+    """Short results that are the long ones plus a constant: unbounded, the likelihood drives the correlation to
+    1; bounded, the fit stops exactly at the bound, and an architecture seen short keeps ``1 - rho^2`` of its prior
+    variance at the target."""
+    X, b, y = _data(30)
+    y[:30] = y[30:] - 1.0
+    free = MultiBudgetGP(_encoder(), [12, 200], max_correlation=1.0).fit(X, b, y)
+    assert free.budget_correlation_ > 0.99
+    bounded = MultiBudgetGP(_encoder(), [12, 200], max_correlation=0.9).fit(X, b, y)
+    assert bounded.budget_correlation_ == pytest.approx(0.9, abs=1e-6)
+    prior = bounded.covariance(bounded.Z_train_[:1], np.array([0.0, 1.0]))
+    assert prior[0, 1] / np.sqrt(prior[0, 0] * prior[1, 1]) == pytest.approx(0.9, abs=1e-6)
+    with pytest.raises(ValueError, match="max_correlation"):
+        MultiBudgetGP(_encoder(), [12, 200], max_correlation=1.5)
+
+
 def test_fantasies_keep_the_mean_and_shrink_the_variance():
     X, b, y = _data(15)
     model = MultiBudgetGP(_encoder(), [12, 200]).fit(X, b, y)

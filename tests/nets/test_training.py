@@ -197,3 +197,39 @@ def test_settings_stored_by_older_studies_still_give_the_objective():
               "warmup_epochs": 1, "val_fraction": 0.2, "seed": 0}
     objective = objective_from_settings(mobilenetv3_space(), stored)
     assert objective.width == 0.35 and objective.batch_size == 64 and not hasattr(objective, "warmup_epochs")
+
+
+def test_train_loss_is_the_mean_loss_of_each_batch_before_its_update():
+    """With a learning rate of 0 the weights never move, so the reported training loss must equal the mean
+    cross-entropy of the initial network (train mode: batch statistics, the same dropout draws) on the same
+    batches, recomputed here by hand."""
+    from gpnas.nets.training import batch_orders
+
+    rng = np.random.default_rng(1)
+    X, y = rng.random((40, 1, 12, 12)).astype(np.float32), rng.integers(0, 3, 40)
+    plan = mobilenetv3_plan(mobilenetv3_space().sample(1, random_state=2)[0], 0.25, 12, 3, 1)
+    torch.manual_seed(0)
+    net = build_network(plan)
+    config = TrainConfig(epochs=1, lr=0.0, batch_size=16, seed=3, channels_last=False)
+    reference = build_network(plan)
+    reference.load_state_dict(net.state_dict())
+    train_classifier(net, X, y, X, y, config)
+    torch.manual_seed(3)  # train_classifier seeds torch with config.seed before its first batch
+    reference.train()
+    losses = []
+    with torch.no_grad():
+        for start in range(0, 40, 16):
+            idx = batch_orders(40, 1, 3)[0][start:start + 16]
+            logits = reference(torch.from_numpy(X)[idx])
+            losses.append(float(torch.nn.functional.cross_entropy(logits, torch.from_numpy(y)[idx])))
+    assert config.history[-2]["loss"] == pytest.approx(np.mean(losses), rel=1e-5)
+
+
+def test_scores_report_the_train_loss_and_split_seed_fixes_the_validation_split():
+    arch = mobilenetv3_space().to_dict_arch(np.zeros(45, dtype=int))
+    scores = TrainingObjective(resolution=8, width=0.25, epochs=1).scores(arch)
+    assert set(scores) == {"accuracy", "log_loss", "train_loss"} and scores["train_loss"] > 0
+    for objective, split_seed in ((TrainingObjective(seed=1, split_seed=0), 0), (TrainingObjective(seed=1), 1)):
+        for got, expected in zip(objective.split(), split_holdout(1797, 0.2, split_seed)):
+            np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(np.sort(split_holdout(1797, 0.2, 0)[1]), np.sort(split_holdout(1797, 0.2, 1)[1]))

@@ -33,8 +33,9 @@ class ChildCosts:
 class TrainingObjective(ChildCosts):
     """Train a MobileNetV3 child on an image classification set; return the held-out validation accuracy (%).
 
-    The validation split (``val_fraction`` of the training images, seeded) is what the search optimises; it is fixed
-    for the whole study, so every child is judged on the same images.
+    The validation split (``val_fraction`` of the training images, seeded by ``split_seed``, or by ``seed`` when
+    that is ``None``) is what the search optimises; it is fixed for the whole study, so every child is judged on the
+    same images.  ``seed`` also sets the initial weights and the data order.
     """
 
     dataset: str = "digits"
@@ -47,12 +48,20 @@ class TrainingObjective(ChildCosts):
     warmup_fraction: float = 0.05
     val_fraction: float = 0.2
     seed: int = 0
+    split_seed: int | None = None
     device: str = "auto"
     num_threads: int | None = None  # None: as the executor sets (cores / parallel trials), else torch's default
     progress: bool = False
 
     def data(self):
         return _dataset(self.dataset, self.data_dir, self.resolution)
+
+    def split(self):
+        """Indices ``(train, validation)`` of the data set: seeded by ``split_seed``, or ``seed`` when it is None."""
+        from gpnas.nets.training import split_holdout
+
+        split_seed = self.seed if self.split_seed is None else self.split_seed
+        return split_holdout(len(self.data().labels), self.val_fraction, split_seed)
 
     def plan(self, arch: Mapping[str, Any]):
         data = self.data()
@@ -63,12 +72,16 @@ class TrainingObjective(ChildCosts):
         return self.scores(arch, budget)["accuracy"]
 
     def scores(self, arch: Mapping[str, Any], budget: float | None = None) -> dict[str, float]:
-        """Train the child and return its held-out ``accuracy`` (%) and ``log_loss`` (mean cross-entropy)."""
+        """Train the child and return its held-out ``accuracy`` (%) and ``log_loss`` (mean cross-entropy), and
+        ``train_loss``: the mean cross-entropy of the last epoch's mini-batches, each measured before the update it
+        drives.  In a one-epoch training no image has been seen when its loss is taken, so this is a progressive
+        validation estimate over the whole training split (Blum, Kalai & Langford 1999), the "training speed
+        estimate" of Ru et al. (NeurIPS 2021)."""
         from gpnas.nets.torch_models import build_network
-        from gpnas.nets.training import TrainConfig, split_holdout, train_classifier
+        from gpnas.nets.training import TrainConfig, train_classifier
 
         data = self.data()
-        train, val = split_holdout(len(data.labels), self.val_fraction, self.seed)
+        train, val = self.split()
         epochs = self.epochs if budget is None else int(budget)
         if epochs != budget and budget is not None or epochs < 1:
             raise ValueError(f"a training budget is a whole number of epochs, got {budget!r}")
@@ -81,7 +94,8 @@ class TrainingObjective(ChildCosts):
         net = build_network(self.plan(arch))
         train_classifier(net, data.images[train], data.labels[train], data.images[val], data.labels[val], config)
         scores = config.history[-1]["validation"]
-        return {"accuracy": 100.0 * scores["accuracy"], "log_loss": scores["log_loss"]}
+        return {"accuracy": 100.0 * scores["accuracy"], "log_loss": scores["log_loss"],
+                "train_loss": config.history[-2]["loss"]}
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)

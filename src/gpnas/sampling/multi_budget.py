@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpnas.gp.multi_budget import MultiBudgetGP
+from gpnas.gp.multi_budget import MAX_BUDGET_CORRELATION, MultiBudgetGP
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import Sampler, SamplingContext, _fresh_random
 from gpnas.space import SearchSpace
@@ -58,12 +58,16 @@ class MultiBudgetSampler(Sampler):
         Random architectures at the cheapest budget before the model chooses.
     pool_size:
         Candidate architectures per round (the whole space when smaller).
+    max_correlation:
+        Bound of the model's correlation between the cheapest and the target budget
+        (:class:`~gpnas.gp.multi_budget.MultiBudgetGP`).
     """
 
     name = "multi-budget"
     uses_model = False  # it fits its own multi-budget model
 
-    def __init__(self, budgets, costs=None, beta: float = 3.0, n_initial: int = 10, pool_size: int = 20000) -> None:
+    def __init__(self, budgets, costs=None, beta: float = 3.0, n_initial: int = 10, pool_size: int = 20000,
+                 max_correlation: float = MAX_BUDGET_CORRELATION) -> None:
         self.budgets = [float(b) for b in budgets]
         if len(self.budgets) < 1 or any(b <= 0 for b in self.budgets):
             raise ValueError("budgets must be positive numbers")
@@ -73,6 +77,9 @@ class MultiBudgetSampler(Sampler):
         self.beta = float(beta)
         self.n_initial = int(n_initial)
         self.pool_size = int(pool_size)
+        if not 0.0 < max_correlation <= 1.0:
+            raise ValueError(f"max_correlation must be in (0, 1], got {max_correlation!r}")
+        self.max_correlation = float(max_correlation)
         self.model_: MultiBudgetGP | None = None
 
     @property
@@ -85,7 +92,7 @@ class MultiBudgetSampler(Sampler):
 
         archs = arch_part(space)
         encoder = GPNASRegressor(space=archs, encoding="onehot").make_encoder(archs.n_options, archs.groups)
-        model = MultiBudgetGP(encoder, self.budgets)
+        model = MultiBudgetGP(encoder, self.budgets, self.max_correlation)
         warm = self.model_ is not None and len(self.model_.theta_) == len(model.theta_)
         if warm:
             model.theta_ = self.model_.theta_.copy()  # warm start: the hyperparameters move little between rounds
@@ -161,4 +168,4 @@ class MultiBudgetSampler(Sampler):
 
     def get_params(self) -> dict:
         return {"budgets": self.budgets, "costs": self.costs, "beta": self.beta, "n_initial": self.n_initial,
-                "pool_size": self.pool_size}
+                "pool_size": self.pool_size, "max_correlation": self.max_correlation}
