@@ -489,6 +489,10 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
                    f"measurement {pred['lower']:.4f} to {pred['upper']:.4f}{cost(pred['arch'])}")
     if summary["expected_mse"] is not None:
         click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
+    if summary.get("noise_share") is not None:
+        share = summary["noise_share"]
+        click.echo(f"model: measurement noise explains {share:.0%} of the spread of the {summary['n_done']} measured "
+                   "values" + (", so their ranking is mostly noise" if share > 0.5 else ""))
     if out_path:
         click.echo(f"trials written to {out_path}")
 

@@ -506,6 +506,7 @@ class Study:
             "best_predicted": self.best_predicted(1)[0] if self.model_ is not None else None,
             "recommended": self.recommend(),
             "expected_mse": self.rounds[-1].expected_mse if self.rounds else None,
+            "noise_share": self.model_.noise_share_ if self.model_ is not None else None,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -343,3 +343,15 @@ def test_leave_one_out_means_equal_refits_without_the_point(small_space, synthet
         keep = np.arange(len(y)) != i
         refit = GPNASRegressor(**fixed).fit(X[keep], y[keep])
         assert np.isclose(model.loo_latent_mean_[i], refit.predict(X[i : i + 1])[0], rtol=1e-6, atol=1e-8)
+
+
+def test_noise_share_tells_signal_from_noise(small_space, synthetic_data):
+    """The same architectures with their smooth targets, and with targets that are pure noise: the model puts a
+    small share of the spread down to noise in the first case and most of it in the second."""
+    X, y = synthetic_data
+    smooth = GPNASRegressor(space=small_space, random_state=0).fit(X, y)
+    noise = GPNASRegressor(space=small_space, random_state=0).fit(X, np.random.default_rng(5).normal(size=len(y)))
+    assert smooth.noise_share_ < 0.1
+    assert noise.noise_share_ > 0.6
+    expected = smooth.noise_ / np.var(smooth.target_.forward(smooth.y_train_))
+    assert smooth.noise_share_ == pytest.approx(expected)

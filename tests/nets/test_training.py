@@ -139,6 +139,7 @@ def test_main_job_command_then_select_with_stored_settings(tmp_path):
                                   "--out", str(tmp_path / "run.json")])
     assert result.exit_code == 0, result.output
     assert "best found" in result.output and "M MACs" in result.output and "best predicted" in result.output
+    assert "measurement noise explains" in result.output
     result = runner.invoke(main, ["select", "m", "--storage", url, "--budget", "macs<=2e6", "--pool", 300,
                                   "--out", str(tmp_path / "sel.csv")])
     assert result.exit_code == 0, result.output

@@ -662,6 +662,15 @@ class GPNASRegressor:
         self._check_fitted()
         return self.kernel_.lengthscale.copy()
 
+    @property
+    def noise_share_(self) -> float:
+        """The fitted noise variance over the variance of the training targets, both in model units: how much of
+        the spread of the measured values the model puts down to measurement noise (about 0.01 at the noise floor;
+        near 1, the measured differences between these architectures are mostly noise)."""
+        self._check_fitted()
+        spread = float(np.var(self.target_.forward(self.y_train_)))
+        return float(min(1.0, self.noise_ / spread)) if spread > 0 else 1.0
+
     def prior_covariance(self, X1: Any, X2: Any = None, include_noise: bool = False) -> np.ndarray:
         """Prior covariance of the performances of ``X1 (n, d)`` and ``X2 (m, d)``.
 
