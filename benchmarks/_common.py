@@ -24,12 +24,13 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def write_results(name: str, markdown: str, data: dict) -> Path:
-    """Write ``results/<name>.md`` (human) and ``results/<name>.json`` (machine), return the markdown path."""
+def write_results(name: str, markdown: str, data: dict, script: str | None = None) -> Path:
+    """Write ``results/<name>.md`` (human) and ``results/<name>.json`` (machine), return the markdown path;
+    ``script`` names the writer when it is not ``benchmarks/<name>.py``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     md = RESULTS / f"{name}.md"
-    md.write_text(f"<!-- written by benchmarks/{name}.py on {stamp}; {machine()} -->\n\n{markdown}\n")
+    md.write_text(f"<!-- written by {script or f'benchmarks/{name}.py'} on {stamp}; {machine()} -->\n\n{markdown}\n")
     (RESULTS / f"{name}.json").write_text(json.dumps({"written": stamp, "machine": machine(), **data}, indent=1))
     return md
 
