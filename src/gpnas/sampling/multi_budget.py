@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpnas.gp.multi_budget import MAX_BUDGET_CORRELATION, MultiBudgetGP
+from gpnas.gp.multi_budget import MAX_BUDGET_CORRELATION, MultiBudgetGP, check_max_correlation
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import Sampler, SamplingContext, _fresh_random
 from gpnas.space import SearchSpace
@@ -77,9 +77,7 @@ class MultiBudgetSampler(Sampler):
         self.beta = float(beta)
         self.n_initial = int(n_initial)
         self.pool_size = int(pool_size)
-        if not 0.0 < max_correlation <= 1.0:
-            raise ValueError(f"max_correlation must be in (0, 1], got {max_correlation!r}")
-        self.max_correlation = float(max_correlation)
+        self.max_correlation = check_max_correlation(max_correlation)
         self.model_: MultiBudgetGP | None = None
 
     @property
