@@ -113,7 +113,8 @@ def run_multi_budget(bench: Bench, seed: int, cap: float, max_correlation: float
         if budget == bench.long and bench.key[x] == bench.best_key:
             break
     model = study.sampler.model_  # its last fitted correlation between the budgets, for the record
-    return events, {"budget_correlation": None if model is None else model.budget_correlation_}
+    return events, {"budget_correlation": None if model is None else model.budget_correlation_,
+                    "measured_correlation": None if model is None else model.measured_correlation_}
 
 
 #: Evaluations of a multi-budget run at most (short ones make n, and the GP's cost, grow fast).

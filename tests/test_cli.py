@@ -234,6 +234,8 @@ def test_multi_budget_search_on_a_table_resumes_and_refuses_a_changed_target(tmp
     assert result.exit_code == 0, result.output
     assert "evaluations:" in result.output and "at 50" in result.output and "best found" in result.output
     summary = json.loads((tmp_path / "run.json").read_text())["summary"]
+    assert f"a measurement at budget 5 correlates at {summary['measured_correlation']:.2f}" in result.output
+    assert summary["measured_correlation"] <= summary["budget_correlation"] <= 0.95 + 1e-9
     short, long = summary["budgets"]
     assert short["n_done"] + long["n_done"] == 25 and summary["cost"] == 5 * short["n_done"] + 50 * long["n_done"]
     assert summary["best_found"]["value"] <= best

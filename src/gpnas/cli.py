@@ -474,9 +474,10 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
         counts = ", ".join(f"{b['n_done']} at {b['budget']:g}" for b in summary["budgets"])
         click.echo(f"evaluations: {counts}; cost {summary['cost']:g} (in budget units)")
         if summary["budget_correlation"] is not None:
-            click.echo(f"model: a child's value at budget {summary['budgets'][0]['budget']:g} correlates at "
-                       f"{summary['budget_correlation']:.2f} with its value at {summary['target_budget']:g} "
-                       "(fitted; noise apart)")
+            click.echo(f"model: a measurement at budget {summary['budgets'][0]['budget']:g} correlates at "
+                       f"{summary['measured_correlation']:.2f} with a child's value at {summary['target_budget']:g} "
+                       f"(fitted budget correlation {summary['budget_correlation']:.2f}, less the short budget's "
+                       "noise)")
         if not summary["best_found"]:
             click.echo(f"nothing evaluated at the target budget {summary['target_budget']:g} yet")
     if summary["best_found"]:

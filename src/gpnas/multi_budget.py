@@ -124,7 +124,8 @@ def multi_budget_summary(study) -> dict[str, Any]:
         "cost": float(sum(sampler.costs[t.arch[-1]] for t in finished)),
         "best_found": None if best is None else {"number": best.number, "arch": space.to_dict_arch(best.arch[:-1]),
                                                  "value": best.value, "budget": sampler.budgets[target]},
-        "best_predicted": None, "budget_correlation": None, "recommended": None, "expected_mse": None,
+        "best_predicted": None, "budget_correlation": None, "measured_correlation": None, "recommended": None,
+        "expected_mse": None,
     }
     if len(done) >= 3:
         X = np.array([t.arch for t in done], dtype=int)
@@ -139,4 +140,5 @@ def multi_budget_summary(study) -> dict[str, Any]:
         summary["best_predicted"] = {"arch": space.to_dict_arch(pool[i]), "mean": sign * float(value[0]),
                                      "lower": lower, "upper": upper, "budget": sampler.budgets[target]}
         summary["budget_correlation"] = model.budget_correlation_
+        summary["measured_correlation"] = model.measured_correlation_
     return summary

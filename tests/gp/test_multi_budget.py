@@ -107,6 +107,21 @@ def test_the_budget_correlation_stops_at_its_bound():
         MultiBudgetGP(_encoder(), [12, 200], max_correlation=1.5)
 
 
+def test_measured_correlation_counts_the_short_budgets_noise():
+    """A short measurement's correlation with the long value, against the prior covariance written out: cov(f_short,
+    f_long) / sqrt((var f_short + noise_short) var f_long); high where short results follow the long ones, low where
+    they are noise, whatever the latent budget correlation."""
+    measured = {}
+    for correlated in (True, False):
+        X, b, y = _data(40, correlated=correlated)
+        model = MultiBudgetGP(_encoder(), [12, 200]).fit(X, b, y)
+        C = model.covariance(model.Z_train_[:1], np.array([0.0, 1.0]))
+        expected = C[0, 1] / np.sqrt((C[0, 0] + model.noise_at(np.zeros(1))[0]) * C[1, 1])
+        assert model.measured_correlation_ == pytest.approx(expected, rel=1e-10)
+        measured[correlated] = model.measured_correlation_
+    assert measured[True] > 0.7 and measured[False] < 0.3
+
+
 def test_fantasies_keep_the_mean_and_shrink_the_variance():
     X, b, y = _data(15)
     model = MultiBudgetGP(_encoder(), [12, 200]).fit(X, b, y)

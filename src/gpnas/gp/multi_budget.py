@@ -238,6 +238,17 @@ class MultiBudgetGP:
         ell_b = self._unpack(self.theta_)[2]
         return float(np.exp(-1.0 / (2 * ell_b ** 2)))
 
+    @property
+    def measured_correlation_(self) -> float:
+        """Prior correlation of a *measurement* at the cheapest budget with the latent value at the target: the
+        budget correlation times ``sqrt(k / (k + noise_short))``, ``k`` the prior variance of one architecture's
+        value.  It says how much a short training tells about the long result, the short budget's noise included
+        (a model may fit a high budget correlation and explain the disagreement as short-budget noise)."""
+        sigma = self._unpack(self.theta_)[0]
+        k = float(np.sum(sigma ** 2))
+        noise_short = float(self.noise_at(np.zeros(1))[0])
+        return self.budget_correlation_ * float(np.sqrt(k / (k + noise_short)))
+
     # ------------------------------------------------------------------ prediction (model units)
     def joint_latent(self, X: np.ndarray, budgets=None) -> tuple[np.ndarray, np.ndarray]:
         """Posterior of the latent values of each architecture at every budget, in model units.
