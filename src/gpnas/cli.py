@@ -31,7 +31,7 @@ from gpnas.multi_budget import (
 from gpnas.nets.defaults import TRAINING_DEFAULTS
 from gpnas.objectives import TableObjective
 from gpnas.persistence import load_model, save_model
-from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
+from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.sampling.strategies import SAMPLERS
 from gpnas.space import SearchSpace, compact_arch, format_arch
 from gpnas.storage import StorageError, get_storage
@@ -245,17 +245,15 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     resuming = bool(store is not None and study_name and store.has_study(study_name))
     if resuming:
         study = load_study(study_name, store)
-        if space_text and resolve_space(space_text) not in (study.space, _arch_space_of(study)):
+        if space_text and resolve_space(space_text) not in (study.space, study.arch_space):
             raise DataError(f"--space differs from the space of study {study_name!r}")
         _refuse_conflicts(study, {"strategy": (strategy, study.sampler.name), "direction": (direction, study.direction),
                                   "n_initial": (n_initial, study.n_initial), "seed": (seed, study.seed)})
-        space = study.space
+        space = study.arch_space
     else:
         default_space = "mobilefacenet" if dataset == "faces" else "mobilenetv3-large"
         space = resolve_space(space_text or (default_space if table_path is None else ""))
     budgets = None
-    if resuming and isinstance(study.sampler, MultiBudgetSampler):
-        space = arch_part(study.space)
     if table_path is not None:
         if not target:
             raise DataError("--table needs --target, the column to optimise")
@@ -357,7 +355,7 @@ def show(name, full, storage) -> None:
     """Summarise one study: settings, progress, best found and best predicted."""
     study = load_study(name, get_storage(storage, create=False))
     settings = study.settings()
-    click.echo(f"study {name!r}: space {study.space.name!r} ({_arch_space_of(study).size} architectures), strategy "
+    click.echo(f"study {name!r}: space {study.space.name!r} ({study.arch_space.size} architectures), strategy "
                f"{settings['sampler']}, direction {settings['direction']}, seed {settings['seed']}")
     summary = study.summary()
     click.echo(f"{len(study.trials)} trials: {summary['n_done']} done, {summary['n_failed']} failed, "
@@ -403,10 +401,9 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
     except ImportError:
         raise DataError("gpnas report needs matplotlib: pip install 'gpnas[report]'") from None
     study = load_study(name, get_storage(storage, create=False))
-    _refuse_multi_budget(study, "report")
     costs = None
     if costs_path:
-        X, cost, _ = read_architectures(costs_path, study.space, cost_column)
+        X, cost, _ = read_architectures(costs_path, study.arch_space, cost_column)
         costs = {tuple(int(v) for v in x): float(c) for x, c in zip(X, cost)}
     path = write_report(study, out_dir or f"report-{name}", costs, cost_column)
     click.echo(f"wrote {path}")
@@ -436,10 +433,9 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
 
     constraints = [Constraint.parse(b) for b in budgets]
     study = load_study(name, get_storage(storage, create=False))
-    _refuse_multi_budget(study, "select")
     result = select_for_study(study, constraints, parse_latency_options(latencies), costs_path, width, resolution,
                               pool_size, top)
-    space, X, mean, std, costs = study.space, result.X, result.mean, result.std, result.costs
+    space, X, mean, std, costs = study.arch_space, result.X, result.mean, result.std, result.costs
     records = []
     for target, indices in result.chosen.items():
         for rank, i in enumerate(indices, start=1):
@@ -496,14 +492,3 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
                    "values" + (", so their ranking is mostly noise" if share > 0.5 else ""))
     if out_path:
         click.echo(f"trials written to {out_path}")
-
-
-def _refuse_multi_budget(study, command: str) -> None:
-    if isinstance(study.sampler, MultiBudgetSampler):
-        raise DataError(f"gpnas {command} does not support multi-budget studies yet ({study.study_name!r}); "
-                        "gpnas show and gpnas export do")
-
-
-def _arch_space_of(study) -> SearchSpace:
-    """The architecture space of a study (a multi-budget study's space without its budget position)."""
-    return arch_part(study.space) if isinstance(study.sampler, MultiBudgetSampler) else study.space

@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
+from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.select import pareto_front
 from gpnas.space import format_arch
 from gpnas.study import Study
@@ -67,7 +68,12 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
     figures: list[tuple[str, str, str]] = []
     done = study.trials_in("done")
 
-    measured, mean, interval, _ = held_out_predictions(study)
+    multi_budget = isinstance(study.sampler, MultiBudgetSampler)
+    if multi_budget:
+        study.refit()  # its model is refitted, not stored
+        figures += _budget_figures(plt, study, out)
+    # a multi-budget study keeps no per-round models to predict its trials before they ran
+    measured, mean, interval, _ = held_out_predictions(study) if not multi_budget else (np.empty(0),) * 4
     if measured.size >= 2:
         fig, ax = plt.subplots(figsize=(5, 4.6))
         error = np.vstack([mean - interval[:, 0], interval[:, 1] - mean])
@@ -85,7 +91,7 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         fig.savefig(out / figures[-1][0])
         plt.close(fig)
 
-    if done:
+    if done and not multi_budget:  # (a multi-budget study's best so far is drawn against cost, above)
         values = np.array([t.value for t in sorted(done, key=lambda t: t.number)])
         best = sign * np.maximum.accumulate(sign * values)
         fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -136,6 +142,8 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         ax.scatter(cost, pred, s=4, alpha=0.25, label="predicted")
         ax.plot(cost[front], pred[front], "r.-", lw=1.5, label="Pareto front")
         measured_keys = {tuple(t.arch): t.value for t in done}
+        if multi_budget:  # measured at the target budget, the one predicted
+            measured_keys = {tuple(t.arch[:-1]): t.value for t in done if t.arch[-1] == study.sampler.target_index}
         mc = [(costs[k], v) for k, v in measured_keys.items() if k in costs]
         if mc:
             ax.scatter(*zip(*mc), s=14, c="k", marker="x", label="measured")
@@ -164,6 +172,14 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
                      f"{pred['mean']:.4f} (95 % interval {pred['lower']:.4f} to {pred['upper']:.4f})")
     if summary["expected_mse"] is not None:
         facts.append(f"expected MSE (Theorem 3): {summary['expected_mse']:.4g}")
+    if multi_budget:
+        counts = ", ".join(f"{b['n_done']} at budget {b['budget']:g}" for b in summary["budgets"])
+        facts.insert(2, f"evaluations: {counts}; cost {summary['cost']:g}; best found and best predicted are at "
+                        f"the target budget {summary['target_budget']:g}")
+        if summary["measured_correlation"] is not None:
+            facts.append(f"model: a measurement at budget {summary['budgets'][0]['budget']:g} correlates at "
+                         f"{summary['measured_correlation']:.2f} with the value at {summary['target_budget']:g} "
+                         f"(fitted budget correlation {summary['budget_correlation']:.2f})")
     sections = "".join(
         f'<section><h2>{html.escape(title)}</h2><p>{html.escape(caption)}</p><img src="{name}" alt="{html.escape(title)}"></section>'
         for name, title, caption in figures)
@@ -175,7 +191,7 @@ img {{ max-width: 100%; border: 1px solid #ddd; }} section {{ margin: 2em 0; }}
 table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; }}
 code {{ font-size: 0.9em; }}
 </style></head><body>
-<h1>Study {html.escape(study.study_name)} <small>({html.escape(study.space.name)}, {study.space.size} architectures)</small></h1>
+<h1>Study {html.escape(study.study_name)} <small>({html.escape(study.space.name)}, {study.arch_space.size} architectures)</small></h1>
 <ul>{''.join(f'<li>{f}</li>' for f in facts)}</ul>
 {sections}
 <details><summary>All {len(study.trials)} trials</summary>
@@ -185,6 +201,64 @@ code {{ font-size: 0.9em; }}
     path = out / "index.html"
     path.write_text(page)
     return path
+
+
+def _budget_figures(plt, study: Study, out: Path) -> list[tuple[str, str, str]]:
+    """A multi-budget study's own figures: every evaluation and the best at the target budget against the cost
+    spent, and, for the architectures evaluated at both, the cheapest budget's value against the target's."""
+    from scipy.stats import kendalltau
+
+    sampler, sign = study.sampler, study.sign
+    finished = sorted(study.trials_in("done", "failed"), key=lambda t: t.number)
+    if not finished:
+        return []
+    figures = []
+    spent = np.cumsum([sampler.costs[t.arch[-1]] for t in finished])
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for j, budget in enumerate(sampler.budgets):
+        at = [(c, t.value) for c, t in zip(spent, finished) if t.state == "done" and t.arch[-1] == j]
+        if at:
+            ax.plot(*zip(*at), ".", alpha=0.6, label=f"measured at {budget:g}")
+    best, line = None, []
+    for c, t in zip(spent, finished):
+        if t.state == "done" and t.arch[-1] == sampler.target_index and (best is None or sign * t.value > sign * best):
+            best = t.value
+        if best is not None:
+            line.append((c, best))
+    if line:
+        ax.step(*zip(*line), where="post", lw=2, color="k", label=f"best at {sampler.budgets[-1]:g}")
+    ax.set(xlabel="cost spent (budget units)", ylabel="value", title="Evaluations and the best at the target budget")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    figures.append(("budgets_cost.png", "Evaluations against cost",
+                    "Each evaluation at the cost spent when it finished, coloured by budget; the line is the best "
+                    "measured at the target budget so far."))
+    fig.savefig(out / figures[-1][0])
+    plt.close(fig)
+
+    cheapest, target = int(np.argmin(sampler.costs)), sampler.target_index
+    by_budget: dict[int, dict[tuple, float]] = {cheapest: {}, target: {}}
+    for t in study.trials_in("done"):
+        if t.arch[-1] in by_budget:
+            by_budget[t.arch[-1]][tuple(t.arch[:-1])] = t.value
+    both = sorted(set(by_budget[cheapest]) & set(by_budget[target]))
+    if len(both) >= 3:
+        short = np.array([by_budget[cheapest][k] for k in both])
+        long = np.array([by_budget[target][k] for k in both])
+        tau, p_value = kendalltau(short, long)
+        fig, ax = plt.subplots(figsize=(4.8, 4.4))
+        ax.plot(short, long, "o", ms=4, alpha=0.7)
+        ax.set(xlabel=f"value at budget {sampler.budgets[cheapest]:g}",
+               ylabel=f"value at budget {sampler.budgets[target]:g}",
+               title=f"Short against long\nKendall tau {tau:.2f} (p = {p_value:.2g}) over {len(both)} architectures")
+        fig.tight_layout()
+        figures.append(("short_vs_long.png", "Short trainings against long ones",
+                        "The architectures evaluated at both the cheapest and the target budget: how well the cheap "
+                        "result ranks the long one (those trained long were chosen for promise, so this sample "
+                        "is not a random one)."))
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+    return figures
 
 
 def held_out_correlation(study: Study) -> tuple[float, float, int, float] | None:

@@ -180,8 +180,8 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
 
     model = study.refit()
     if model is None:
-        raise DataError(f"study {study.study_name!r} has fewer than 2 finished trials; nothing to predict with")
-    space = study.space
+        raise DataError(f"study {study.study_name!r} has too few finished trials to predict with")
+    space = study.arch_space  # a multi-budget study's model predicts its target budget from the architecture alone
     costs: dict[str, np.ndarray] = {}
     if costs_path:
         X, _, rows = read_architectures(costs_path, space)

@@ -23,7 +23,7 @@ from gpnas.executors import Executor
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.persistence import model_from_bytes, model_to_bytes
 from gpnas.recommend import recommend
-from gpnas.sampling.multi_budget import MultiBudgetSampler
+from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import (
     SAMPLERS,
@@ -258,7 +258,8 @@ class Study:
         if orphans and self.storage.requeue(self.study_name, orphans):
             records = self.storage.load_trials(self.study_name)
         self.trials = [Trial.from_record(r) for r in records]
-        self.rounds = [Round(**r) for r in self.storage.load_rounds(self.study_name)]
+        # (a multi-budget study has no single-budget rounds; earlier versions stored one at its end: not read)
+        self.rounds = [] if self._multi_budget else [Round(**r) for r in self.storage.load_rounds(self.study_name)]
 
     def _grace(self) -> float | None:
         if self.heartbeat_grace is not None:
@@ -268,7 +269,8 @@ class Study:
     def _restore(self) -> None:
         """Load trials, rounds and the latest model; unfinished trials of dead owners are re-queued."""
         self.refresh()
-        latest = self.storage.load_latest_model(self.study_name)
+        # a multi-budget study refits its own model (earlier versions stored a single-budget one for it: not read)
+        latest = None if self._multi_budget else self.storage.load_latest_model(self.study_name)
         if latest is not None:
             _, n_done, blob = latest
             self.model_ = model_from_bytes(blob)
@@ -304,9 +306,20 @@ class Study:
         rows = [t.arch for t in self.trials_in(*states)]
         return np.array(rows, dtype=int).reshape(-1, self.space.n_positions)
 
+    @property
+    def _multi_budget(self) -> bool:
+        return isinstance(self.sampler, MultiBudgetSampler)
+
+    @property
+    def arch_space(self) -> SearchSpace:
+        """The architecture space: the space the predictor reads (a multi-budget study's space without its budget
+        position; otherwise the study's space)."""
+        return arch_part(self.space) if self._multi_budget else self.space
+
     def _pool(self) -> np.ndarray:
         if self._eval_pool is None:
-            self._eval_pool = candidate_pool(self.space, None, self.pool_size, np.random.default_rng(self.seed))
+            self._eval_pool = candidate_pool(self.arch_space, None, self.pool_size,
+                                             np.random.default_rng(self.seed))
         return self._eval_pool
 
     def _mse_pool(self) -> np.ndarray:
@@ -319,6 +332,14 @@ class Study:
         """Refit the GP on every finished trial if new ones arrived; record the round.  ``None`` under 2 trials."""
         done = self.trials_in("done")
         if len(done) < 2 or len(done) == self._model_n_done:
+            return self.model_
+        if self._multi_budget:
+            # its model is the sampler's own (budget as an input); it predicts the target budget, and neither Theorem
+            # 3's rounds nor the stored per-round models apply to it
+            from gpnas.multi_budget import fit_target_predictor
+
+            self.model_ = fit_target_predictor(self)
+            self._model_n_done = len(done) if self.model_ is not None else -1
             return self.model_
         start = time.perf_counter()
         X = np.array([t.arch for t in done])
@@ -465,11 +486,13 @@ class Study:
         model = self.refit()
         if model is None:
             return []
-        candidates = np.unique(np.vstack([self._pool(), self._arrays("done")]), axis=0)
+        space = self.arch_space
+        evaluated = self._arrays("done")[:, :space.n_positions]
+        candidates = np.unique(np.vstack([self._pool(), evaluated]), axis=0)
         mean, std = model.predict(candidates, return_std=True)
         order = np.argsort(-self.sign * mean)[:n]
         lower, upper = model.predict_interval(candidates[order])
-        return [{"arch": self.space.to_dict_arch(candidates[i]), "mean": float(mean[i]), "std": float(std[i]),
+        return [{"arch": space.to_dict_arch(candidates[i]), "mean": float(mean[i]), "std": float(std[i]),
                  "lower": float(lo), "upper": float(hi)} for i, lo, hi in zip(order, lower, upper)]
 
     def recommend(self, rule: str = "measured") -> dict[str, Any] | None:
@@ -477,16 +500,25 @@ class Study:
         :mod:`gpnas.recommend`), with ``mean`` and ``std`` of its predicted performance when a model exists and
         ``measured`` when it was evaluated.  ``None`` before the first result."""
         done = self.trials_in("done")
+        pool = self._pool() if rule == "predicted" else None
+        if self._multi_budget:
+            # what was measured counts at the target budget only; the rest of the evaluated architectures join
+            # the candidates of "predicted"
+            target = self.sampler.target_index
+            if rule == "predicted":
+                pool = np.vstack([pool, self._arrays("done")[:, :-1]])
+            done = [t for t in done if t.arch[-1] == target]
         if not done:
             return None
         model = self.refit() if rule != "measured" else self.model_
-        X = self._arrays("done")
+        space = self.arch_space
+        X = np.array([t.arch[:space.n_positions] for t in done], dtype=int)
         y = np.array([t.value for t in done], dtype=float)
-        arch, info = recommend(rule, X, y, model, self._pool() if rule == "predicted" else None, self.sign)
+        arch, info = recommend(rule, X, y, model, pool, self.sign)
         if model is not None and "mean" not in info:
             mean, std = model.predict(arch[None, :], return_std=True)
             info.update(mean=float(mean[0]), std=float(std[0]))
-        return {"rule": rule, "arch": self.space.to_dict_arch(arch), **info}
+        return {"rule": rule, "arch": space.to_dict_arch(arch), **info}
 
     def summary(self) -> dict[str, Any]:
         if isinstance(self.sampler, MultiBudgetSampler):
