@@ -67,7 +67,8 @@ def test_the_predictor_is_the_multi_budget_model_at_the_target_budget(fitted):
     # the model's own measured-units prediction agrees
     value, lo, hi = model.predict(X)
     np.testing.assert_allclose(predictor.predict(X, include_noise=True), value)
-    np.testing.assert_allclose(lower, lo) and np.testing.assert_allclose(upper, hi)
+    np.testing.assert_allclose(lower, lo)
+    np.testing.assert_allclose(upper, hi)
     # it ranks the toy's true quality well (the long budget is nearly noise-free)
     from scipy.stats import kendalltau
 

@@ -154,11 +154,6 @@ class TargetBudgetPredictor:
         return np.minimum(*ends), np.maximum(*ends)
 
     @property
-    def noise_share_(self) -> None:
-        """Not defined across budgets (the single-budget figure would mix them); ``None``."""
-        return None
-
-    @property
     def group_names_(self) -> list[str]:
         return list(self.model.encoder.group_names)
 
