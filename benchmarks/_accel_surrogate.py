@@ -21,7 +21,7 @@ class AccelSurrogate:
     def __init__(self, data_dir=None, seed: int = 0):
         import xgboost as xgb
 
-        from gpnas.tables import load_accel_nasbench
+        from gpnas.io.tables import load_accel_nasbench
 
         table = load_accel_nasbench(data_dir_=data_dir).deduplicated()
         self.space = table.space

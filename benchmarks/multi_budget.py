@@ -6,7 +6,7 @@ for every cell (CIFAR-10, CIFAR-100, ImageNet16-120).  The goal is the 200-epoch
 its isomorphism class); an evaluation at 12 epochs costs 12, one at 200 costs 200 (epochs, the unit of training
 compute).  Strategies, one evaluation at a time:
 
-* ``multi-budget``: :func:`gpnas.multi_budget.multi_budget_study` with budgets {12, 200}: the product-kernel GP over
+* ``multi-budget``: :func:`gpnas.study.multi_budget.multi_budget_study` with budgets {12, 200}: the product-kernel GP over
   (architecture, log budget) and the information-per-cost choice of budget.  Found = the best evaluated at 200.
 * ``multi-budget, correlation unbounded``: the same with ``max_correlation=1``, as it was before the bound: its
   fitted correlation went to 1.00 (``docs/multi_budget.md``).
@@ -87,7 +87,7 @@ class Bench:
 @functools.lru_cache(maxsize=None)
 def bench_for(dataset: str, data_dir) -> Bench:
     """NAS-Bench-201 on ``dataset`` at 12 and 200 epochs, cells keyed by their isomorphism class."""
-    from gpnas.tables import load_nasbench201_budgets
+    from gpnas.io.tables import load_nasbench201_budgets
 
     table, ys = load_nasbench201_budgets(dataset, data_dir)
     return Bench(table.space, table.X, ys, table.dedup_key)
@@ -95,7 +95,7 @@ def bench_for(dataset: str, data_dir) -> Bench:
 
 def run_multi_budget(bench: Bench, seed: int, cap: float, max_correlation: float | None = None
                      ) -> tuple[list, dict]:
-    from gpnas.multi_budget import multi_budget_study
+    from gpnas.study.multi_budget import multi_budget_study
 
     bound = {} if max_correlation is None else {"max_correlation": max_correlation}
     study = multi_budget_study(bench.space, [bench.short, bench.long], seed=seed, **bound)

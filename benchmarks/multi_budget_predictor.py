@@ -10,7 +10,7 @@ random architectures for ``C`` epochs and predicts the 200-epoch accuracy of eve
 * ``mixed, 1/2 long`` / ``1/4 long``: half (a quarter) of the epochs on ``L / 2`` (``L / 4``) classes at 200, the rest
   on 12-epoch trainings of other random classes plus the long ones (a nested design, as in multi-fidelity
   co-kriging), fitted by :class:`~gpnas.gp.multi_budget.MultiBudgetGP` as a multi-budget study fits it, read at 200
-  (:class:`~gpnas.multi_budget.TargetBudgetPredictor`);
+  (:class:`~gpnas.study.multi_budget.TargetBudgetPredictor`);
 * ``200 only, multi-budget GP``: the multi-budget model fitted on the ``200 only`` draw (no short results): whether a
   difference between the mixed rows and ``200 only`` comes from the data or from the model;
 * ``..., BoTorch``: the same draws fitted by BoTorch, the tool a user would otherwise reach for: ``SingleTaskGP``
@@ -61,7 +61,7 @@ def botorch_fit_predict(space, X_train, fidelity, y, X_test):
     from botorch.models.transforms import Standardize
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
-    from gpnas.encoding import Encoder
+    from gpnas.space.encoding import Encoder
 
     onehot = Encoder(space.n_options, space.groups, "onehot").transform
     multi = fidelity is not None
@@ -87,7 +87,7 @@ def botorch_fit_predict(space, X_train, fidelity, y, X_test):
 
 def deduplicated(dataset: str, data_dir):
     """``(space, X (m, d), y12 (m,), y200 (m,))``: one cell per isomorphism class."""
-    from gpnas.tables import load_nasbench201_budgets
+    from gpnas.io.tables import load_nasbench201_budgets
 
     table, ys = load_nasbench201_budgets(dataset, data_dir)
     _, first = np.unique(np.asarray(table.dedup_key), return_index=True)
@@ -99,7 +99,7 @@ def fit_predict(method: str, space, X, y12, y200, n_long: int, rng):
     """Train ``method`` on random classes for ``n_long * 200`` epochs; return ``(held-out indices, mean, lower,
     upper)`` at 200 epochs (``lower``/``upper`` None when the method has no 200-epoch interval)."""
     from gpnas import GPNASRegressor
-    from gpnas.multi_budget import TargetBudgetPredictor, budget_space
+    from gpnas.study.multi_budget import TargetBudgetPredictor, budget_space
     from gpnas.sampling.multi_budget import MultiBudgetSampler
 
     cost = n_long * LONG

@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", default=None, help="Folder holding image-datasets/ (default: ../shared/data).")
     args = parser.parse_args()
-    from gpnas.tables import data_dir
+    from gpnas.io.tables import data_dir
 
     images = str(data_dir(args.data_dir) / "image-datasets")
     space = subspace()

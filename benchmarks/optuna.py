@@ -1,4 +1,4 @@
-"""Plain Optuna studies on NAS benchmark tables: gpnas's :class:`~gpnas.optuna.GPNASSampler` against Optuna's
+"""Plain Optuna studies on NAS benchmark tables: gpnas's :class:`~gpnas.integrations.optuna.GPNASSampler` against Optuna's
 ``TPESampler``, ``GPSampler`` and ``RandomSampler``, in the same run.
 
 Each study's objective calls ``trial.suggest_categorical`` once per choice and looks the architecture up in the table

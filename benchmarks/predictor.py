@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, write_results  # noqa: E402
 
 from gpnas import GPNASRegressor  # noqa: E402
-from gpnas.encoding import Encoder  # noqa: E402
-from gpnas.tables import CVPR22_TASKS, load_table  # noqa: E402
+from gpnas.space.encoding import Encoder  # noqa: E402
+from gpnas.io.tables import CVPR22_TASKS, load_table  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "_cache"
 NB201 = ["nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120"]

@@ -29,9 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, write_results  # noqa: E402
 
-from gpnas.executors import ProcessPoolExecutor, threads_per_worker  # noqa: E402
+from gpnas.run.executors import ProcessPoolExecutor  # noqa: E402
+from gpnas.threads import threads_per_worker  # noqa: E402
 from gpnas.study import Study  # noqa: E402
-from gpnas.tables import accel_nasbench_space  # noqa: E402
+from gpnas.io.tables import accel_nasbench_space  # noqa: E402
 
 
 class SleepObjective:
@@ -72,7 +73,7 @@ def training_throughput(children: int, repeats: int) -> tuple[list, dict]:
 
     from gpnas.nets.objectives import TrainingObjective
     from gpnas.nets.spaces import mobilenetv3_space
-    from gpnas.ray_executor import RayExecutor
+    from gpnas.run.ray import RayExecutor
 
     space = mobilenetv3_space()
     archs = [space.to_dict_arch(x) for x in space.sample(children, 1)]
@@ -119,7 +120,7 @@ def main() -> None:
     configs = [("in-process (local)", 1, lambda: None), ("process pool, 2 workers", 2, lambda: ProcessPoolExecutor(2))]
     import ray
 
-    from gpnas.ray_executor import RayExecutor
+    from gpnas.run.ray import RayExecutor
 
     ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     for workers in (1, 2, 4):

@@ -14,7 +14,7 @@ Reported per table:
    the first ``--full-seeds`` seeds of each strategy (but Optuna's ``GPSampler``, seconds per trial), which always
    spend the whole budget;
 2. the regret of the recommendation after 25/50/100/200 queries (median over the full-budget seeds), by each rule of
-   :mod:`gpnas.recommend`: ``measured`` for every strategy, ``predicted`` and ``lcb`` for ``auto`` and ``mi`` (a GP
+   :mod:`gpnas.study.recommend`: ``measured`` for every strategy, ``predicted`` and ``lcb`` for ``auto`` and ``mi`` (a GP
    refitted on the run's first n results; ``predicted`` ranges over the whole table, or 20,000 random architectures
    plus the evaluated ones on the surrogate);
 3. milliseconds per query (median over runs).
@@ -72,7 +72,7 @@ class Objective:
             self.top = np.quantile(self.surrogate.value(self.space.sample(200_000, random_state=7)), 0.999)
             self.pool = None
             return
-        from gpnas.tables import load_table
+        from gpnas.io.tables import load_table
 
         table = load_table(name, data_dir)
         self.surrogate = None
@@ -133,7 +133,7 @@ def run_optuna(objective: Objective, strategy: str, seed: int, budget: int, full
                 trial.study.stop()
         return value
 
-    from gpnas.optuna import GPNASSampler
+    from gpnas.integrations.optuna import GPNASSampler
 
     samplers = {"optuna-tpe": optuna.samplers.TPESampler, "optuna-gp": optuna.samplers.GPSampler,
                 "optuna-random": optuna.samplers.RandomSampler, "optuna-gpnas": GPNASSampler}
@@ -146,7 +146,7 @@ def run_optuna(objective: Objective, strategy: str, seed: int, budget: int, full
 def recommendation_regrets(objective: Objective, archs: list, seed: int) -> dict:
     """Regret of each model rule's recommendation after the first n results, n in CHECKPOINTS."""
     from gpnas import GPNASRegressor
-    from gpnas.recommend import recommend
+    from gpnas.study.recommend import recommend
 
     out = {}
     X = np.array(archs, dtype=int)
@@ -282,7 +282,7 @@ def time_ask() -> dict:
     from gpnas import GPNASRegressor
     from gpnas.sampling.mutual_information import greedy_batch
     from gpnas.study import Study
-    from gpnas.tables import accel_nasbench_space
+    from gpnas.io.tables import accel_nasbench_space
 
     space = accel_nasbench_space()
     rng = np.random.default_rng(0)

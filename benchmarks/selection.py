@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, write_results  # noqa: E402
 
 from gpnas import GPNASRegressor  # noqa: E402
-from gpnas.select import Constraint, select_per_target  # noqa: E402
-from gpnas.tables import load_accel_nasbench  # noqa: E402
+from gpnas.study.select import Constraint, select_per_target  # noqa: E402
+from gpnas.io.tables import load_accel_nasbench  # noqa: E402
 
 DEVICES = {  # cost column, direction of the budget
     "MACs": ("macs", "<="), "params": ("params", "<="),

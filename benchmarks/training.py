@@ -83,7 +83,7 @@ def train_one(config: dict, arch_index: int, arch: dict, seed: int) -> dict:
 
     torch.set_num_threads(1)
     extra = OLD_RECIPE if config["recipe"] == "old" else {}
-    from gpnas.tables import data_dir
+    from gpnas.io.tables import data_dir
 
     folder = str(data_dir(None) / "image-datasets") if config["dataset"] == "mnist5k" else None
     split_seed = 0 if config["split"] == "fixed" else None

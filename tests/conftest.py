@@ -7,7 +7,7 @@ import pytest
 
 from gpnas.exceptions import DataError
 from gpnas.space import make_space
-from gpnas.tables import load_table
+from gpnas.io.tables import load_table
 
 
 @pytest.fixture

@@ -124,6 +124,23 @@ def corrupt_data_pages(w):
     (w / "s.db").write_bytes(bytes(data))
 
 
+def corrupt_one_model(w):
+    """Flip bytes in the middle of one stored model only: SQLite's own check passes, the model's CRC-32 does not."""
+    conn = sqlite3.connect(w / "s.db")
+    blob = conn.execute("SELECT model FROM models ORDER BY round LIMIT 1").fetchone()[0]
+    conn.close()
+    data = bytearray((w / "s.db").read_bytes())
+    for offset in range(len(blob) // 2, len(blob) - 64, 64):  # a stretch of the model found once in the file
+        probe = bytes(blob[offset : offset + 64])
+        at = data.find(probe)
+        if at > 0 and data.find(probe, at + 1) < 0:
+            break
+    else:
+        raise AssertionError("no stretch of the model is unique in the file")
+    data[at : at + 16] = bytes(b ^ 0xFF for b in data[at : at + 16])
+    (w / "s.db").write_bytes(bytes(data))
+
+
 def foreign_db(w):
     conn = sqlite3.connect(w / "s.db.tmp")
     conn.execute("CREATE TABLE users (id INTEGER)")
@@ -342,6 +359,9 @@ def _search_cases():
         ("search lr negative", None, TRAIN + ["--lr", "-0.1"], "not a finite number above 0"),
         ("search device bogus", None, TRAIN + ["--device", "foo"], "is not a torch device"),
         ("search epochs zero", None, TRAIN + ["--epochs", "0"], "--epochs"),
+        ("multi-budget strategy", None, TRAIN + ["--epochs", "1,3", "--strategy", "mi"], "--strategy does not apply"),
+        ("multi-budget mse threshold", None, TRAIN + ["--epochs", "1,3", "--mse-threshold", "0.1"],
+         "--mse-threshold does not apply"),
         ("search width zero", None, TRAIN + ["--width", "0"], "--width"),
         ("search resolution tiny", None, TRAIN + ["--resolution", "2"], "--resolution"),
         ("search dataset unknown", None, TRAIN + ["--dataset", "imagenet"], "--dataset"),
@@ -422,6 +442,7 @@ def _study_cases():
         ("export damaged data pages", corrupt_data_pages, ["export", "s", "--out", "e.csv"] + with_db, DAMAGED),
         ("report damaged data pages", corrupt_data_pages, ["report", "s"] + with_db, DAMAGED),
         ("resume damaged data pages", corrupt_data_pages, RESUME, DAMAGED),
+        ("resume damaged model", corrupt_one_model, RESUME, "fails its checksum"),
         ("export bad suffix", None, ["export", "s", "--out", "e.xlsx"] + with_db, "expected a .csv or .json"),
         ("select budget syntax", None, select + ["--budget", "macs<"], "budget"),
         ("select budget unknown target", None, select + ["--budget", "joules<=3"], "joules"),
@@ -531,7 +552,7 @@ def test_lookup_misses_are_per_trial_failures_and_the_search_goes_on(template, t
 
 def test_trials_failing_alike_stop_the_search_and_the_command_fails(tmp_path, monkeypatch):
     """The first FAIL_FAST trials failing with one error (a bad setting) stop the search; the CLI then exits 1."""
-    import gpnas.objectives
+    import gpnas.run.table_objective
     from gpnas.space import make_space
     from gpnas.study import FAIL_FAST, Study
 
@@ -547,7 +568,7 @@ def test_trials_failing_alike_stop_the_search_and_the_command_fails(tmp_path, mo
     assert len(calls) == FAIL_FAST and "all failed with the same error" in study.stop_reason
     assert "no kernel image" in study.stop_reason
     # on the command line a search whose every trial failed ends in one Error line and a non-zero exit
-    monkeypatch.setattr(gpnas.objectives.TableObjective, "__call__", lambda self, arch: broken(arch))
+    monkeypatch.setattr(gpnas.run.table_objective.TableObjective, "__call__", lambda self, arch: broken(arch))
     (tmp_path / "s.yaml").write_text(SPACE)
     (tmp_path / "t.csv").write_text(HEADER + "\n".join(_rows()) + "\n")
     result = _invoke(["search", "--space", "s.yaml", "--table", "t.csv", "--target", "acc", "--budget", "8",

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from gpnas.cell import Cell
+from gpnas.space.cell import Cell
 from gpnas.exceptions import SpaceError
 from gpnas.space import SearchSpace
-from gpnas.tables import NB201_OPS, nasbench201_space
+from gpnas.io.tables import NB201_OPS, nasbench201_space
 
 
 def _arch(space, ops):

@@ -54,15 +54,15 @@ def test_fit_then_predict(files):
 
 
 def test_predict_streams_in_chunks_and_never_overwrites_its_inputs(files, monkeypatch):
-    import gpnas.data
+    import gpnas.io.data
 
     tmp, space, data = files
     fitted = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz", "--replicates")
     assert fitted.exit_code == 0
     whole = run("predict", "--model", tmp / "m.npz", "--data", data, "--out", tmp / "whole.csv")
     assert whole.exit_code == 0, whole.output
-    monkeypatch.setattr(gpnas.data, "STREAM_CHUNK", 7)  # 30 rows in chunks of 7 give the same file
-    monkeypatch.setattr(gpnas.data.predict_csv, "__defaults__", (7,))
+    monkeypatch.setattr(gpnas.io.data, "STREAM_CHUNK", 7)  # 30 rows in chunks of 7 give the same file
+    monkeypatch.setattr(gpnas.io.data.predict_csv, "__defaults__", (7,))
     chunked = run("predict", "--model", tmp / "m.npz", "--data", data, "--out", tmp / "chunked.csv")
     assert chunked.exit_code == 0, chunked.output
     def table(path):

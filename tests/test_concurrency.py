@@ -3,6 +3,7 @@ stale trials re-queued by heartbeat, and Ctrl-C (SIGINT) leaving a resumable stu
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -87,7 +88,7 @@ def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp
         assert rows[number][5] >= 1 and rows[number][4].split(":")[1] == str(helper.pid)
 
 
-def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
+def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
     from gpnas.space import make_space
 
     # 16,384 architectures and a budget of 300: each proposal scores the whole space, so the search runs for many
@@ -103,8 +104,9 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
         lines.append(",".join(str(arch[n]) for n in small_space.names) + f",{float(x.sum())}")
     table.write_text("\n".join(lines) + "\n")
     db = tmp_path / "s.db"
+    # no --study: the hint must name the randomly named study, or the same command would start a new one
     command = [sys.executable, "-m", "gpnas", "search", "--space", str(space), "--table", str(table), "--target",
-               "acc", "--budget", "300", "--batch-size", "1", "--strategy", "ucb", "--study", "c", "--storage",
+               "acc", "--budget", "300", "--batch-size", "1", "--strategy", "ucb", "--storage",
                f"sqlite:///{db}", "--out", str(tmp_path / "run.json")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -113,10 +115,12 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "the same command resumes" in err
+    hint = err.split("resume with: ", 1)[1].strip()
+    assert hint.startswith("gpnas search ") and " --study study-" in hint
     before = [r for r in _rows(db) if r[2] == "done"]
     assert len(before) >= 12 and not any(r[2] == "running" for r in _rows(db))
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run([sys.executable, "-m"] + shlex.split(hint), capture_output=True, text=True,
+                             timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     after = _rows(db)
     assert sum(r[2] == "done" for r in after) == 300

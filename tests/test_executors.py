@@ -1,7 +1,7 @@
 import os
 import signal
 
-from gpnas.executors import ProcessPoolExecutor
+from gpnas.run.executors import ProcessPoolExecutor
 from gpnas.study import Study
 
 
@@ -73,11 +73,9 @@ class ReportThreads:
 
 
 def test_pool_workers_share_the_cores_between_them(small_space, monkeypatch):
-    from gpnas.executors import threads_per_worker
+    from gpnas.threads import threads_per_worker
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert [threads_per_worker(w) for w in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
-    monkeypatch.undo()
+    assert [threads_per_worker(w, cores=8) for w in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
     pool = ProcessPoolExecutor(2)
     study = Study(small_space, sampler="random", seed=0, fit_model=False)
     study.optimize(ReportThreads(), budget=4, batch_size=2, executor=pool)
@@ -105,7 +103,7 @@ def test_training_uses_the_threads_its_worker_was_given(monkeypatch):
 
 POOL_AFTER_TORCH = """
 import torch
-from gpnas.executors import ProcessPoolExecutor
+from gpnas.run.executors import ProcessPoolExecutor
 from gpnas.space import make_space
 from gpnas.study import Study
 

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from scipy.stats import norm
 
 from gpnas.cli import main
-from gpnas.multi_budget import AtBudget, TargetBudgetPredictor, multi_budget_study
-from gpnas.select import Constraint, select_for_study
+from gpnas.study.multi_budget import AtBudget, TargetBudgetPredictor, multi_budget_study
+from gpnas.study.select import Constraint, select_for_study
 from gpnas.space import make_space
 from gpnas.study import load_study
 

@@ -9,7 +9,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray extra is not installed") if os.environ.get(
     "GPNAS_REQUIRE_RAY") != "1" else __import__("ray")
 
-from gpnas.ray_executor import RayExecutor  # noqa: E402
+from gpnas.run.ray import RayExecutor  # noqa: E402
 from gpnas.study import Study  # noqa: E402
 
 

@@ -2,7 +2,6 @@
 
 import os
 
-import numpy as np
 import pytest
 
 if os.environ.get("GPNAS_REQUIRE_RAY") == "1":
@@ -14,7 +13,7 @@ else:
     tune = pytest.importorskip("ray.tune", reason="the tune extra is not installed")
     from ray.tune.search.optuna import OptunaSearch
 
-from gpnas.optuna import ARCH_KEY, GPNASSampler  # noqa: E402
+from gpnas.integrations.optuna import ARCH_KEY, GPNASSampler  # noqa: E402
 
 OPS = ["conv3", "conv5", "skip"]
 SCORE = {"conv3": 2.0, "conv5": 3.0, "skip": 0.5}
@@ -46,4 +45,5 @@ def test_ray_tune_reaches_gpnas_through_optuna_search(tmp_path):
     optuna_study = search._ot_study
     modelled = [t for t in optuna_study.trials if ARCH_KEY in t.system_attrs]
     assert len(modelled) >= 8  # the trials after the start-up ones came from the GP-NAS model
-    assert max(scores) > np.median(scores[:6])
+    # five conv5 (15.0 and up; the optimum is 15.4): RandomSampler finds one in about 6 % of 16-trial runs
+    assert max(scores) >= 15.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gpnas import GPNASRegressor
-from gpnas.recommend import recommend
+from gpnas.study.recommend import recommend
 from gpnas.study import Study
 
 

@@ -6,7 +6,7 @@ import pytest
 
 # the report needs the report extra (the test extra installs it): a missing matplotlib fails here, it is not skipped
 from gpnas.report import held_out_predictions, write_report  # noqa: E402, I001
-from gpnas.select import pareto_front
+from gpnas.study.select import pareto_front
 from gpnas.study import Study
 
 

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from gpnas.cli import main
 from gpnas.exceptions import DataError
-from gpnas.select import Constraint, latency_of, read_latency_table, select_per_target
+from gpnas.study.select import Constraint, latency_of, read_latency_table, select_per_target
 from gpnas.study import Study
 
 

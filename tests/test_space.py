@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gpnas import ArchitectureError, Choice, SearchSpace, SpaceError
-from gpnas.encoding import Encoder
+from gpnas.space.encoding import Encoder
 
 NB201_YAML = """
 name: nb201

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpnas.storage import SQLiteStorage, StorageError, get_storage
+from gpnas.store.sqlite import SQLiteStorage, StorageError, get_storage
 from gpnas.study import create_study, load_study
 
 

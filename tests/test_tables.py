@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gpnas.exceptions import DataError
-from gpnas.tables import data_dir, load_table, macro_canonical
+from gpnas.io.tables import data_dir, load_table, macro_canonical
 
 
 @pytest.mark.parametrize("name, rows, distinct", [("nb201-cifar10", 15625, 6466), ("macro", 6561, 3969),

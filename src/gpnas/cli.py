@@ -11,32 +11,32 @@ from pathlib import Path
 import click
 import numpy as np
 
-from gpnas.builtin import BUILTIN_SPACES, resolve_space
-from gpnas.data import (
+from gpnas.io.builtin import BUILTIN_SPACES, resolve_space
+from gpnas.io.data import (
     predict_csv,
     read_architectures,
     refuse_conflicts,
     write_architectures,
 )
-from gpnas.encoding import ENCODINGS, FEATURES
+from gpnas.space.encoding import ENCODINGS, FEATURES
 from gpnas.exceptions import DataError, GPNASError
-from gpnas.executors import make_executor
+from gpnas.run.factory import make_executor
 from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
-from gpnas.multi_budget import (
+from gpnas.study.multi_budget import (
     AtBudget,
     TableAtBudgets,
     multi_budget_study,
     parse_budget_columns,
 )
 from gpnas.nets.defaults import TRAINING_DEFAULTS
-from gpnas.objectives import TableObjective
-from gpnas.persistence import load_model, save_model
+from gpnas.run.table_objective import TableObjective
+from gpnas.store.model_files import load_model, save_model
 from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.sampling.strategies import SAMPLERS
 from gpnas.space import SearchSpace, compact_arch, format_arch
-from gpnas.storage import StorageError, get_storage
+from gpnas.store.sqlite import StorageError, get_storage
 from gpnas.study import Study, load_study
-from gpnas.tables import TABLE_NAMES, load_table
+from gpnas.io.tables import TABLE_NAMES, load_table
 
 
 def friendly_errors(command):
@@ -268,6 +268,14 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
         if len(epochs) > 1:
             budgets, described["epochs"] = epochs, epochs
+    if budgets is not None:
+        ctx = click.get_current_context()
+        for option in ("strategy", "mse_threshold"):  # never ignore an option without a word
+            if ctx.get_parameter_source(option) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--" + option.replace("_", "-")
+                raise DataError(f"{flag} does not apply to a multi-budget search (several --epochs or --target "
+                                "columns): it has its own strategy, UCB at the largest budget with the budget chosen "
+                                "by information per cost, and stops on --budget")
     if store is None:
         store = get_storage(storage)
     if resuming:
@@ -299,8 +307,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         study.optimize(evaluate, budget=budget, batch_size=batch_size, show_progress=True,
                        executor=make_executor(executor, workers, address, gpus_per_trial))
     except KeyboardInterrupt:
-        click.echo(f"interrupted: every finished trial is stored in {storage}; the same command resumes study "
-                   f"{study.study_name!r}", err=True)
+        click.echo(f"interrupted: every finished trial is stored in {storage}; resume with: "
+                   f"{_resume_command(study.study_name)}", err=True)
         raise click.exceptions.Exit(130) from None  # the shell's convention for SIGINT, so `&&` chains stop
     result = study.to_dict()
     Path(out_path).write_text(json.dumps(result, indent=1))
@@ -320,6 +328,17 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         click.echo(f"predicted vs measured on held-out trainings: Kendall tau = {tau:.2f}, Pearson r = {r:.2f} "
                    f"over {n} (each predicted before it was trained; {verdict})")
     click.echo(f"study {study.study_name!r} in {storage}")
+
+
+def _resume_command(study_name: str) -> str:
+    """The command line that resumes this search: the one given, with ``--study NAME`` where it had none."""
+    import shlex
+    import sys
+
+    args = list(sys.argv[1:])
+    if not any(a == "--study" or a.startswith("--study=") for a in args):
+        args += ["--study", study_name]
+    return "gpnas " + " ".join(shlex.quote(a) for a in args)
 
 
 def _refuse_conflicts(study, given: dict) -> None:
@@ -429,7 +448,7 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
 def select(name, storage, budgets, latencies, costs_path, width, resolution, pool_size, top, out_path) -> None:
     """Pick the best predicted architectures under FLOPs / params / latency budgets, several targets at once, and
     print the Pareto front of predicted performance against cost."""
-    from gpnas.select import Constraint, parse_latency_options, select_for_study
+    from gpnas.study.select import Constraint, parse_latency_options, select_for_study
 
     constraints = [Constraint.parse(b) for b in budgets]
     study = load_study(name, get_storage(storage, create=False))

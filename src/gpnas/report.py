@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from gpnas.sampling.multi_budget import MultiBudgetSampler
-from gpnas.select import pareto_front
+from gpnas.study.select import pareto_front
 from gpnas.space import format_arch
 from gpnas.study import Study
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from gpnas.encoding import Encoder
+from gpnas.space.encoding import Encoder
 from gpnas.gp.kernel import GroupedRBFKernel
 
 
@@ -57,7 +57,7 @@ def test_kernel_gradient_matches_finite_differences(small_space):
 
 def test_table_lookups_equal_eq7_for_every_feature_mix(small_space):
     """One-hot groups combined in one table, a shared (interactions) group, and count features (a cell)."""
-    from gpnas.tables import nasbench201_space
+    from gpnas.io.tables import nasbench201_space
 
     cases = [(small_space, ["choices"]), (small_space, ["choices", "interactions"]),
              (nasbench201_space(), ["paths", "ops"]), (nasbench201_space(), ["choices", "effective", "paths", "ops"])]

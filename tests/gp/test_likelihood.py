@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from gpnas.encoding import Encoder
+from gpnas.space.encoding import Encoder
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.likelihood import log_marginal_likelihood
 

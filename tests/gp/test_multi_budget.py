@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
-from gpnas.encoding import Encoder
+from gpnas.space.encoding import Encoder
 from gpnas.gp.multi_budget import MEAN_RIDGE, MultiBudgetGP, budget_coordinate
 
 

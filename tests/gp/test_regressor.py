@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from gpnas import DataError, GPNASRegressor, JitterWarning, NotFittedError, load_model, save_model
-from gpnas.encoding import Encoder
+from gpnas.space.encoding import Encoder
 from gpnas.exceptions import ArchitectureError, ModelFileError
 from gpnas.gp.kernel import GroupedRBFKernel
 

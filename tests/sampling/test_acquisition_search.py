@@ -6,7 +6,7 @@ from gpnas import GPNASRegressor
 from gpnas.sampling.acquisition_search import all_neighbours, crossover, local_search, mutations
 from gpnas.sampling.strategies import AutoSampler, SamplingContext, UCBSampler
 from gpnas.space import make_space
-from gpnas.tables import accel_nasbench_space
+from gpnas.io.tables import accel_nasbench_space
 
 
 def test_all_neighbours_equals_the_space_s_neighbours_row_by_row(small_space):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gpnas.exceptions import DataError
-from gpnas.multi_budget import AtBudget, budget_space, multi_budget_study, parse_budget_columns
+from gpnas.study.multi_budget import AtBudget, budget_space, multi_budget_study, parse_budget_columns
 from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
 from gpnas.space import make_space
 from gpnas.study import load_study

@@ -2,7 +2,7 @@
 
 Notation (shapes as in the paper):
 
-* ``Z (n, p)``, ``Z2 (m, p)``: encoded architectures (see :mod:`gpnas.encoding`).
+* ``Z (n, p)``, ``Z2 (m, p)``: encoded architectures (see :mod:`gpnas.space.encoding`).
 * ``h``: number of operation types; ``cols[i]``: the columns of type ``i`` (the non-zero entries of mask ``l_i``).
 * ``D_i (n, m)``: squared distance restricted to type ``i``, ``D_i(s, u) = ||l_i * (s - u)||^2``.
 * ``sigma (h,)``, ``ell (h,)``: per-type signal standard deviation and lengthscale.

@@ -1,6 +1,6 @@
 """A Gaussian process over (architecture, training budget): what short trainings say about long ones.
 
-Symbols: ``Z (n, p)`` encoded architectures (:mod:`gpnas.encoding`), ``s (n,)`` the budget as ``log(b / b_min) /
+Symbols: ``Z (n, p)`` encoded architectures (:mod:`gpnas.space.encoding`), ``s (n,)`` the budget as ``log(b / b_min) /
 log(b_max / b_min)`` in [0, 1], ``y (n,)`` measured values, ``h`` kernel groups of the architecture.
 
     f(z, s) = beta_0 + beta_1 s + g(z, s),   y = f(z, s) + eps,   eps ~ N(0, noise(s)),
@@ -36,7 +36,7 @@ import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 from scipy.optimize import minimize
 
-from gpnas.encoding import Encoder
+from gpnas.space.encoding import Encoder
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.linalg import robust_cholesky
 from gpnas.gp.target import TargetTransform

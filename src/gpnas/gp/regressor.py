@@ -34,12 +34,13 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from gpnas.encoding import ENCODINGS, Encoder
-from gpnas.exceptions import ArchitectureError, DataError, NotFittedError
+from gpnas.space.encoding import ENCODINGS, Encoder
+from gpnas.exceptions import ArchitectureError, DataError, not_fitted_error
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.likelihood import log_marginal_likelihood
 from gpnas.gp.linalg import extend_cholesky, robust_cholesky
 from gpnas.gp.target import TargetTransform
+from gpnas.gp.validation import choice_matrix, target_vector
 from gpnas.gp.weights import weight_posterior
 from gpnas.space import SearchSpace
 
@@ -48,7 +49,7 @@ PREDICTORS = ("full", "linear")
 AUTO_FEATURES: tuple[str, ...] = ("choices",)
 AUTO_CELL_FEATURES: tuple[str, ...] = ("paths", "ops")
 ESTIMATIONS = ("alternating", "evidence")
-_CHUNK = 4096  # rows of X_* per block in predictions, to bound memory on large pools
+PREDICT_CHUNK = 4096  # rows of X_* per block in predictions, to bound memory on large pools
 #: Below this many training architectures, ``encoding="auto"`` also tries the ordinal encoding of numeric spaces.
 AUTO_ORDINAL_MAX_N = 100
 #: Training sets smaller than this fit their hyperparameters with one BLAS thread.
@@ -70,14 +71,14 @@ class GPNASRegressor:
     groups, n_options:
         Operation type and number of options per position (``d`` entries each), when no ``space`` is given.
     encoding:
-        ``"onehot"``, ``"ordinal"`` (the paper's), see :mod:`gpnas.encoding`, or ``"auto"`` (default): one-hot, except
+        ``"onehot"``, ``"ordinal"`` (the paper's), see :mod:`gpnas.space.encoding`, or ``"auto"`` (default): one-hot, except
         that below :data:`AUTO_ORDINAL_MAX_N` training architectures, in a space whose choices are all numbers, both
         encodings are fitted and the one with the higher evidence is kept (``encoding_`` says which).  With 20
         points an ordinal, nearly linear model of ordered choices is often the better prior; from about 50 on the
         one-hot one ranks better (``benchmarks/results/predictor.md``).
     features:
         The kernel's feature blocks, a subset of ``("choices", "effective", "paths", "ops", "interactions")``
-        (:mod:`gpnas.encoding`), or ``"auto"``: :data:`AUTO_CELL_FEATURES` when the space declares a cell, else the
+        (:mod:`gpnas.space.encoding`), or ``"auto"``: :data:`AUTO_CELL_FEATURES` when the space declares a cell, else the
         paper's per-position ``("choices",)``.  Chosen by measurement, see ``benchmarks/results/predictor_ablation.md``.
     predictor:
         ``"full"`` GP posterior predictive (default) or ``"linear"``, the paper's Eq. 22.
@@ -189,7 +190,14 @@ class GPNASRegressor:
         class _Regressor(RegressorMixin, BaseEstimator):
             pass
 
-        return _Regressor().__sklearn_tags__()
+        tags = _Regressor().__sklearn_tags__()
+        # choice indices: non-negative whole numbers, each a category of its position; never sparse, never NaN
+        tags.input_tags.positive_only = True
+        tags.input_tags.categorical = True
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        return tags
 
     def __repr__(self) -> str:
         defaults = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
@@ -203,8 +211,10 @@ class GPNASRegressor:
         return float(1.0 - resid @ resid / np.sum((y - y.mean()) ** 2))
 
     # ------------------------------------------------------------------ structure and validation
-    def structure(self) -> tuple[np.ndarray, list[str]]:
-        """Options per position ``(d,)`` and operation type per position, from the space or the constructor."""
+    def structure(self, X: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+        """Options per position ``(d,)`` and operation type per position: from the space, from ``groups`` and
+        ``n_options``, or, with neither, read from the training indices ``X`` (the largest index seen plus one, at
+        least two options, and one operation type per position) and kept after ``fit``."""
         if self.space is not None:
             n_options, groups = self.space.n_options, self.space.groups
             if self.n_options is not None and list(self.n_options) != list(n_options):
@@ -212,29 +222,33 @@ class GPNASRegressor:
             if self.groups is not None and list(self.groups) != list(groups):
                 raise ValueError("groups disagree with the space; pass one or the other")
             return n_options, groups
-        if self.groups is None or self.n_options is None:
-            raise ValueError("GPNASRegressor needs a space, or both groups and n_options")
-        return np.asarray(self.n_options, dtype=int), [str(g) for g in self.groups]
+        if self.groups is not None and self.n_options is not None:
+            return np.asarray(self.n_options, dtype=int), [str(g) for g in self.groups]
+        if self.groups is not None or self.n_options is not None:
+            raise ValueError("GPNASRegressor needs both groups and n_options, or a space, or neither (then the "
+                             "options are read from the training data)")
+        if X is not None:
+            return np.maximum(X.max(axis=0) + 1, 2), [f"x{j}" for j in range(X.shape[1])]
+        if hasattr(self, "n_options_"):
+            return self.n_options_, self.groups_
+        raise ValueError("GPNASRegressor needs a space, groups and n_options, or training data to read them from")
 
     def _validate_X(self, X: Any, n_options: np.ndarray) -> np.ndarray:
         if self.space is not None:
-            return self.space.validate(np.atleast_2d(X))
-        arr = np.atleast_2d(np.asarray(X))
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(int)
-        if arr.dtype.kind not in "iu" or arr.ndim != 2 or arr.shape[1] != n_options.size:
-            raise ArchitectureError(f"expected integer choice indices of shape (n, {n_options.size}), got {arr.shape}")
-        if np.any(arr < 0) or np.any(arr >= n_options):
-            raise ArchitectureError("choice index out of range for n_options")
-        return arr.astype(int)
-
-    def _validate_y(self, y: Any, n: int) -> np.ndarray:
-        y = np.asarray(y, dtype=float).ravel()
-        if y.shape[0] != n:
-            raise DataError(f"X has {n} rows but y has {y.shape[0]} values")
-        if not np.all(np.isfinite(y)):
-            raise DataError(f"y has {int(np.sum(~np.isfinite(y)))} non-finite value(s) (NaN or inf)")
-        return y
+            if np.ndim(X) != 2:  # scikit-learn's convention: one architecture is a (1, d) batch
+                choice_matrix(X)  # raises, naming the dimensions
+            return self.space.validate(X)
+        arr = choice_matrix(X)
+        if arr.shape[1] != n_options.size:
+            raise ArchitectureError(f"X has {arr.shape[1]} features, but GPNASRegressor is expecting "
+                                    f"{n_options.size} features as input (choice indices of shape "
+                                    f"(n, {n_options.size}))")
+        bad = arr >= n_options
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise ArchitectureError(f"architecture {row}: index {arr[row, col]} at position {col} is outside "
+                                    f"0..{n_options[col] - 1}")
+        return arr
 
     def _encoding_candidates(self, n: int, prior) -> list[str]:
         if self.encoding != "auto":
@@ -261,9 +275,10 @@ class GPNASRegressor:
         cell = self.space.cell_features() if self.space is not None else None
         return Encoder(n_options, groups, getattr(self, "encoding_", self.encoding), self.resolved_features(), cell)
 
-    def _check_fitted(self) -> None:
+    def check_is_fitted(self) -> None:
+        """Raise :class:`~gpnas.exceptions.NotFittedError` (scikit-learn's too, where it is loaded) before ``fit``."""
         if not hasattr(self, "weight_mean_"):
-            raise NotFittedError("this GPNASRegressor is not fitted yet; call fit first")
+            raise not_fitted_error("this GPNASRegressor is not fitted yet; call fit first")
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any, prior: "GPNASRegressor | tuple[np.ndarray, np.ndarray] | None" = None):
@@ -280,11 +295,13 @@ class GPNASRegressor:
             raise ValueError(f"unknown estimation {self.estimation!r}; expected one of {ESTIMATIONS}")
         if self.predictor not in PREDICTORS:
             raise ValueError(f"unknown predictor {self.predictor!r}; expected one of {PREDICTORS}")
-        n_options, groups = self.structure()
+        X = X if self.space is not None else choice_matrix(X)
+        if np.atleast_2d(X).shape[0] < 2:
+            raise DataError(f"need at least 2 architectures to fit, got n_samples={np.atleast_2d(X).shape[0]}")
+        n_options, groups = self.structure(None if self.space is not None else X)
         X = self._validate_X(X, n_options)
-        y = self._validate_y(y, X.shape[0])
-        if X.shape[0] < 2:
-            raise DataError(f"need at least 2 architectures to fit, got {X.shape[0]}")
+        y = target_vector(y, X.shape[0])
+        self.n_options_, self.groups_, self.n_features_in_ = np.asarray(n_options), list(groups), X.shape[1]
         candidates = self._encoding_candidates(X.shape[0], prior)
         if len(candidates) > 1:  # model selection by the evidence (same targets, same transform: comparable)
             fits = [GPNASRegressor(**{**self.get_params(), "encoding": e}).fit(X, y, prior) for e in candidates]
@@ -361,7 +378,7 @@ class GPNASRegressor:
             var = (1.0 / d) if self.weight_prior_var is None else float(self.weight_prior_var)
             return np.zeros(p), np.diag(np.concatenate([[float(self.bias_prior_var)], np.full(p - 1, var)]))
         if isinstance(prior, GPNASRegressor):
-            prior._check_fitted()
+            prior.check_is_fitted()
             if prior.encoder_.n_features + 1 != p or prior.encoding_ != self.encoding_:
                 raise ValueError("the prior model must use the same space structure and encoding as this model")
             mean, cov = prior.weight_mean_.copy(), prior.weight_cov_.copy()
@@ -473,11 +490,12 @@ class GPNASRegressor:
         """Make this model fitted from saved state (no hyperparameter estimation): the kernel is refactored and the
         weights' posterior recomputed, exactly as :meth:`fit` leaves them (used by :func:`gpnas.load_model`)."""
         n_options, groups = self.structure()
+        self.n_options_, self.groups_, self.n_features_in_ = np.asarray(n_options), list(groups), len(groups)
         self.encoder_ = self.make_encoder(n_options, groups)
         self.group_names_ = list(self.encoder_.group_names)
         self.target_ = target
         self.X_train_ = self._validate_X(X_train, n_options)
-        self.y_train_ = self._validate_y(y_train, self.X_train_.shape[0])
+        self.y_train_ = target_vector(y_train, self.X_train_.shape[0])
         self.kernel_ = GroupedRBFKernel(self.encoder_.group_columns, sigma, lengthscale, self.encoder_.onehot_positions)
         self.noise_ = float(noise)
         self.prior_mean_, self.prior_cov_ = np.asarray(prior_mean, float), np.asarray(prior_cov, float)
@@ -500,7 +518,7 @@ class GPNASRegressor:
         if not hasattr(self, "weight_mean_"):
             return self.fit(X, y)
         X = self._validate_X(X, self.encoder_.n_options)
-        y = self._validate_y(y, X.shape[0])
+        y = target_vector(y, X.shape[0])
         Z_new = self.encoder_.transform(X)
         K12 = self.kernel_(self.Z_train_, Z_new)
         K22 = self.kernel_(Z_new) + self.noise_ * np.eye(Z_new.shape[0])
@@ -522,7 +540,7 @@ class GPNASRegressor:
         distribution of a new *measurement* rather than of the noise-free performance.  For intervals use
         :meth:`predict_interval`, whose ends are exact quantiles.
         """
-        self._check_fitted()
+        self.check_is_fitted()
         mean, var = self.predict_latent(X, return_var=return_std or not self.target_.is_linear,
                                         include_noise=include_noise)
         if self.target_.is_linear and not return_std:
@@ -552,7 +570,7 @@ class GPNASRegressor:
 
     def interval_halfwidth(self, coverage: float = 0.95) -> float:
         """``w`` of :meth:`predict_interval`, in predictive standard deviations (model units)."""
-        self._check_fitted()
+        self.check_is_fitted()
         gaussian = float(norm.ppf(0.5 * (1.0 + coverage)))
         residuals = self.loo_standardized_residuals_
         rank = int(np.ceil(coverage * (residuals.size + 1)))
@@ -578,11 +596,11 @@ class GPNASRegressor:
         ``"linear"``); acquisition functions and mutual-information sampling work with it.  The variance is
         ``None`` when ``return_var`` is false.
         """
-        self._check_fitted()
+        self.check_is_fitted()
         X = self._validate_X(X, self.encoder_.n_options)
         means, variances = [], []
-        for start in range(0, X.shape[0], _CHUNK):  # encoded in blocks: memory stays bounded for any pool
-            mean, var = self.predict_latent_encoded(self.encoder_.transform(X[start : start + _CHUNK]), return_var,
+        for start in range(0, X.shape[0], PREDICT_CHUNK):  # encoded in blocks: memory stays bounded for any pool
+            mean, var = self.predict_latent_encoded(self.encoder_.transform(X[start : start + PREDICT_CHUNK]), return_var,
                                                     include_noise, predictor)
             means.append(mean)
             variances.append(var)
@@ -593,12 +611,12 @@ class GPNASRegressor:
     def predict_latent_encoded(self, Z: np.ndarray, return_var: bool = True, include_noise: bool = False,
                                predictor: str | None = None):
         """:meth:`predict_latent` on already encoded architectures ``Z (m, p')`` (see :meth:`encode`)."""
-        self._check_fitted()
+        self.check_is_fitted()
         predictor = predictor or self.predictor
         Z_train = self.Z_train_
         means, variances = [], []
-        for start in range(0, Z.shape[0], _CHUNK):
-            Zc = Z[start : start + _CHUNK]
+        for start in range(0, Z.shape[0], PREDICT_CHUNK):
+            Zc = Z[start : start + PREDICT_CHUNK]
             prior_var = self.kernel_.diag(Zc)
             if predictor == "linear":
                 Phi = self.design(Zc)
@@ -630,7 +648,7 @@ class GPNASRegressor:
 
     def encode(self, X: Any) -> np.ndarray:
         """Validate architectures ``X (m, d)`` and encode them into the features ``Z (m, p')`` the kernel sees."""
-        self._check_fitted()
+        self.check_is_fitted()
         return self.encoder_.transform(self._validate_X(X, self.encoder_.n_options))
 
     def design(self, Z: np.ndarray) -> np.ndarray:
@@ -653,13 +671,13 @@ class GPNASRegressor:
     @property
     def sigma_(self) -> np.ndarray:
         """Per-type signal standard deviation ``(h,)``, model units."""
-        self._check_fitted()
+        self.check_is_fitted()
         return self.kernel_.sigma.copy()
 
     @property
     def lengthscale_(self) -> np.ndarray:
         """Per-type lengthscale ``(h,)``, in encoded-feature units."""
-        self._check_fitted()
+        self.check_is_fitted()
         return self.kernel_.lengthscale.copy()
 
     @property
@@ -667,7 +685,7 @@ class GPNASRegressor:
         """The fitted noise variance over the variance of the training targets, both in model units: how much of
         the spread of the measured values the model puts down to measurement noise (about 0.01 at the noise floor;
         near 1, the measured differences between these architectures are mostly noise)."""
-        self._check_fitted()
+        self.check_is_fitted()
         spread = float(np.var(self.target_.forward(self.y_train_)))
         return float(min(1.0, self.noise_ / spread)) if spread > 0 else 1.0
 
@@ -684,7 +702,7 @@ class GPNASRegressor:
     def prior_covariance_encoded(self, Z1: np.ndarray, Z2: np.ndarray | None = None,
                                  include_noise: bool = False) -> np.ndarray:
         """:meth:`prior_covariance` on encoded architectures (see :meth:`encode`)."""
-        self._check_fitted()
+        self.check_is_fitted()
         same = Z2 is None
         Z2 = Z1 if same else Z2
         if self._isotropic_prior is not None:  # the linear prior joins the kernel's table lookup (no design matrix)
@@ -697,7 +715,7 @@ class GPNASRegressor:
 
     def prior_variance_encoded(self, Z: np.ndarray, include_noise: bool = False) -> np.ndarray:
         """The diagonal of :meth:`prior_covariance_encoded` ``(m,)``, without forming the matrix."""
-        self._check_fitted()
+        self.check_is_fitted()
         noise = self.noise_ if include_noise else 0.0
         if self._isotropic_prior is not None:
             bias_var, weight_var = self._isotropic_prior

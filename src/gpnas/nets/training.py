@@ -9,7 +9,7 @@ epochs, for the same reason.  Every child of a study sees the same data order an
 
 CPU facts that set the defaults (measured on 2-core machines): ``channels_last`` roughly halves a training step of
 these depthwise-heavy networks; concurrent trainings with several threads each slow each other 3-20x, so parallel
-trials share the cores (``GPNAS_TORCH_THREADS``, set per worker by :mod:`gpnas.executors`: cores / workers) and a
+trials share the cores (``GPNAS_TORCH_THREADS``, set per worker by :mod:`gpnas.run.executors`: cores / workers) and a
 single in-process trial uses them all.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gpnas.executors import THREADS_VARIABLE
+from gpnas.threads import THREADS_VARIABLE
 
 
 class TrainingDiverged(RuntimeError):

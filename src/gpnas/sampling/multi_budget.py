@@ -1,7 +1,7 @@
 """Search across training budgets: which architecture to evaluate next, and for how long.
 
 A multi-budget study's space is the architecture space plus one last position, ``budget`` (see
-:func:`gpnas.multi_budget.budget_space`), so that the store, the executors and resuming work unchanged.  Each round:
+:func:`gpnas.study.multi_budget.budget_space`), so that the store, the executors and resuming work unchanged.  Each round:
 
 1. Fit :class:`~gpnas.gp.multi_budget.MultiBudgetGP` on every evaluation, at whatever budget.
 2. **Which architecture**: the one with the highest upper confidence bound ``mean + beta std`` of its value at the
@@ -33,13 +33,13 @@ from gpnas.space import SearchSpace
 #: Candidates whose upper bound is recomputed after each pick of a batch (conditioning only lowers upper bounds).
 _BATCH_SHORTLIST = 512
 #: Architectures per block when the pool's posterior is computed (bounds memory at a few hundred MB).
-_CHUNK = 2048
+PREDICT_CHUNK = 2048
 
 
 def arch_part(space: SearchSpace) -> SearchSpace:
     """The architecture space of a budget space (every position but the last, ``budget``)."""
     if space.choices[-1].name != "budget":
-        raise ValueError(f"space {space.name!r} has no budget position; build it with gpnas.multi_budget.budget_space")
+        raise ValueError(f"space {space.name!r} has no budget position; build it with gpnas.study.multi_budget.budget_space")
     return SearchSpace(space.choices[:-1], name=space.name, cell=space.cell)
 
 
@@ -121,7 +121,7 @@ class MultiBudgetSampler(Sampler):
                               n_crossovers=500)
         if len(pool) == 0:
             return np.empty((0, ctx.space.n_positions), dtype=int)
-        ucb = np.concatenate([self._ucb(model, pool[i:i + _CHUNK]) for i in range(0, len(pool), _CHUNK)])
+        ucb = np.concatenate([self._ucb(model, pool[i:i + PREDICT_CHUNK]) for i in range(0, len(pool), PREDICT_CHUNK)])
         shortlist = pool[np.argsort(-ucb)[:_BATCH_SHORTLIST]]
         picks: list[np.ndarray] = []
         for _ in range(k):
@@ -140,7 +140,7 @@ class MultiBudgetSampler(Sampler):
     def target_mean(self, model: MultiBudgetGP, X: np.ndarray) -> np.ndarray:
         """Posterior mean at the target budget of architectures ``X`` (model units), in blocks."""
         target = self.budgets[self.target_index]
-        return np.concatenate([model.predict_latent(X[i:i + _CHUNK], target)[0] for i in range(0, len(X), _CHUNK)])
+        return np.concatenate([model.predict_latent(X[i:i + PREDICT_CHUNK], target)[0] for i in range(0, len(X), PREDICT_CHUNK)])
 
     def _ucb(self, model: MultiBudgetGP, X: np.ndarray) -> np.ndarray:
         mean, var = model.predict_latent(X, self.budgets[self.target_index])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpnas.data import read_architectures, refuse_conflicts
+from gpnas.io.data import read_architectures, refuse_conflicts
 from gpnas.exceptions import DataError
 from gpnas.space import SearchSpace
 

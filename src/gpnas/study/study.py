@@ -19,10 +19,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from gpnas.executors import Executor
+from gpnas.run.executors import Executor
 from gpnas.gp.regressor import GPNASRegressor
-from gpnas.persistence import model_from_bytes, model_to_bytes
-from gpnas.recommend import recommend
+from gpnas.store.model_files import model_from_bytes, model_to_bytes
+from gpnas.study.recommend import recommend
 from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import (
@@ -33,51 +33,15 @@ from gpnas.sampling.strategies import (
     make_sampler,
 )
 from gpnas.space import SearchSpace
-from gpnas.storage import StorageError, get_storage
-
-
-@dataclass
-class Trial:
-    """One evaluation of an architecture."""
-
-    number: int
-    arch: np.ndarray
-    state: str = "pending"
-    value: float | None = None
-    error: str | None = None
-    started: float | None = None
-    finished: float | None = None
-    round: int = 0
-    worker: str | None = None
-    attempts: int = 0
-    heartbeat: float | None = None
-
-    def params(self, space: SearchSpace) -> dict[str, Any]:
-        return space.to_dict_arch(self.arch)
-
-    def to_dict(self, space: SearchSpace) -> dict[str, Any]:
-        return {"number": self.number, "arch": self.params(space), "state": self.state, "value": self.value,
-                "error": self.error, "round": self.round, "worker": self.worker, "attempts": self.attempts,
-                "duration_s": (self.finished - self.started) if self.finished and self.started else None}
-
-    def record(self) -> dict[str, Any]:
-        """The storage row (architecture as indices)."""
-        return {"number": self.number, "arch": [int(v) for v in self.arch], "state": self.state, "value": self.value,
-                "error": self.error, "started": self.started, "finished": self.finished, "worker": self.worker,
-                "round": self.round, "attempts": self.attempts, "heartbeat": self.heartbeat}
-
-    @classmethod
-    def from_record(cls, row: Mapping[str, Any]) -> "Trial":
-        return cls(int(row["number"]), np.array(row["arch"], dtype=int), row["state"], row["value"], row["error"],
-                   row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0),
-                   row.get("heartbeat"))
+from gpnas.store.sqlite import StorageError, get_storage
+from gpnas.study.target_budget import fit_target_predictor, multi_budget_summary
+from gpnas.study.loop import optimize as run_search
+from gpnas.study.trial import Trial
 
 
 #: Samplers a stored study may name (the multi-budget one is made with its budgets, not by name on the CLI).
 STORED_SAMPLERS = {**SAMPLERS, MultiBudgetSampler.name: MultiBudgetSampler}
 
-#: A search stops when its first this-many trials failed with one and the same error (a bad setting, not bad luck).
-FAIL_FAST = 3
 
 #: Owner tokens of the Study objects alive in this process (an owner of another process is checked by its pid).
 _LIVE_OWNERS: set[str] = set()
@@ -223,6 +187,8 @@ class Study:
         self.study_name = study_name or f"study-{uuid.uuid4().hex[:8]}"
         if not self.storage.has_study(self.study_name):
             self.storage.create_study(self.study_name, space.to_dict(), self.settings())
+        else:  # resuming: a damaged file fails here, before this process writes a byte to it
+            self.storage.check_integrity(self.study_name)
 
     def settings(self) -> dict[str, Any]:
         """The constructor settings, as stored with the study (enough to rebuild it on resume)."""
@@ -336,7 +302,6 @@ class Study:
         if self._multi_budget:
             # its model is the sampler's own (budget as an input); it predicts the target budget, and neither Theorem
             # 3's rounds nor the stored per-round models apply to it
-            from gpnas.multi_budget import fit_target_predictor
 
             self.model_ = fit_target_predictor(self)
             self._model_n_done = len(done) if self.model_ is not None else -1
@@ -463,11 +428,9 @@ class Study:
 
         Several processes (terminals, machines sharing the database file) may run ``optimize`` on one study at once:
         each claims trials atomically, sees the others' running trials as pending points, and the ``budget`` counts
-        the trials of all of them.  The loop itself is :func:`gpnas.search_loop.optimize`.
+        the trials of all of them.  The loop itself is :func:`gpnas.study.loop.optimize`.
         """
-        from gpnas.search_loop import optimize
-
-        return optimize(self, objective, budget, batch_size, timeout, mse_threshold, callbacks, show_progress,
+        return run_search(self, objective, budget, batch_size, timeout, mse_threshold, callbacks, show_progress,
                         executor)
 
     def model_at(self, round_: int) -> GPNASRegressor | None:
@@ -497,7 +460,7 @@ class Study:
 
     def recommend(self, rule: str = "measured") -> dict[str, Any] | None:
         """The architecture to ship now by ``rule`` (``"measured"``, ``"predicted"`` or ``"lcb"``, see
-        :mod:`gpnas.recommend`), with ``mean`` and ``std`` of its predicted performance when a model exists and
+        :mod:`gpnas.study.recommend`), with ``mean`` and ``std`` of its predicted performance when a model exists and
         ``measured`` when it was evaluated.  ``None`` before the first result."""
         done = self.trials_in("done")
         pool = self._pool() if rule == "predicted" else None
@@ -522,8 +485,6 @@ class Study:
 
     def summary(self) -> dict[str, Any]:
         if isinstance(self.sampler, MultiBudgetSampler):
-            from gpnas.multi_budget import multi_budget_summary
-
             return multi_budget_summary(self)
         best = self.best_trial
         return {

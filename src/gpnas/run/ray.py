@@ -17,7 +17,8 @@ import socket
 import sys
 from typing import Any, Callable
 
-from gpnas.executors import THREADS_VARIABLE, Executor, Outcome, evaluate
+from gpnas.run.executors import Executor, Outcome, evaluate
+from gpnas.threads import THREADS_VARIABLE
 
 
 def _run_trial(objective: Callable[[dict], Any], arch: dict, torch_threads: int | None) -> Outcome:

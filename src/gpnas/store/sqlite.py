@@ -13,9 +13,9 @@ file is told apart from an old gpnas one; a version 1 file is migrated in place 
 Several processes may share one study.  Trial numbers are assigned inside the inserting transaction (never twice), a
 free pending trial is claimed with a compare-and-set update (one claimant wins), a result is written only if the trial
 is not finished yet (a finished result is never overwritten), and trials whose owner died or stopped sending
-heartbeats are put back in the queue by whichever process notices (see :mod:`gpnas.study`).
+heartbeats are put back in the queue by whichever process notices (see :mod:`gpnas.study.study`).
 * ``models(study_id, round, n_done, created, info JSON, model BLOB)``: the fitted model after each round as opaque
-  bytes (the study stores the portable ``.npz`` of :mod:`gpnas.persistence`; the store never reads them), and the
+  bytes (the study stores the portable ``.npz`` of :mod:`gpnas.store.model_files`; the store never reads them), and the
   round's summary (expected MSE, sigma, lengthscales).
 
 The database runs in WAL mode with ``synchronous=NORMAL``: every commit survives a killed process (power loss may
@@ -26,11 +26,13 @@ tables (and not empty), or of another schema version, is refused with a clear er
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 from gpnas.exceptions import GPNASError
@@ -164,6 +166,9 @@ class InMemoryStorage:
     def load_rounds(self, name: str) -> list[dict]:
         return [dict(info) for _, _, info, _ in self._studies[name]["models"]]
 
+    def check_integrity(self, name: str) -> None:
+        """Raise :class:`StorageError` if study ``name`` cannot be read back whole (nothing to check in memory)."""
+
     def load_model_at(self, name: str, round_: int) -> bytes | None:
         """The model bytes saved in round ``round_`` (counted from 1), or ``None``."""
         for r, _, _, blob in self._studies[name]["models"]:
@@ -191,12 +196,22 @@ class SQLiteStorage(InMemoryStorage):
                                              check_same_thread=False, isolation_level=None)
                 tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                 self._check_schema(tables, writable=False)
+                self._quick_check()
             else:
                 self._conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False,
                                              isolation_level=None)
                 self._init_schema()  # checks a foreign file before any pragma can change it
         except sqlite3.DatabaseError as err:
             raise StorageError(f"{str(self.path)!r} is not a usable SQLite database: {err}") from None
+
+    def _quick_check(self) -> None:
+        """SQLite's check of the file's structure (pages, cells, indexes): a damaged file fails here, not halfway
+        through a search."""
+        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            first = " ".join(" ".join(problems).replace("*** in database main ***", "").split())[:160]
+            raise StorageError(f"database {str(self.path)!r} is damaged ({first}); it was left as it was: restore a "
+                               "backup or export what can be read with 'gpnas export'")
 
     def _check_file(self) -> None:
         if self.path.exists():
@@ -214,6 +229,7 @@ class SQLiteStorage(InMemoryStorage):
             tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables:
                 self._check_schema(tables)
+                self._quick_check()
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -432,9 +448,44 @@ class SQLiteStorage(InMemoryStorage):
                                      (self._study_id(name), round_)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def check_integrity(self, name: str) -> None:
+        """Read study ``name`` back whole before anything is written to it: SQLite's own check of the file's
+        structure, every trial row, and the CRC-32 of every stored model (a damaged page inside a model passes
+        SQLite's check).  Raises :class:`StorageError` naming the damage; the file is not changed."""
+        where = str(self.path)
+        with self._lock:
+            try:
+                self._quick_check()
+                study_id = self._study_id(name)
+                for number, arch in self._conn.execute("SELECT number, arch FROM trials WHERE study_id = ?",
+                                                       (study_id,)):
+                    try:
+                        json.loads(arch)
+                    except (TypeError, ValueError):
+                        raise StorageError(f"database {where!r} is damaged: trial {number} of study {name!r} "
+                                           "cannot be read; it was left as it was") from None
+                for round_, blob in self._conn.execute("SELECT round, model FROM models WHERE study_id = ?",
+                                                       (study_id,)):
+                    damage = _zip_damage(bytes(blob))
+                    if damage:
+                        raise StorageError(f"database {where!r} is damaged: the model of round {round_} of study "
+                                           f"{name!r} fails its checksum ({damage}); it was left as it was")
+            except sqlite3.DatabaseError as err:
+                raise StorageError(f"database {where!r} is damaged ({err}); it was left as it was") from None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _zip_damage(blob: bytes) -> str | None:
+    """What is wrong with a stored model archive (an ``.npz``, a zip file with a CRC-32 per member), or ``None``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        return str(err)[:120]
+    return None if bad is None else f"member {bad!r}"
 
 
 def _admissible(existing: list[dict], new: list[dict], unique: bool, cap: int | None) -> list[dict]:

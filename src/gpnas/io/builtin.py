@@ -9,7 +9,7 @@ BUILTIN_SPACES = ("mobilenetv3-large", "mobilefacenet", "nasbench201", "nasbench
 
 def resolve_space(text: str) -> SearchSpace:
     """A built-in space by name (:data:`BUILTIN_SPACES`), or a space file (.yaml/.json)."""
-    from gpnas import tables
+    from gpnas.io import tables
     from gpnas.nets import spaces
 
     builtin = {"mobilenetv3-large": spaces.mobilenetv3_space, "mobilefacenet": spaces.mobilefacenet_space,

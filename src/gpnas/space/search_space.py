@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from gpnas.cell import Cell, CellFeatures
+from gpnas.space.cell import Cell, CellFeatures
 from gpnas.exceptions import ArchitectureError, SpaceError
 
 #: Spaces larger than this are never enumerated (``SearchSpace.enumerate`` raises instead).
@@ -120,8 +120,8 @@ class SearchSpace:
     name:
         A name for the space (used in reports and saved models).
     cell:
-        Optional :class:`~gpnas.cell.Cell`: which positions are the edges of a cell, so that the model can see the
-        network they form (dead edges, isomorphic cells; see :mod:`gpnas.cell`).
+        Optional :class:`~gpnas.space.cell.Cell`: which positions are the edges of a cell, so that the model can see the
+        network they form (dead edges, isomorphic cells; see :mod:`gpnas.space.cell`).
     """
 
     def __init__(self, choices: Sequence[Choice], name: str = "space", cell: Cell | None = None) -> None:
@@ -202,7 +202,10 @@ class SearchSpace:
         """
         arr = np.asarray(X)
         if arr.dtype.kind == "f":
-            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            for bad, what in ((np.isnan(arr), "NaN"), (np.isinf(arr), "infinity")):
+                if bad.any():
+                    raise ArchitectureError(f"architecture indices: X contains {what} ({int(bad.sum())} entries)")
+            if not np.all(arr == np.round(arr)):
                 raise ArchitectureError("architecture indices must be whole numbers")
         elif arr.dtype.kind not in "iu":
             raise ArchitectureError(f"architecture indices must be integers, got dtype {arr.dtype}")
@@ -307,7 +310,7 @@ class SearchSpace:
         """Build from a mapping ``{name, choices: [{name, values, group, repeat?}, ...], cell?}``.
 
         ``repeat: n`` expands one entry into ``n`` positions named ``<name>_0 .. <name>_{n-1}``.  ``cell`` is
-        ``{nodes, edges: {choice: [src, dst]}, none: [...], identity: [...]}`` (:meth:`gpnas.cell.Cell.from_dict`).
+        ``{nodes, edges: {choice: [src, dst]}, none: [...], identity: [...]}`` (:meth:`gpnas.space.cell.Cell.from_dict`).
         """
         if not isinstance(spec, Mapping):
             raise SpaceError(f"{source}: expected a mapping with 'choices', got {type(spec).__name__}")

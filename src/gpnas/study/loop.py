@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from gpnas.executors import Executor, InProcessExecutor, Retry
-from gpnas.study import FAIL_FAST, Study, Trial
+from gpnas.run.executors import Executor, InProcessExecutor, Retry
+from gpnas.study.trial import FAIL_FAST, Trial
+
+if TYPE_CHECKING:  # the study hands itself in; the loop never imports it
+    from gpnas.study.study import Study
 
 
 def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget: int, batch_size: int = 1,

@@ -1,4 +1,4 @@
-"""Executors run evaluations: in this process, in a local process pool, or on a Ray cluster (:mod:`gpnas.ray_executor`).
+"""Executors run evaluations: in this process, in a local process pool, or on a Ray cluster (:mod:`gpnas.run.ray`).
 
 An executor takes ``submit(objective, arch, number)`` and hands back results from ``wait(handles)`` as they finish,
 each an :class:`Outcome` (a value, or an error message) with the worker that produced it.  The study keeps
@@ -14,6 +14,8 @@ import os
 import socket
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from gpnas.threads import THREADS_VARIABLE, available_cores, threads_per_worker
 
 
 @dataclass
@@ -108,16 +110,6 @@ def _evaluate_marked(objective: Callable[[dict], Any], arch: dict, marker: str) 
         os.unlink(marker)
 
 
-#: Environment variable that tells a trial how many torch threads it may use (set in each worker by the executors).
-THREADS_VARIABLE = "GPNAS_TORCH_THREADS"
-
-
-def threads_per_worker(n_workers: int) -> int:
-    """Torch threads for each of ``n_workers`` parallel trials so that together they fill the cores and no more:
-    concurrent trainings with more threads than cores slow each other down several times over."""
-    return max(1, (os.cpu_count() or 1) // max(1, int(n_workers)))
-
-
 def _limit_threads(threads: int) -> None:
     """Process-pool initializer: the worker's trials use ``threads`` torch (and OpenMP) threads."""
     os.environ[THREADS_VARIABLE] = str(threads)
@@ -134,7 +126,7 @@ class ProcessPoolExecutor(Executor):
     Every evaluation in flight is resubmitted to a fresh pool, but only the one whose worker died counts an attempt
     (up to ``max_retries``, then its trial fails): each evaluation leaves a marker while it runs, and a worker the
     pool itself terminates (SIGTERM) marks itself a bystander before it exits.  Ray
-    (:mod:`gpnas.ray_executor`) retries only the task whose worker died in the same way.
+    (:mod:`gpnas.run.ray`) retries only the task whose worker died in the same way.
     """
 
     parallel = True
@@ -142,7 +134,7 @@ class ProcessPoolExecutor(Executor):
     def __init__(self, n_workers: int = 2, max_retries: int = 1) -> None:
         import tempfile
 
-        self.n_workers = max(1, min(int(n_workers), os.cpu_count() or 1))
+        self.n_workers = max(1, min(int(n_workers), available_cores()))
         self.max_retries = max_retries
         self.threads = threads_per_worker(self.n_workers)
         self._pool = self._new_pool()
@@ -223,23 +215,3 @@ class ProcessPoolExecutor(Executor):
 
         self._pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self._markers, ignore_errors=True)
-
-
-def make_executor(kind: str, workers: int | None = None, address: str | None = None, gpus_per_trial: float = 0.0):
-    """An executor by name: ``inprocess`` (``None``, the study's default), ``process`` or ``ray``."""
-    from gpnas.exceptions import DataError
-
-    if kind == "inprocess":
-        return None
-    if kind == "process":
-        return ProcessPoolExecutor(workers or 2)
-    try:
-        from gpnas.ray_executor import RayExecutor
-    except ImportError:
-        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None
-    try:
-        # on a local cluster the cores are this machine's: share them between the workers; elsewhere one per task
-        threads = threads_per_worker(workers or os.cpu_count() or 1) if address is None else 1
-        return RayExecutor(address=address, n_workers=workers, num_gpus=gpus_per_trial, torch_threads=threads)
-    except ImportError:
-        raise DataError("--executor ray needs the ray extra: pip install 'gpnas[ray]'") from None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpnas.cell import Cell
+from gpnas.space.cell import Cell
 from gpnas.exceptions import DataError
 from gpnas.space import Choice, SearchSpace
 
@@ -65,7 +65,7 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
         candidates.append(Path(os.environ["GPNAS_DATA_DIR"]))
     else:
         candidates.append(Path.cwd().parent / "shared" / "data")
-        candidates.append(Path(__file__).resolve().parents[3] / "shared" / "data")
+        candidates.append(Path(__file__).resolve().parents[4] / "shared" / "data")  # beside the checkout
     for candidate in candidates:
         if candidate.is_dir():
             return candidate

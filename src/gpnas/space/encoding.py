@@ -16,7 +16,7 @@ whatever the encoding: :attr:`Encoder.group_columns` holds them as index arrays.
 Beyond the paper, an encoder can add kernel groups (each with its own sigma and lengthscale, weighted by the
 evidence like the operation types):
 
-* ``"effective"``, ``"paths"``, ``"ops"``: structural features of a declared cell (:mod:`gpnas.cell`), groups
+* ``"effective"``, ``"paths"``, ``"ops"``: structural features of a declared cell (:mod:`gpnas.space.cell`), groups
   ``cell:effective``, ``cell:paths``, ``cell:ops``.  Without ``"choices"``, the cell's edges are seen only through
   them, while positions outside the cell keep their per-position encoding.
 * ``"interactions"``: one more group over every per-position column at once.  The paper's kernel is a *sum* over
@@ -30,8 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
-from gpnas.cell import FEATURES as CELL_FEATURES
-from gpnas.cell import CellFeatures
+from gpnas.space.cell import FEATURES as CELL_FEATURES
+from gpnas.space.cell import CellFeatures
 
 ENCODINGS = ("ordinal", "onehot")
 FEATURES = ("choices",) + CELL_FEATURES + ("interactions",)

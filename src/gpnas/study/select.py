@@ -174,7 +174,7 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
     space refined around the best predicted, costed by the study's stored training objective (MACs, params; with
     ``width``/``resolution`` overriding the stored ones) and by the per-device latency tables.
     """
-    from gpnas.data import read_architectures
+    from gpnas.io.data import read_architectures
     from gpnas.nets.defaults import objective_from_settings
     from gpnas.sampling.pool import candidate_pool
 

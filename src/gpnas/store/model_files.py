@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from gpnas.encoding import ENCODINGS
+from gpnas.space.encoding import ENCODINGS
 from gpnas.exceptions import GPNASError, ModelFileError
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.gp.target import TargetTransform
@@ -39,7 +39,7 @@ _ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "t
 def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | BinaryIO:
     """Write a fitted model to exactly ``path`` (the ``.npz`` format whatever the suffix) or a binary file object;
     returns where."""
-    model._check_fitted()
+    model.check_is_fitted()
     if isinstance(path, (str, Path)):
         path = Path(path)
         with open(path, "wb") as handle:  # a file object, so that NumPy does not append ".npz" to the name
@@ -57,7 +57,8 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
         if params[key] is not None:
             params[key] = np.asarray(params[key]).tolist()
     meta = {"format": FORMAT, "version": VERSION, "params": params, "target_kind": model.target_.kind,
-            "group_names": model.group_names_, "encoding": model.encoding_}
+            "group_names": model.group_names_, "encoding": model.encoding_,
+            "structure": {"n_options": np.asarray(model.n_options_).tolist(), "groups": list(model.groups_)}}
     np.savez(
         path,
         meta=np.array(json.dumps(meta)),
@@ -114,6 +115,9 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     model.encoding_ = meta.get("encoding", model.encoding)
     if model.encoding_ not in ENCODINGS or model.encoding not in ("auto",) + ENCODINGS:
         raise ModelFileError(f"model file {where} is damaged: encoding {model.encoding!r} / {model.encoding_!r}")
+    if model.space is None and model.groups is None and model.n_options is None:  # read from the training data
+        model.n_options_ = np.asarray(meta["structure"]["n_options"], dtype=int)
+        model.groups_ = [str(g) for g in meta["structure"]["groups"]]
     n_options, groups = model.structure()
     h = len(model.make_encoder(n_options, groups).group_names)
     p = model.make_encoder(n_options, groups).n_features + 1

@@ -1,7 +1,7 @@
 """GP-NAS inside Optuna (and so inside Ray Tune): :class:`GPNASSampler`, an Optuna sampler.
 
     import optuna
-    from gpnas.optuna import GPNASSampler
+    from gpnas.integrations.optuna import GPNASSampler
 
     study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0))
     study.optimize(objective, n_trials=100)   # objective calls trial.suggest_categorical(...) per choice
@@ -17,7 +17,9 @@ Needs the optional extra: ``pip install gpnas[optuna]``.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import warnings
 from typing import Any, Callable, Mapping, Sequence
 
@@ -37,6 +39,10 @@ from gpnas.space import Choice, SearchSpace
 #: System attribute holding the architecture a trial was given, so that running trials count as pending points.
 ARCH_KEY = "gpnas:arch"
 
+#: The model is fitted from this many completed trials on, whatever ``n_startup_trials`` says (a GP's
+#: hyperparameters cannot be estimated from one point).
+MIN_FIT_TRIALS = 2
+
 GroupSpec = Mapping[str, str] | Callable[[str], str] | None
 
 
@@ -44,6 +50,10 @@ def default_group(name: str) -> str:
     """The operation type of a parameter when no ``groups`` are given: its name without digits, so that
     ``block3_kernel`` and ``block5_kernel`` share the group ``block_kernel`` and ``edge0 .. edge5`` share ``edge``."""
     return re.sub(r"\d+", "", name).strip("_-.") or "op"
+
+
+class IndependentSamplingWarning(UserWarning):
+    """A parameter that the model does not cover is sampled by the independent sampler (said once per name)."""
 
 
 class GPNASSampler(BaseSampler):
@@ -59,7 +69,9 @@ class GPNASSampler(BaseSampler):
         callable ``name -> group``, or ``None`` for :func:`default_group`.  Positions of one group share a kernel
         term, as in the paper.
     n_startup_trials:
-        Completed trials before the model is used; until then the independent sampler proposes everything.
+        Completed trials before the model is used (at least :data:`MIN_FIT_TRIALS`, 2, whatever is given: a GP
+        cannot be fitted on one); until then the architecture choices are drawn at random by the independent
+        sampler.
     seed:
         Seeds the model, the strategy and the default independent sampler; a study run with the same seed and
         objective proposes the same trials.
@@ -98,6 +110,18 @@ class GPNASSampler(BaseSampler):
         self._pool_size = int(pool_size)
         self._model_params = dict(model_params or {})
         self._search_space = IntersectionSearchSpace(include_pruned=True)
+        self._warned_independent: set[str] = set()
+        self._proposal_lock = threading.Lock()
+        self._warned_fit: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable (Ray Tune checkpoints its searcher): a lock is not
+        state = self.__dict__.copy()
+        del state["_proposal_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._proposal_lock = threading.Lock()
 
     # ------------------------------------------------------------------ Optuna's sampler interface
     def reseed_rng(self) -> None:
@@ -106,29 +130,41 @@ class GPNASSampler(BaseSampler):
         self._independent_sampler.reseed_rng()
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        self._require_single_objective(study)
         return {name: dist for name, dist in self._search_space.calculate(study).items() if self._is_choice(dist)}
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        if not search_space:
-            return {}
-        if len(study.directions) > 1:
-            raise ValueError("GPNASSampler supports single-objective studies only")
+        """A value for every parameter of ``search_space``: the architecture choices from the model (random until
+        it can be fitted), any other parameter from the independent sampler."""
+        self._require_single_objective(study)
+        choices = {name: dist for name, dist in search_space.items() if self._is_choice(dist)}
+        # one proposal at a time (``n_jobs > 1`` runs trials in threads): each one reads the trials only after the
+        # previous proposal was stored as that trial's pending architecture, so two threads never propose the same
+        with self._proposal_lock:
+            params = self._propose(study, trial, choices) if choices else {}
+        for name, dist in search_space.items():
+            if name not in params:
+                params[name] = self._independent_sampler.sample_independent(study, trial, name, dist)
+        return params
+
+    def _propose(self, study: optuna.Study, trial: FrozenTrial,
+                 search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        """The model's architecture over the choices of ``search_space``, or ``{}`` while it cannot be fitted."""
         names = sorted(search_space)
         space = self._space(names, search_space)
         trials = study._get_trials(deepcopy=False, use_cache=True)
         X_done, y_done, violation, X_pending, X_failed = self._history(trials, trial, names, search_space, space)
-        if len(y_done) < max(2, self._n_startup_trials):
+        if len(y_done) < max(MIN_FIT_TRIALS, self._n_startup_trials):
             return {}
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         rng = self._trial_rng(trial)
         feasible = violation <= 0 if violation is not None else np.ones(len(y_done), dtype=bool)
-        if feasible.sum() < 2:
+        if feasible.sum() < MIN_FIT_TRIALS:
             return {}
         seed = int(rng.integers(2**31))
         params = {"random_state": seed, **self._model_params, "space": space}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # jitter and convergence warnings would repeat every trial
+        with self._warnings_once():
             model = GPNASRegressor(**params).fit(X_done[feasible], y_done[feasible])
         sampler = make_sampler(self._strategy, pool_size=self._pool_size)
         ctx = SamplingContext(space=space, X_done=X_done[feasible], y_done=sign * y_done[feasible],
@@ -146,9 +182,17 @@ class GPNASSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
+        self._require_single_objective(study)
+        if param_name not in self._warned_independent and not self._is_choice(param_distribution):
+            self._warned_independent.add(param_name)
+            warnings.warn(f"GPNASSampler: parameter {param_name!r} ({type(param_distribution).__name__}) is not an "
+                          "architecture choice (categorical, or integer with at most max_int_choices values); it is "
+                          "sampled by the independent sampler", IndependentSamplingWarning,
+                          stacklevel=2)
         return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._require_single_objective(study)  # before the objective runs: no training is wasted
         self._independent_sampler.before_trial(study, trial)
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
@@ -158,6 +202,24 @@ class GPNASSampler(BaseSampler):
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _require_single_objective(study: optuna.Study) -> None:
+        if len(study.directions) > 1:
+            raise ValueError(f"GPNASSampler supports single-objective studies only; this study has "
+                             f"{len(study.directions)} objectives (use optuna.samplers.NSGAIISampler or "
+                             "TPESampler for a multi-objective study)")
+
+    @contextlib.contextmanager
+    def _warnings_once(self):
+        """Show each kind of fit warning (jitter, convergence) once per sampler instead of once every trial."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            if w.category.__name__ not in self._warned_fit:
+                self._warned_fit.add(w.category.__name__)
+                warnings.warn(f"GPNASSampler (shown once): {w.message}", w.category, stacklevel=4)
+
     def _is_choice(self, dist: BaseDistribution) -> bool:
         if isinstance(dist, CategoricalDistribution):
             return len(dist.choices) > 1
@@ -249,8 +311,7 @@ class GPNASSampler(BaseSampler):
         candidates = sampler.propose(ctx, 30)
         if candidates.shape[0] == 0:
             return candidates
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with self._warnings_once():
             constraint = GPNASRegressor(**{**params, "target_transform": "standardize"}).fit(X_all, violation)
         mean, std = constraint.predict(candidates, return_std=True)
         p_feasible = norm.cdf(-mean / np.maximum(std, 1e-12))
