@@ -292,8 +292,12 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         study = multi_budget_study(space, budgets, n_initial=n_initial, direction=direction, seed=seed, storage=store,
                                    study_name=study_name, user_attrs={"objective": described})
     else:
+        # a table that lists part of its space: propose only what it can answer
+        candidates = (objective.architectures if isinstance(objective, TableObjective)
+                      and not objective.covers_space() else None)
         study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
-                      seed=seed, storage=store, study_name=study_name, user_attrs={"objective": described})
+                      seed=seed, storage=store, study_name=study_name, user_attrs={"objective": described},
+                      candidates=candidates)
     if isinstance(study.sampler, MultiBudgetSampler) != (budgets is not None):
         raise DataError(f"study {study.study_name!r} was created with {'one' if budgets else 'several'} budget(s); "
                         "resume it with the same --epochs or --target")

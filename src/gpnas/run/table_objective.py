@@ -23,6 +23,14 @@ class TableObjective:
         if not self.values:
             raise DataError(f"table {path!r} has no rows")
 
+    @property
+    def architectures(self) -> np.ndarray:
+        """The table's architectures ``(N, d)``: the only ones a replayed search can evaluate."""
+        return np.array(list(self.values), dtype=int)
+
+    def covers_space(self) -> bool:
+        return len(self.values) == self.space.size
+
     def __call__(self, arch: dict) -> float:
         key = tuple(int(v) for v in self.space.from_dict_arch(arch))
         if key not in self.values:

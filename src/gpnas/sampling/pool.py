@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpnas.sampling.acquisition_search import crossover, mutations
+from gpnas.sampling.candidates import CandidateSet
 from gpnas.space import SearchSpace
 
 
@@ -16,12 +17,18 @@ def candidate_pool(
     parents: np.ndarray | None = None,
     n_mutations: int = 0,
     n_crossovers: int = 0,
+    candidates: CandidateSet | None = None,
 ) -> np.ndarray:
     """Candidates ``(N, d)`` not in ``exclude``: the whole space when it has at most ``pool_size`` architectures,
     otherwise ``pool_size`` uniform draws plus ``n_mutations`` random one-position mutations of ``parents`` (the
     current best), every neighbour of the two best parents and ``n_crossovers`` uniform crossovers between parents,
-    so that the pool is refreshed around good architectures every round.
+    so that the pool is refreshed around good architectures every round.  With ``candidates`` the pool is their
+    unseen members (``pool_size`` of them at random when there are more).
     """
+    if candidates is not None:
+        seen = {tuple(x) for x in np.asarray(exclude)} if exclude is not None else set()
+        rest = candidates.unseen(seen)
+        return rest if len(rest) <= pool_size else rest[rng.choice(len(rest), pool_size, replace=False)]
     if space.size <= pool_size:
         candidates = space.enumerate()
     else:

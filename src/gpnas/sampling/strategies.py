@@ -27,6 +27,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from gpnas.sampling.acquisition_search import local_search
+from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.mutual_information import (
     MI_UNIVERSE_SIZE,
     acquisition_scores,
@@ -49,6 +50,7 @@ class SamplingContext:
     rng: np.random.Generator
     model: object | None = None
     sign: float = 1.0
+    candidates: CandidateSet | None = None  # when given, the only architectures that may be proposed
 
     @property
     def X_seen(self) -> np.ndarray:
@@ -58,6 +60,8 @@ class SamplingContext:
 def _fresh_random(ctx: SamplingContext, k: int, avoid: set | None = None) -> np.ndarray:
     """Up to ``k`` uniform architectures not seen before (rejection sampling; enumeration once the space runs low)."""
     seen = {tuple(x) for x in ctx.X_seen} | (avoid or set())
+    if ctx.candidates is not None:
+        return ctx.candidates.sample(k, ctx.rng, seen)
     out: list[tuple] = []
     for _ in range(50):
         for x in ctx.space.sample(4 * k + 8, random_state=ctx.rng):
@@ -138,11 +142,13 @@ class GPSampler(Sampler):
             return _fresh_random(ctx, k)
         top = ctx.X_done[np.argsort(-ctx.y_done)[:5]] if len(ctx.y_done) else None
         pool = candidate_pool(ctx.space, ctx.X_seen, self.pool_size, ctx.rng, parents=top,
-                              n_mutations=self.pool_size // 10, n_crossovers=self.pool_size // 20)
+                              n_mutations=self.pool_size // 10, n_crossovers=self.pool_size // 20,
+                              candidates=ctx.candidates)
         # the best measurement in model units, oriented so that larger is better (for EI)
         best = (ctx.sign * float(ctx.model.target_.forward(np.array([ctx.sign * ctx.y_done.max()]))[0])
                 if len(ctx.y_done) else None)
-        if ctx.space.size > self.pool_size and self.local_starts > 0 and pool.shape[0]:
+        if (ctx.candidates is None and ctx.space.size > self.pool_size and self.local_starts > 0
+                and pool.shape[0]):
             pool = self._refine_pool(ctx, pool, top, k, best)
         if pool.shape[0] == 0:
             return pool
@@ -263,6 +269,11 @@ class RegularizedEvolutionSampler(Sampler):
             contestants = ctx.rng.choice(population, min(self.sample_size, population.size), replace=False)
             parent = ctx.X_done[contestants[np.argmax(ctx.y_done[contestants])]]
             child = tuple(int(v) for v in ctx.space.mutate(parent, random_state=ctx.rng))
+            if ctx.candidates is not None and child not in ctx.candidates:
+                nearest = ctx.candidates.nearest_unseen(np.array(child), ctx.rng, seen)
+                if nearest is None:
+                    break
+                child = tuple(int(v) for v in nearest)
             if child not in seen:
                 seen.add(child)
                 out.append(child)
@@ -294,7 +305,9 @@ class LocalSearchSampler(Sampler):
                     return start
                 self.current = tuple(int(v) for v in start[0])
                 return np.vstack([start, _fresh_random(ctx, k - 1, avoid={self.current})]) if k > 1 else start
-            neighbours = [tuple(int(v) for v in x) for x in ctx.space.neighbours(np.array(self.current))]
+            around = (ctx.space.neighbours(np.array(self.current)) if ctx.candidates is None
+                      else ctx.candidates.neighbours(np.array(self.current)))
+            neighbours = [tuple(int(v) for v in x) for x in around]
             unseen = [x for x in neighbours if x not in seen]
             if unseen:
                 order = ctx.rng.permutation(len(unseen))[:k]
@@ -304,6 +317,9 @@ class LocalSearchSampler(Sampler):
                 return np.array(picks, dtype=int)
             if any(x not in done for x in neighbours):
                 return _fresh_random(ctx, k)  # neighbours still pending
+            if not neighbours:  # a candidate with no candidate one position away: a local optimum of its own
+                self.current = None
+                continue
             best = max(neighbours, key=lambda x: done[x])
             self.current = best if done[best] > done[self.current] else None
         return _fresh_random(ctx, k)

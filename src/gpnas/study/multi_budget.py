@@ -50,6 +50,8 @@ def multi_budget_study(space: SearchSpace, budgets: Sequence[float], costs: Sequ
     (:class:`~gpnas.gp.multi_budget.MultiBudgetGP`).
     Other keyword arguments go to :class:`~gpnas.study.Study` (``storage``, ``study_name``, ``seed``, ...).
     """
+    if study_kwargs.get("candidates") is not None:
+        raise ValueError("a multi-budget study proposes from the whole space; candidates are not supported")
     if study_kwargs.get("mse_threshold") is not None:
         raise ValueError("a multi-budget study has no Theorem 3 stop (mse_threshold): its expected error is that of "
                          "the single-budget model; stop it with the evaluation budget or a timeout")

@@ -24,6 +24,7 @@ from gpnas.gp.regressor import GPNASRegressor
 from gpnas.store.model_files import model_from_bytes, model_to_bytes
 from gpnas.study.recommend import recommend
 from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
+from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import (
     SAMPLERS,
@@ -136,6 +137,9 @@ class Study:
     heartbeat_grace:
         Seconds without a heartbeat after which a running trial counts as stale (default ``6 * heartbeat_interval``).
         Trials of a process that no longer exists on this host are re-queued at once, heartbeat or not.
+    candidates:
+        ``(N, d)`` choice indices: the only architectures the study may propose (a benchmark table's rows, when the
+        table lists part of its space); ``None`` for the whole space.  Stored with the study.
     """
 
     def __init__(
@@ -156,6 +160,7 @@ class Study:
         user_attrs: Mapping[str, Any] | None = None,
         heartbeat_interval: float | None = 10.0,
         heartbeat_grace: float | None = None,
+        candidates: Any = None,
     ) -> None:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
@@ -180,6 +185,7 @@ class Study:
         self._eval_pool: np.ndarray | None = None
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_grace = heartbeat_grace
+        self.candidates = None if candidates is None else CandidateSet(space.validate(np.asarray(candidates)))
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         _LIVE_OWNERS.add(self.owner)
         weakref.finalize(self, _LIVE_OWNERS.discard, self.owner)
@@ -202,7 +208,8 @@ class Study:
                 "mse_patience": self.mse_patience, "pool_size": self.pool_size,
                 "mse_pool_size": self.mse_pool_size, "seed": self.seed, "fit_model": self.fit_model,
                 "user_attrs": self.user_attrs, "heartbeat_interval": self.heartbeat_interval,
-                "heartbeat_grace": self.heartbeat_grace}
+                "heartbeat_grace": self.heartbeat_grace,
+                "candidates": None if self.candidates is None else self.candidates.X.tolist()}
 
     def save_trials(self, trials: list[Trial]) -> None:
         """Write trials this study object owns (an upsert of their whole rows)."""
@@ -285,7 +292,7 @@ class Study:
     def _pool(self) -> np.ndarray:
         if self._eval_pool is None:
             self._eval_pool = candidate_pool(self.arch_space, None, self.pool_size,
-                                             np.random.default_rng(self.seed))
+                                             np.random.default_rng(self.seed), candidates=self.candidates)
         return self._eval_pool
 
     def _mse_pool(self) -> np.ndarray:
@@ -359,6 +366,7 @@ class Study:
             rng=self._round_rng(),
             model=model,
             sign=self.sign,
+            candidates=self.candidates,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
         if archs is None:

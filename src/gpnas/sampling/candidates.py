@@ -1,0 +1,65 @@
+"""A finite set of candidate architectures: the only ones a search may propose.
+
+A benchmark table lists a few thousand architectures of a space of billions (Accel-NASBench: 5,125 of 5.9e11; CVPR
+2022 Track 2: 500 subnets of a ViT supernet), and only those can be evaluated.  A study given such a set proposes
+from it alone: random draws come from it, the model scores it, and an evolutionary move that lands outside it goes to
+the nearest unseen member (Hamming distance, ties at random).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+
+class CandidateSet:
+    """The architectures ``X (N, d)`` (choice indices) a search may propose, without duplicates."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        X = np.unique(np.asarray(X, dtype=int).reshape(len(X), -1), axis=0)
+        if X.shape[0] == 0:
+            raise ValueError("a candidate set needs at least one architecture")
+        self.X = X
+        self._index = {tuple(int(v) for v in x): i for i, x in enumerate(X)}
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def __contains__(self, arch) -> bool:
+        return tuple(int(v) for v in arch) in self._index
+
+    def fingerprint(self) -> str:
+        """A digest of the set (stored with a study, so that a resume with other candidates is refused)."""
+        return hashlib.sha256(np.ascontiguousarray(self.X, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+    def _unseen_mask(self, seen: set[tuple]) -> np.ndarray:
+        mask = np.ones(len(self), dtype=bool)
+        for t in seen:
+            i = self._index.get(t)
+            if i is not None:
+                mask[i] = False
+        return mask
+
+    def unseen(self, seen: set[tuple]) -> np.ndarray:
+        """The members not in ``seen`` ``(M, d)``."""
+        return self.X[self._unseen_mask(seen)]
+
+    def sample(self, k: int, rng: np.random.Generator, seen: set[tuple]) -> np.ndarray:
+        """Up to ``k`` distinct unseen members, uniformly."""
+        rest = np.flatnonzero(self._unseen_mask(seen))
+        return self.X[rng.choice(rest, size=min(k, rest.size), replace=False)] if rest.size else self.X[:0]
+
+    def nearest_unseen(self, arch: np.ndarray, rng: np.random.Generator, seen: set[tuple]) -> np.ndarray | None:
+        """The unseen member closest to ``arch`` in Hamming distance (``arch`` itself when it is one), ties broken
+        at random; ``None`` when every member has been seen."""
+        mask = self._unseen_mask(seen)
+        if not mask.any():
+            return None
+        distance = np.where(mask, (self.X != np.asarray(arch)[None, :]).sum(axis=1), np.iinfo(np.int64).max)
+        closest = np.flatnonzero(distance == distance.min())
+        return self.X[rng.choice(closest)]
+
+    def neighbours(self, arch: np.ndarray) -> np.ndarray:
+        """The members at Hamming distance 1 from ``arch``."""
+        return self.X[(self.X != np.asarray(arch)[None, :]).sum(axis=1) == 1]
