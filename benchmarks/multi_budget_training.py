@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 _here = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]  # this folder holds benchmarks/optuna.py
+sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]  # behind site-packages: no script shadows a library
 from _common import markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
 from multi_budget import Bench, run_strategy, summarise  # noqa: E402
 

@@ -173,8 +173,9 @@ def ranking(args, methods_for, names, sizes, dedup, test_size):
                         seconds.setdefault(method, []).append(time.perf_counter() - start)
                         tau, rho = kendalltau(pred, table.y[te])[0], spearmanr(pred, table.y[te])[0]
                         entry = scores.setdefault(method, {"tau": [], "rho": []})
-                        entry["tau"].append(float(tau) if np.isfinite(tau) else 0.0)
-                        entry["rho"].append(float(rho) if np.isfinite(rho) else 0.0)
+                        # a failed (constant) prediction stays NaN: it counts as a failure, never as tau 0
+                        entry["tau"].append(float(tau))
+                        entry["rho"].append(float(rho))
                 for method, entry in scores.items():
                     by_n = results.setdefault(name, {}).setdefault(str(n), {})
                     cell = by_n.setdefault(method, {"tau": [], "rho": []})
@@ -192,12 +193,14 @@ def ranking_markdown(results, metric, caption):
         methods = list(next(iter(by_n.values())))
         rows = []
         for n, by_method in by_n.items():
-            means = {m: np.mean(v[metric]) for m, v in by_method.items()}
-            best = max(means.values())
+            means = {m: np.mean(v[metric]) for m, v in by_method.items()}  # NaN when any split failed
+            best = np.nanmax(list(means.values()))
             cells = []
             for m in methods:
                 v = by_method[m][metric]
-                text = f"{np.mean(v):.3f} ± {np.std(v, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0:.3f}"
+                failed = int(np.sum(~np.isfinite(v)))
+                text = (f"failed in {failed} of {len(v)} splits" if failed else
+                        f"{np.mean(v):.3f} ± {np.std(v, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0:.3f}")
                 cells.append(f"**{text}**" if means[m] == best else text)
             rows.append([n] + cells)
         sections.append(f"### {name}\n\n" + markdown_table(["n train"] + methods, rows))
@@ -349,7 +352,7 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="compare gpnas variants instead of other methods")
     parser.add_argument("--name", default=None, help="results file name (default predictor or predictor_ablation)")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
+    warnings.simplefilter("default")  # every kind of warning shown, each once per place
     data: dict = {"args": vars(args)}
     parts = []
     methods_for = make_ablation if args.ablation else make_methods

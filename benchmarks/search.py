@@ -1,30 +1,30 @@
-"""Replay searches on NAS benchmark tables and on a surrogate of a huge space: gpnas's strategies against random
-search, regularized evolution (REA), local search and Optuna's TPE and GP samplers, all in the same run.
+"""Replay searches on public NAS benchmark tables: gpnas's default against its peers, with the defaults tuned on some
+tables and seeds and judged on others.
 
-Objectives: NAS-Bench-201 (CIFAR-10, CIFAR-100, ImageNet16-120; 15,625 cells), NAS-Bench-Macro (6,561) and an
-XGBoost surrogate of the whole Accel-NASBench space (5.9e11 architectures, see ``_accel_surrogate.py``).  Every
-strategy queries unique architectures one at a time (``--batch-size 1``, as Optuna does), except ``mi``, the paper's
-batched loop (batches of 10).  Optuna gets one ``suggest_categorical`` per position; an architecture it suggests
-again is answered from a cache and not counted, so its numbers count unique queries, as gpnas's do.
+Protocol (``--phase``):
 
-Reported per table:
+* ``tune``: the tuning tables (:data:`TUNING`) and seeds ``0, 1, ...``.  Variants of a strategy are written
+  ``name:key=value,...`` (``auto:warm_start=0,features=choices``, feature blocks joined by ``+``; keys in :data:`SAMPLER_KEYS`, :data:`STUDY_KEYS`,
+  :data:`MODEL_KEYS`); every default is chosen from this phase's table (``results/search_tuning.md``).
+* ``report``: every table, tuning and held-out (:data:`HELD_OUT`), on fresh seeds ``1000, 1001, ...`` that no
+  choice looked at (``results/search.md``).
 
-1. queries until an architecture of the global best's equivalence class is found, and until a top-0.1 % one is
-   (median, quartiles and the share found within the budget).  A run stops once it finds the global best, except
-   the first ``--full-seeds`` seeds of each strategy (but Optuna's ``GPSampler``, seconds per trial), which always
-   spend the whole budget;
-2. the regret of the recommendation after 25/50/100/200 queries (median over the full-budget seeds), by each rule of
-   :mod:`gpnas.study.recommend`: ``measured`` for every strategy, ``predicted`` and ``lcb`` for ``auto`` and ``mi`` (a GP
-   refitted on the run's first n results; ``predicted`` ranges over the whole table, or 20,000 random architectures
-   plus the evaluated ones on the surrogate);
-3. milliseconds per query (median over runs).
+Tables: NAS-Bench-201 (CIFAR-10, CIFAR-100, ImageNet16-120; 15,625 cells), NAS-Bench-Macro (6,561), Accel-NASBench's
+measured rows (5,125 of 5.9e11), CVPR 2021 Track 2 (200), CVPR 2022 Track 2 per task (500 ViT subnets, ranks: lower
+is better), and an XGBoost surrogate of the whole Accel-NASBench space (see ``_accel_surrogate.py``).  A table that
+lists part of its space is searched as a candidate set: gpnas and REA/LS propose its rows only; Optuna, which
+suggests one ``suggest_categorical`` per position, gets the value of the nearest row (Hamming distance, ties to the
+first row), and that row counts as queried.  Every strategy queries unique architectures; Optuna's repeats are
+answered from a cache and not counted.
 
-Also timed on 2 cores: a full ``ask`` at n=200 on the Accel space (refit plus a batch of 10, from a pool of 100,000
-candidates and by the default pool with local optimisation), and MI selection of a batch of 32 from 100,000.
+Reported per table: queries until the global best's equivalence class and until a top-0.1 % architecture is found
+(median, quartiles, share found within the budget), random search's expectation for both, the regret of the best
+measured after 25/50/100/200 queries, and milliseconds per query.  Runs stop at the global best (not on the
+surrogate, whose optimum is an estimate).  Every run is cached by every setting that changes it (table, strategy
+and every setting it resolves to, the code's defaults included; seed, budget, batch size).
 
-Writes ``results/search.md``, ``results/search.json`` and ``results/search.png``.
-
-    python benchmarks/search.py [--seeds 100] [--budget 200] [--workers 2]
+    python benchmarks/search.py --phase tune --strategies auto auto:warm_start=0 --seeds 20
+    python benchmarks/search.py --phase report [--seeds 100] [--peer-seeds 25]
 """
 
 from __future__ import annotations
@@ -46,22 +46,42 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-# this folder holds benchmarks/optuna.py: keep it behind site-packages so that ``import optuna`` finds Optuna
+# keep this folder behind site-packages, so that no script here can shadow a library it imports
 _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
-from _common import RESULTS, markdown_table, write_results  # noqa: E402
+from _common import markdown_table, write_results  # noqa: E402
 
-TABLES = ["nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel-surrogate"]
-STRATEGIES = ["auto", "mi", "ucb", "random", "rea", "ls", "optuna-tpe", "optuna-gp"]
+TUNING = ["nb201-cifar10", "nb201-cifar100", "macro", "cvpr22-cplfw", "cvpr22-market1501"]
+HELD_OUT = ["nb201-imagenet16-120", "accel", "cvpr21", "cvpr22-dukemtmc", "cvpr22-msmt17", "cvpr22-veri",
+            "cvpr22-vehicleid", "cvpr22-veriwild", "cvpr22-sop", "accel-surrogate"]
+SEED_BASE = {"tune": 0, "report": 1000}
+DEFAULT = "auto"
+PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
-MODEL_RULES = ("predicted", "lcb")
-CACHE = Path(__file__).resolve().parent / "_cache" / "search_runs.jsonl"
+SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
+STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int}
+MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int}
+CACHE = Path(__file__).resolve().parent / "_cache" / "search_runs_v2.jsonl"
+
+
+def parse_spec(spec: str) -> tuple[str, dict]:
+    """``"auto:beta=2,warm_start=0"`` -> ``("auto", {"beta": 2.0, "warm_start": False})``."""
+    name, _, rest = spec.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        kinds = {**SAMPLER_KEYS, **STUDY_KEYS, **MODEL_KEYS}
+        if key not in kinds:
+            raise SystemExit(f"unknown option {key!r} in {spec!r}; expected one of {sorted(kinds)}")
+        options[key] = kinds[key](value)
+    return name, options
 
 
 class Objective:
-    """A table (or the surrogate) as an objective: value and equivalence key of an architecture."""
+    """A table (or the surrogate) as an objective to maximise: the value and equivalence key of an architecture."""
 
     def __init__(self, name: str, data_dir=None):
+        self.name = name
         if name == "accel-surrogate":
             from _accel_surrogate import AccelSurrogate
 
@@ -69,53 +89,76 @@ class Objective:
             self.space = self.surrogate.space
             self.best_arch, self.best = self.surrogate.optimum
             self.best_key = ",".join(map(str, self.best_arch))
-            self.top = np.quantile(self.surrogate.value(self.space.sample(200_000, random_state=7)), 0.999)
-            self.pool = None
+            sample = self.surrogate.value(self.space.sample(200_000, random_state=7))
+            self.top = float(np.quantile(sample, 0.999))
+            self.candidates = None
+            self.random_to_best = None
+            self.random_to_top = 1000.0  # a top-0.1 % draw is a 1-in-1,000 event
             return
         from gpnas.io.tables import load_table
 
-        table = load_table(name, data_dir)
+        full = load_table(name, data_dir)
+        table = full.deduplicated()  # one row per equivalence class: what "best" and "top" count
+        sign = -1.0 if name.startswith("cvpr22-") else 1.0  # CVPR 2022 targets are ranks: 0 is the best
         self.surrogate = None
         self.space = table.space
-        self.lookup = {tuple(x): i for i, x in enumerate(table.X)}
-        self.y, self.keys = table.y, table.dedup_key
-        dedup = table.deduplicated()
-        self.best = float(dedup.y.max())
-        self.best_key = dedup.dedup_key[np.argmax(dedup.y)]
-        self.top = float(np.quantile(dedup.y, 0.999))
-        self.pool = table.X
+        self.values = {tuple(int(v) for v in x): sign * float(y) for x, y in zip(full.X, full.y)}
+        self.keys = {tuple(int(v) for v in x): str(k) for x, k in zip(full.X, full.dedup_key)}
+        y = sign * table.y
+        self.best = float(y.max())
+        self.best_key = str(table.dedup_key[np.argmax(y)])
+        self.top = float(np.quantile(y, 0.999))
+        # random search draws rows (cells), not classes: (n + 1) / (m + 1) draws without repeats to hit one of the
+        # m marked rows of n (the rows of the best class; the rows at or above the top-0.1 % threshold)
+        raw = sign * full.y
+        n = raw.size
+        self.random_to_best = (n + 1) / (int(np.sum(full.dedup_key == table.dedup_key[np.argmax(y)])) + 1)
+        self.random_to_top = (n + 1) / (int(np.sum(raw >= self.top - 1e-12)) + 1)
+        covers = len(full.X) == self.space.size
+        self.candidates = None if covers else np.array(list(self.values), dtype=int)
 
     def __call__(self, x) -> tuple[float, str]:
         if self.surrogate is not None:
-            key = ",".join(map(str, x))
-            return float(self.surrogate.value(np.asarray(x)[None, :])[0]), key
-        i = self.lookup[tuple(int(v) for v in x)]
-        return float(self.y[i]), str(self.keys[i])
+            return float(self.surrogate.value(np.asarray(x)[None, :])[0]), ",".join(map(str, x))
+        t = tuple(int(v) for v in x)
+        return self.values[t], self.keys[t]
 
-    def recommendation_pool(self, rng) -> np.ndarray:
-        return self.pool if self.pool is not None else self.space.sample(20_000, random_state=rng)
+    def snap(self, x) -> tuple[int, ...]:
+        """The table row nearest to ``x`` (itself when it is a row; Hamming distance, ties to the first row)."""
+        t = tuple(int(v) for v in x)
+        if self.candidates is None or t in self.values:
+            return t
+        distance = (self.candidates != np.asarray(t)[None, :]).sum(axis=1)
+        return tuple(int(v) for v in self.candidates[int(np.argmin(distance))])
 
 
-def run_gpnas(objective: Objective, strategy: str, seed: int, budget: int, full: bool) -> tuple[list, list]:
+def run_gpnas(objective: Objective, spec: str, seed: int, budget: int, batch: int) -> list:
+    from gpnas.sampling.strategies import SAMPLERS
     from gpnas.study import Study
 
-    batch = 10 if strategy == "mi" else 1
-    study = Study(objective.space, sampler=strategy, seed=seed, fit_model=False, heartbeat_interval=None)
+    name, options = parse_spec(spec)
+    sampler = SAMPLERS[name](**{k: v for k, v in options.items() if k in SAMPLER_KEYS})
+    study_options = {k: v for k, v in options.items() if k in STUDY_KEYS}
+    model_params = {k: v for k, v in options.items() if k in MODEL_KEYS}
+    study = Study(objective.space, sampler=sampler, seed=seed, fit_model=False, heartbeat_interval=None,
+                  candidates=objective.candidates, model_params=model_params, **study_options)
     archs: list = []
 
     def stop_at_best(st, finished):
         for t in finished:
-            archs.append(list(t.arch))
-            if not full and objective(t.arch)[1] == objective.best_key:
+            archs.append([int(v) for v in t.arch])
+            if objective.surrogate is None and objective(t.arch)[1] == objective.best_key:
                 st.stop("found the global best")
 
     study.optimize(lambda arch: objective(objective.space.from_dict_arch(arch))[0], budget, batch,
                    callbacks=[stop_at_best])
-    return archs, []
+    return archs[:budget]
 
 
-def run_optuna(objective: Objective, strategy: str, seed: int, budget: int, full: bool) -> list:
+def run_optuna(objective: Objective, spec: str, seed: int, budget: int) -> list:
     import optuna
+
+    from gpnas.integrations.optuna import GPNASSampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = objective.space
@@ -124,42 +167,21 @@ def run_optuna(objective: Objective, strategy: str, seed: int, budget: int, full
     seen: set = set()
 
     def evaluate(trial):
-        x = tuple(trial.suggest_categorical(n, list(range(int(k)))) for n, k in zip(names, space.n_options))
+        x = objective.snap([trial.suggest_categorical(n, list(range(int(k)))) for n, k in zip(names, space.n_options)])
         value, key = objective(x)
         if x not in seen:
             seen.add(x)
             archs.append(list(x))
-            if (not full and key == objective.best_key) or len(archs) >= budget:
+            if (objective.surrogate is None and key == objective.best_key) or len(archs) >= budget:
                 trial.study.stop()
         return value
 
-    from gpnas.integrations.optuna import GPNASSampler
-
     samplers = {"optuna-tpe": optuna.samplers.TPESampler, "optuna-gp": optuna.samplers.GPSampler,
-                "optuna-random": optuna.samplers.RandomSampler, "optuna-gpnas": GPNASSampler}
-    sampler = samplers[strategy](seed=seed)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
+                "optuna-gpnas": GPNASSampler}
+    name, options = parse_spec(spec)  # optuna-gpnas:warm_start=1
+    study = optuna.create_study(direction="maximize", sampler=samplers[name](seed=seed, **options))
     study.optimize(evaluate, n_trials=5 * budget)  # repeats are answered from the cache and not counted
     return archs
-
-
-def recommendation_regrets(objective: Objective, archs: list, seed: int) -> dict:
-    """Regret of each model rule's recommendation after the first n results, n in CHECKPOINTS."""
-    from gpnas import GPNASRegressor
-    from gpnas.study.recommend import recommend
-
-    out = {}
-    X = np.array(archs, dtype=int)
-    y = np.array([objective(x)[0] for x in X])
-    pool = objective.recommendation_pool(np.random.default_rng(seed))
-    for n in CHECKPOINTS:
-        if n > len(X):
-            break
-        model = GPNASRegressor(space=objective.space, random_state=seed).fit(X[:n], y[:n])
-        for rule in MODEL_RULES:
-            arch, _ = recommend(rule, X[:n], y[:n], model, pool)
-            out.setdefault(rule, {})[str(n)] = objective.best - objective(arch)[0]
-    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -168,243 +190,216 @@ def objective_for(table_name: str, data_dir) -> Objective:
     return Objective(table_name, data_dir)
 
 
-def run_one(job):
-    table_name, strategy, seed, budget, full, data_dir = job
+def run_one(job: dict) -> dict:
     warnings.filterwarnings("ignore")
-    objective = objective_for(table_name, data_dir)
+    objective = objective_for(job["table"], job["data_dir"])
     start = time.perf_counter()
-    if strategy.startswith("optuna-"):
-        archs = run_optuna(objective, strategy, seed, budget, full)
+    if job["strategy"].startswith("optuna-"):
+        archs = run_optuna(objective, job["strategy"], job["seed"], job["budget"])
     else:
-        archs, _ = run_gpnas(objective, strategy, seed, budget, full)
+        archs = run_gpnas(objective, job["strategy"], job["seed"], job["budget"], job["batch"])
     seconds = time.perf_counter() - start
     values, keys = zip(*[objective(x) for x in archs]) if archs else ((), ())
-    rules = recommendation_regrets(objective, archs, seed) if full and strategy in ("auto", "mi") else {}
-    return {"table": table_name, "strategy": strategy, "seed": seed, "full": full, "values": list(values),
-            "keys": list(keys), "rules": rules, "seconds": seconds, "best": objective.best,
-            "best_key": objective.best_key, "top": float(objective.top)}
+    return {**{k: v for k, v in job.items() if k != "data_dir"}, "values": list(values), "keys": list(keys),
+            "seconds": seconds, "best": objective.best, "best_key": objective.best_key, "top": objective.top,
+            "random_to_best": objective.random_to_best, "random_to_top": objective.random_to_top}
 
 
-def queries_until(run, hit, limit: int | None = None) -> float:
-    """Queries until ``hit(value, key)`` first holds, ``inf`` if it never does within ``limit`` queries."""
-    for i, (v, k) in enumerate(zip(run["values"][:limit], run["keys"][:limit])):
+#: The settings the study and its model had by default before this file kept them in its cache keys: runs cached
+#: then are keyed by what they actually ran with.
+EARLIER_DEFAULTS = {"warm_start": True, "features": "auto"}
+
+
+def resolved(spec: str, defaults: dict | None = None) -> dict:
+    """Every setting a strategy spec runs with: its options over the code's defaults (``defaults`` overrides those,
+    for runs made when the code had others).  Two specs that resolve alike run alike."""
+    import inspect
+
+    from gpnas.sampling.strategies import SAMPLERS
+    from gpnas.study import Study
+    from gpnas.study.study import SEARCH_MODEL_DEFAULTS
+
+    name, options = parse_spec(spec)
+    if name.startswith("optuna-"):
+        return {"name": name, **options}
+    study = inspect.signature(Study.__init__).parameters
+    settings = {"name": name, **SAMPLERS[name]().get_params(), "warm_start": study["warm_start"].default,
+                "n_initial": study["n_initial"].default, **SEARCH_MODEL_DEFAULTS, **(defaults or {}), **options}
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
+
+
+def cache_key(run: dict) -> str:
+    settings = run.get("resolved") or resolved(run["strategy"], EARLIER_DEFAULTS)
+    return json.dumps([run["table"], sorted(settings.items()), run["seed"], run["budget"], run["batch"]])
+
+
+def load_cache(path: Path) -> dict:
+    done = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            run = json.loads(line)
+            done[cache_key(run)] = run
+    return done
+
+
+def run_all(jobs: list, workers: int, done: dict) -> None:
+    """Run the jobs not cached yet in ``workers`` processes, appending each run to the cache as it finishes."""
+    todo = [j for j in jobs if cache_key(j) not in done]
+    todo.sort(key=lambda j: (j["strategy"] not in ("optuna-gp", "optuna-gpnas"), j["table"] != "accel-surrogate"))
+    CACHE.parent.mkdir(exist_ok=True)
+    with ProcessPoolExecutor(workers) as pool, open(CACHE, "a") as cache:
+        futures = {pool.submit(run_one, job): job for job in todo}
+        for future in as_completed(futures):
+            try:
+                run = future.result()
+            except Exception as err:  # one broken run must not lose the others: say it, leave it uncached
+                print(f"FAILED {futures[future]}: {type(err).__name__}: {err}", flush=True)
+                continue
+            done[cache_key(run)] = run
+            cache.write(json.dumps(run) + "\n")
+            cache.flush()
+            print(f"{run['table']:22s} {run['strategy']:32s} b{run['batch']} seed {run['seed']:4d} "
+                  f"{len(run['values']):4d} queries best {max(run['values']):.2f} ({run['seconds']:.1f} s)", flush=True)
+
+
+def queries_until(run: dict, hit) -> float:
+    for i, (v, k) in enumerate(zip(run["values"], run["keys"])):
         if hit(v, k):
             return i + 1
     return np.inf
 
 
-def fmt_quartiles(values, budget) -> str:
-    if not len(values):
-        return "-"
+def summarise(runs: list) -> dict:
+    r0 = runs[0]
+    to_best = np.array([queries_until(r, lambda v, k: k == r["best_key"]) for r in runs])
+    to_top = np.array([queries_until(r, lambda v, k: v >= r["top"] - 1e-9) for r in runs])
+    regret = {c: float(np.median([r0["best"] - max(r["values"][:c]) for r in runs])) for c in CHECKPOINTS}
+    return {"seeds": [int(r["seed"]) for r in runs], "to_best": to_best, "to_top": to_top,
+            "median_to_best": float(np.median(to_best)), "median_to_top": float(np.median(to_top)),
+            "regret": regret, "ms": float(np.median([1000 * r["seconds"] / max(1, len(r["values"])) for r in runs]))}
+
+
+def quartiles(values, budget) -> str:
     q = np.percentile(values, [25, 50, 75])
     return " / ".join(f">{budget}" if not np.isfinite(v) else f"{v:.0f}" for v in q)
 
 
-def seeds_for(strategy: str, table: str, args) -> int:
-    """Every strategy gets ``--seeds`` seeds except the costly ones (stated in the results)."""
-    if strategy == "optuna-gp":
-        return args.gp_seeds if table != "accel-surrogate" else args.gp_seeds_surrogate
-    if strategy == "ucb" and table == "accel-surrogate":
-        return 0  # ``auto`` is UCB there (its model ranks well), with a wider beta
-    if strategy in ("mi", "ucb"):
-        return min(args.seeds, args.model_seeds if strategy == "ucb" else args.mi_seeds)
-    if strategy == "auto":
-        return min(args.seeds, args.surrogate_seeds if table == "accel-surrogate" else args.auto_seeds)
-    return args.seeds
+def render(runs_by: dict, tables: list, strategies: list, batches: list, args, name: str) -> None:
+    sections, data = [], {"args": vars(args), "tables": {}}
+    overview = []
+    for table in tables:
+        role = "tuning" if table in TUNING else "held-out"
+        rows = []
+        first = None
+        for batch in batches:
+            for strategy in strategies:
+                runs = runs_by.get((table, strategy, batch))
+                if not runs:
+                    continue
+                first = first or runs[0]
+                s = summarise(runs)
+                budget = runs[0]["budget"]
+                rows.append([strategy + (f" (batch {batch})" if batch > 1 else ""), len(runs),
+                             f"{min(s['seeds'])}-{max(s['seeds'])}",
+                             quartiles(s["to_best"], budget) if first["random_to_best"] else "-",
+                             f"{int(np.isfinite(s['to_best']).sum())}/{len(runs)}" if first["random_to_best"] else "-",
+                             quartiles(s["to_top"], budget), f"{int(np.isfinite(s['to_top']).sum())}/{len(runs)}",
+                             f"{first['random_to_top'] / s['median_to_top']:.1f}x" if np.isfinite(s["median_to_top"])
+                             else "<" + f"{first['random_to_top'] / budget:.1f}x",
+                             " / ".join(f"{s['regret'][c]:.2f}" for c in CHECKPOINTS), f"{s['ms']:.0f}"])
+                data["tables"].setdefault(table, {"role": role})[f"{strategy}|{batch}"] = {
+                    "seeds": s["seeds"], "queries_to_best": [None if not np.isfinite(v) else float(v) for v in s["to_best"]],
+                    "queries_to_top_0.1pct": [None if not np.isfinite(v) else float(v) for v in s["to_top"]],
+                    "regret": s["regret"], "ms_per_query": s["ms"]}
+                overview.append((table, role, strategy, batch, s["median_to_best"], s["median_to_top"]))
+        if not rows:
+            continue
+        data["tables"][table].update(best=first["best"], top=first["top"], random_to_best=first["random_to_best"],
+                                     random_to_top=first["random_to_top"])
+        expect = (f"random search expects {first['random_to_best']:.0f} queries to the best and "
+                  if first["random_to_best"] else "") + f"{first['random_to_top']:.0f} to a top-0.1 % one"
+        sections.append(
+            f"### {table} ({role}; best {first['best']:.2f}, top-0.1 % threshold {first['top']:.2f}; {expect})\n\n"
+            + markdown_table(["strategy", "seeds", "seed range", "queries to the best (q25 / median / q75)", "found",
+                              "queries to top-0.1 %", "found", "vs random (median)",
+                              "regret of the best measured at " + " / ".join(map(str, CHECKPOINTS)), "ms / query"],
+                             rows))
+    columns = [t for t in tables if any(o[0] == t for o in overview)]
+    head = ["strategy"] + [f"{t} ({'T' if t in TUNING else 'H'})" for t in columns] + [
+        "geometric mean, queries to the best (not found: 2x budget)"]
+    summary_rows = []
+    for batch in batches:
+        for strategy in strategies:
+            cells = []
+            for t in columns:
+                hit = [o for o in overview if o[0] == t and o[2] == strategy and o[3] == batch]
+                cells.append("-" if not hit else
+                             f"{'-' if not np.isfinite(hit[0][4]) and t == 'accel-surrogate' else _q(hit[0][4])}"
+                             f" / {_q(hit[0][5])}")
+            logs = []
+            for table in columns:
+                runs = runs_by.get((table, strategy, batch))
+                if runs and table != "accel-surrogate":
+                    queries = summarise(runs)["to_best"]
+                    logs.append(np.mean(np.log(np.where(np.isfinite(queries), queries, 2 * runs[0]["budget"]))))
+            if any(c != "-" for c in cells):
+                summary_rows.append([strategy + (f" (batch {batch})" if batch > 1 else "")] + cells
+                                    + [f"{np.exp(np.mean(logs)):.1f}" if logs else "-"])
+    header = (f"Phase `{args.phase}`: seeds from {SEED_BASE[args.phase]}; budget {args.budget} unique queries. "
+              "T = a tuning table (the defaults were chosen on it, on seeds below 1000), H = held out (never looked at when "
+              "choosing). Command: `python benchmarks/search.py " + " ".join(sys.argv[1:]) + "`.\n\n"
+              "Median queries to the global best / to a top-0.1 % architecture (`inf`: not found by the median "
+              "run within the budget):\n\n" + markdown_table(head, summary_rows))
+    markdown = header + "\n\n" + "\n\n".join(sections)
+    print(markdown)
+    write_results(name, markdown, data, script="benchmarks/search.py")
 
 
-def load_runs(*paths: Path) -> dict:
-    """Runs cached by earlier calls, by ``(table, strategy, seed)``."""
-    done = {}
-    for path in paths:
-        if path.exists():
-            for line in path.read_text().splitlines():
-                run = json.loads(line)
-                done[(run["table"], run["strategy"], run["seed"])] = run
-    return done
-
-
-def run_and_cache(jobs: list, workers: int, path: Path, done: dict) -> None:
-    """Run ``jobs`` in ``workers`` processes, appending each run to ``path`` as it finishes (an interrupted call
-    loses only the runs in flight) and adding it to ``done``."""
-    with ProcessPoolExecutor(workers) as pool, open(path, "a") as cache:
-        for future in as_completed([pool.submit(run_one, job) for job in jobs]):
-            run = future.result()
-            done[(run["table"], run["strategy"], run["seed"])] = run
-            cache.write(json.dumps(run) + "\n")
-            cache.flush()
-            print(f"{run['table']:22s} {run['strategy']:14s} seed {run['seed']:3d} best {max(run['values']):.2f} "
-                  f"({run['seconds']:.1f} s, {len(run['values'])} queries)", flush=True)
+def _q(v: float) -> str:
+    return "inf" if not np.isfinite(v) else f"{v:.0f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tables", nargs="+", default=TABLES)
-    parser.add_argument("--strategies", nargs="+", default=STRATEGIES)
-    parser.add_argument("--seeds", type=int, default=100, help="seeds of random, rea, ls and Optuna's TPE")
-    parser.add_argument("--auto-seeds", type=int, default=100, help="seeds of auto on the tables")
-    parser.add_argument("--model-seeds", type=int, default=10, help="seeds of ucb")
-    parser.add_argument("--mi-seeds", type=int, default=10, help="seeds of mi (batches of 10, always 200 queries)")
-    parser.add_argument("--surrogate-seeds", type=int, default=10, help="seeds of auto on the surrogate")
-    parser.add_argument("--gp-seeds", type=int, default=6, help="seeds of Optuna's GPSampler on the tables")
-    parser.add_argument("--gp-budget", type=int, default=100, help="queries of Optuna's GPSampler at most")
-    parser.add_argument("--gp-seeds-surrogate", type=int, default=5, help="... and on the surrogate")
-    parser.add_argument("--full-seeds", type=int, default=10, help="seeds that spend the whole budget")
+    parser.add_argument("--phase", choices=sorted(SEED_BASE), default="report")
+    parser.add_argument("--tables", nargs="+", default=None, help="default: the phase's tables")
+    parser.add_argument("--strategies", nargs="+", default=None, help="default: the default strategy and its peers")
+    parser.add_argument("--seeds", type=int, default=100, help="seeds of the default strategy (and of variants)")
+    parser.add_argument("--peer-seeds", type=int, default=25, help="seeds of each peer")
+    parser.add_argument("--slow-peer-seeds", type=int, default=10,
+                        help="seeds of Optuna's GPSampler and GPNASSampler (seconds per trial)")
+    parser.add_argument("--surrogate-seeds", type=int, default=10, help="seeds of any strategy on the surrogate")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1], help="batches of the gpnas strategies")
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--skip-timing", action="store_true")
-    parser.add_argument("--fresh", action="store_true", help="ignore runs cached by an earlier, interrupted call")
+    parser.add_argument("--out", default=None, help="results name (default: search, or search_tuning)")
     args = parser.parse_args()
-    CACHE.parent.mkdir(exist_ok=True)
-    if args.fresh and CACHE.exists():
-        CACHE.unlink()
-    done = load_runs(CACHE)
-    wanted = [(t, s, seed) for seed in range(args.seeds) for t in args.tables for s in args.strategies
-              if seed < seeds_for(s, t, args)]
-    # Optuna's GPSampler takes seconds per trial beyond 100 trials: its runs stop at 100 queries (and at the global
-    # best on the tables), so its quartiles are exact only below 100
-    jobs = [(t, s, seed, min(args.gp_budget, args.budget) if s == "optuna-gp" else args.budget,
-             (seed < args.full_seeds and s != "optuna-gp") or t == "accel-surrogate", args.data_dir)
-            for t, s, seed in wanted if (t, s, seed) not in done]
-    # the slowest first, so the pool does not end on one long run
-    jobs.sort(key=lambda j: (j[1] != "optuna-gp", j[0] != "accel-surrogate", j[1] not in ("mi", "auto")))
-    run_and_cache(jobs, args.workers, CACHE, done)
-    runs = [done[key] for key in wanted]
-    timing = None if args.skip_timing else time_ask()
-    render(runs, args, timing)
-
-
-def time_ask() -> dict:
-    """A full ask at n=200 on the Accel space, and MI batch of 32 from 100,000 (2 BLAS threads, 5 repeats)."""
-    from threadpoolctl import threadpool_limits
-
-    from gpnas import GPNASRegressor
-    from gpnas.sampling.mutual_information import greedy_batch
-    from gpnas.study import Study
-    from gpnas.io.tables import accel_nasbench_space
-
-    space = accel_nasbench_space()
-    rng = np.random.default_rng(0)
-    X = space.sample(200, random_state=rng)
-    y = X @ rng.standard_normal(space.n_positions) + 0.5 * rng.standard_normal(200)
-    out = {}
-    with threadpool_limits(2):
-        for label, pool_size in (("ask(10), pool 100,000 candidates", 100_000),
-                                 ("ask(10), default pool 20,000 + local search", 20_000)):
-            study = Study(space, sampler="auto", seed=0, pool_size=pool_size, heartbeat_interval=None)
-            for x, v in zip(X, y):
-                study.tell(study.enqueue(x), float(v))
-            times = []
-            for _ in range(5):
-                start = time.perf_counter()
-                trials = study.ask(10)
-                times.append(time.perf_counter() - start)
-                for t in trials:
-                    study.tell(t, float(rng.standard_normal()))
-            out[label] = times
-        model = GPNASRegressor(space=space, random_state=0).fit(X, y)
-        times = []
-        for r in range(5):
-            pool = space.sample(100_000, random_state=r)
-            start = time.perf_counter()
-            greedy_batch(model, pool, X, 32, ["mi"] * 32, random_state=r)
-            times.append(time.perf_counter() - start)
-        out["MI batch of 32 from 100,000"] = times
-    return out
-
-
-def render(runs, args, timing) -> None:
-    sections, data = [], {"args": vars(args), "tables": {}, "timing": timing}
-    curves = {}
-    for name in args.tables:
-        mine_all = [r for r in runs if r["table"] == name]
-        if not mine_all:
-            continue
-        best, top, budget = mine_all[0]["best"], mine_all[0]["top"], args.budget
-        rows_hit, rows_rec = [], []
-        for strategy in args.strategies:
-            mine = [r for r in mine_all if r["strategy"] == strategy]
-            if not mine:
-                continue
-            limit = min(args.gp_budget, budget) if strategy == "optuna-gp" else budget
-            to_best = [queries_until(r, lambda v, k: k == r["best_key"], limit) for r in mine]
-            to_top = [queries_until(r, lambda v, k: v >= top - 1e-9, limit) for r in mine]
-            ms = np.median([1000 * r["seconds"] / max(1, len(r["values"])) for r in mine])
-            rows_hit.append([strategy, len(mine), fmt_quartiles(to_best, limit),
-                             f"{int(np.isfinite(to_best).sum())}/{len(mine)}", fmt_quartiles(to_top, limit),
-                             f"{int(np.isfinite(to_top).sum())}/{len(mine)}", f"{ms:.0f}"])
-            full = [r for r in mine if r["full"]]
-            measured = [[best - max(r["values"][:c]) for r in full if len(r["values"]) >= c] for c in CHECKPOINTS]
-            rows_rec.append([strategy, "measured", len(full)] + [f"{np.median(m):.3f}" if m else "-"
-                                                                  for m in measured])
-            for rule in MODEL_RULES:
-                vals = [[r["rules"][rule][str(c)] for r in full if str(c) in r["rules"].get(rule, {})]
-                        for c in CHECKPOINTS]
-                if any(vals):
-                    rows_rec.append([strategy, rule, len(full)] + [f"{np.median(v):.3f}" if v else "-" for v in vals])
-            curves[(name, strategy)] = [np.maximum.accumulate(r["values"]) for r in full]
-            data["tables"].setdefault(name, {})[strategy] = {
-                "queries_to_best": [None if not np.isfinite(v) else v for v in to_best],
-                "queries_to_top_0.1pct": [None if not np.isfinite(v) else v for v in to_top],
-                "ms_per_query": ms,
-                "regret": {row[1]: dict(zip(map(str, CHECKPOINTS), row[3:])) for row in rows_rec
-                           if row[0] == strategy},
-            }
-        kind = "surrogate optimum (long evolution)" if name == "accel-surrogate" else "global best"
-        sections.append(
-            f"### {name} ({kind} {best:.2f}; top-0.1 % threshold {top:.2f})\n\n"
-            + markdown_table(["strategy", "seeds", f"queries to the {kind} (q25 / median / q75)", "found",
-                              "queries to top-0.1 %", "found", "ms per query"], rows_hit)
-            + "\n\nRegret of the recommendation after n queries (median over the full-budget seeds; "
-              "best value minus the recommended architecture's value):\n\n"
-            + markdown_table(["strategy", "rule", "seeds"] + [str(c) for c in CHECKPOINTS], rows_rec))
-    if timing:
-        rows = [[label, f"{np.median(t):.2f}", f"{min(t):.2f} - {max(t):.2f}"] for label, t in timing.items()]
-        sections.append("### Speed at n = 200 on the Accel-NASBench space (seconds, 2 BLAS threads, 5 repeats)\n\n"
-                        + markdown_table(["operation", "median", "range"], rows))
-    header = (f"Budget {args.budget} unique queries ({args.gp_budget} for Optuna's GPSampler, whose cost per trial "
-              "grows to seconds), one at a time "
-              "(``mi``: batches of 10). Seeds per strategy in each table; runs stop at the global best except "
-              f"the first {args.full_seeds} seeds (all seeds on the surrogate), whose regrets are reported.")
-    markdown = header + "\n\n" + "\n\n".join(sections) + "\n\n![best so far](search.png)"
-    print(markdown)
-    plot(curves, args)
-    write_results("search", markdown, data)
-
-
-def plot(curves, args) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tables = [t for t in args.tables if any(k[0] == t for k in curves)]
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], tables):
-        lows = []
-        for strategy in args.strategies:
-            runs = curves.get((name, strategy))
-            if not runs:
-                continue
-            length = min(len(c) for c in runs)
-            c = np.array([r[:length] for r in runs])
-            x = np.arange(1, length + 1)
-            lo, mid, hi = np.percentile(c, [25, 50, 75], axis=0)
-            ax.plot(x, mid, label=strategy)
-            ax.fill_between(x, lo, hi, alpha=0.12)
-            lows.append(mid[min(9, length - 1)])
-        ax.set_title(name)
-        ax.set_xlabel("queries")
-        ax.set_ylabel("best value so far")
-        if lows:
-            ax.set_ylim(min(lows), None)
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Best so far, median and quartiles over the full-budget seeds")
-    fig.tight_layout()
-    RESULTS.mkdir(exist_ok=True)
-    fig.savefig(RESULTS / "search.png", dpi=110)
+    tables = args.tables or (TUNING if args.phase == "tune" else TUNING + HELD_OUT)
+    strategies = args.strategies or [DEFAULT] + PEERS
+    base = SEED_BASE[args.phase]
+    jobs = []
+    for table in tables:
+        for strategy in strategies:
+            n = (args.seeds if ":" in strategy or strategy == DEFAULT else
+                 args.slow_peer_seeds if strategy in ("optuna-gp", "optuna-gpnas") else args.peer_seeds)
+            if table == "accel-surrogate":  # seconds per query (a local search over 5.9e11 architectures)
+                n = min(n, args.surrogate_seeds)
+            for batch in args.batch_sizes if not strategy.startswith("optuna-") else [1]:
+                if strategy in ("random", "rea", "ls") and batch > 1:
+                    continue
+                jobs += [{"table": table, "strategy": strategy, "resolved": resolved(strategy), "seed": base + i,
+                          "budget": args.budget, "batch": batch, "data_dir": args.data_dir} for i in range(n)]
+    done = load_cache(CACHE)
+    run_all(jobs, args.workers, done)
+    runs_by: dict = {}
+    missing = [job for job in jobs if cache_key(job) not in done]
+    if missing:
+        raise SystemExit(f"{len(missing)} runs failed (see above); nothing is rendered")
+    for job in jobs:  # by the spec asked for: a cached run may have been asked for under another spelling
+        runs_by.setdefault((job["table"], job["strategy"], job["batch"]), []).append(done[cache_key(job)])
+    render(runs_by, tables, strategies, sorted(set(args.batch_sizes)), args,
+           args.out or ("search_tuning" if args.phase == "tune" else "search"))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def objective(arch):
 if __name__ == "__main__":
     beats = {"heartbeat_interval": float(sys.argv[7]), "heartbeat_grace": float(sys.argv[8])} if len(sys.argv) > 7 \
         else {}
-    study = create_study(SPACE, sampler=sys.argv[5], storage=sys.argv[1], study_name=sys.argv[6],
+    study = create_study(SPACE, sampler=sys.argv[5], storage=sys.argv[1], study_name=sys.argv[6], load_if_exists=True,
                          seed=int(sys.argv[4]), n_initial=4 if sys.argv[5] == "ucb" else 6, **beats)
     print("ready", flush=True)
     study.optimize(objective, budget=int(sys.argv[2]), batch_size=3 if sys.argv[5] == "ucb" else 4)

@@ -10,7 +10,7 @@ from gpnas.io.tables import NB201_OPS, nasbench201_space
 
 
 def _arch(space, ops):
-    return space.from_dict_arch({f"e{j}": op for j, op in enumerate(ops)})
+    return space.from_dict_arch({f"e_{j}": op for j, op in enumerate(ops)})
 
 
 @pytest.fixture
@@ -100,3 +100,16 @@ def test_cell_in_space_file_round_trip_and_errors(tmp_path):
     bad.write_text("choices:\n  - {name: e0, values: [a, b], group: op}\ncell: {nodes: 2, edges: {e0: [0]}}\n")
     with pytest.raises(SpaceError, match=r"must be \[src, dst\]"):
         SearchSpace.load(bad)
+
+
+def test_interactions_are_kept_on_a_cell_space():
+    """A requested interactions term on a cell space is a group over the cell's feature columns, not dropped."""
+    from gpnas.io.tables import nasbench201_space
+    from gpnas.space.encoding import Encoder
+
+    space = nasbench201_space()
+    plain = Encoder(space.n_options, space.groups, "onehot", ("paths", "ops"), space.cell_features())
+    joint = Encoder(space.n_options, space.groups, "onehot", ("paths", "ops", "interactions"), space.cell_features())
+    assert joint.group_names == plain.group_names + ["interactions"]
+    np.testing.assert_array_equal(joint.group_columns[-1], np.arange(plain.n_features))
+    assert joint.onehot_positions[-1] is None  # not a one-hot table lookup: the cell's columns are counts

@@ -19,7 +19,7 @@ LAYERS = [
     {"run"},
     {"study"},
     {"integrations"},
-    {"report"},
+    {"report", "dashboard"},
     {"cli", "__main__"},
     {"__init__"},
 ]

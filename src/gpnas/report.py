@@ -20,7 +20,7 @@ import numpy as np
 
 from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.study.select import pareto_front
-from gpnas.space import format_arch
+from gpnas.space import compact_arch
 from gpnas.study import Study
 
 
@@ -60,8 +60,13 @@ def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float] | None = None,
                  cost_name: str = "FLOPs") -> Path:
-    """Write ``index.html`` and its PNG figures into ``out_dir``; returns the HTML path."""
+    """Write ``index.html`` and its PNG figures into ``out_dir``; returns the HTML path.  Without ``costs``, a study
+    that trained the paper's networks gets its Pareto figure against their MACs."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    if costs is None:
+        costs, cost_name = study_costs(study)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sign = study.sign
@@ -82,8 +87,8 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="ideal")
         r = np.corrcoef(measured, mean)[0, 1]
         coverage = np.mean((measured >= interval[:, 0]) & (measured <= interval[:, 1]))
-        ax.set(xlabel="measured", ylabel="predicted before measuring (95 % interval)",
-               title=f"Predicted vs measured (r = {r:.2f}, {coverage:.0%} inside the 95 % intervals)")
+        ax.set(xlabel="measured", ylabel="predicted before measuring (95 % interval)")
+        ax.set_title(f"Predicted vs measured\nr = {r:.2f}; {coverage:.0%} inside the 95 % intervals", fontsize=10)
         ax.legend(loc="upper left")
         figures.append(("predicted_vs_measured.png", "Predicted against measured",
                         "Each trial predicted by the model that proposed it, before its result was known."))
@@ -98,6 +103,7 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         ax.plot(np.arange(1, values.size + 1), values, ".", alpha=0.4, label="trial")
         ax.plot(np.arange(1, values.size + 1), best, "-", lw=2, label="best so far")
         ax.set(xlabel="finished trials", ylabel="value", title="Best so far")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
         fig.tight_layout()
         figures.append(("best_so_far.png", "Best so far", "Every finished trial, and the best value up to it."))
@@ -107,7 +113,11 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
     if study.rounds:
         n = [r.n_done for r in study.rounds]
         fig, ax = plt.subplots(figsize=(6, 3.6))
-        ax.semilogy(n, [max(r.expected_mse, 1e-12) for r in study.rounds], "o-")
+        mse = [max(r.expected_mse, 1e-12) for r in study.rounds]
+        ax.plot(n, mse, "o-")
+        if max(mse) / min(mse) > 10:  # a log axis only where it spans a decade (else it shows one label)
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if study.mse_threshold:
             ax.axhline(study.mse_threshold, color="k", ls="--", lw=1, label="stop threshold")
             ax.legend()
@@ -126,6 +136,8 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         axes[0].set(xlabel="finished trials", ylabel="sigma (model units)", title="Signal scale per operation type")
         axes[1].set(xlabel="finished trials", ylabel="lengthscale", title="Lengthscale per operation type")
         axes[0].legend(fontsize=8)
+        for axis in axes:
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         figures.append(("hyperparameters.png", "Kernel hyperparameters",
                         "Large sigma / short lengthscale: performance is sensitive to that operation type."))
@@ -156,9 +168,11 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         plt.close(fig)
 
     summary = study.summary()
+    values = [t.value for t in done]
+    d = display_decimals(values)
     rows = "".join(
-        f"<tr><td>{t.number}</td><td>{html.escape(study.space.to_string(t.arch))}</td><td>{t.state}</td>"
-        f"<td>{'' if t.value is None else f'{t.value:.4f}'}</td><td>{html.escape(t.error or '')}</td></tr>"
+        f"<tr><td>{t.number}</td><td><code>{html.escape(compact_arch(t.params))}</code></td><td>{t.state}</td>"
+        f"<td>{'' if t.value is None else f'{t.value:.{d}f}'}</td><td>{html.escape(t.error or '')}</td></tr>"
         for t in study.trials)
     best = summary["best_found"]
     pred = summary["best_predicted"]
@@ -166,12 +180,27 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
              f"{summary['n_done']} done, {summary['n_failed']} failed"
              + (f"; stopped: {html.escape(summary['stop_reason'])}" if summary["stop_reason"] else "")]
     if best:
-        facts.append(f"best found: <code>{html.escape(format_arch(best['arch']))}</code> = {best['value']:.4f}")
+        facts.append(f"best found: <code>{html.escape(compact_arch(best['arch']))}</code> = {best['value']:.{d}f}")
     if pred:
-        facts.append(f"best predicted: <code>{html.escape(format_arch(pred['arch']))}</code> = "
-                     f"{pred['mean']:.4f} (95 % interval {pred['lower']:.4f} to {pred['upper']:.4f})")
+        facts.append(f"best predicted: <code>{html.escape(compact_arch(pred['arch']))}</code> = "
+                     f"{pred['mean']:.{d}f} (95 % interval for a measurement {pred['lower']:.{d}f} to "
+                     f"{pred['upper']:.{d}f})")
     if summary["expected_mse"] is not None:
-        facts.append(f"expected MSE (Theorem 3): {summary['expected_mse']:.4g}")
+        facts.append(f"expected error of the model's mean over the space (Theorem 3): root mean square "
+                     f"{np.sqrt(summary['expected_mse']):.{d}f}, against a spread (sd) of {np.std(values):.{d}f} "
+                     "among the measured values")
+    if summary.get("noise_share") is not None:
+        share = summary["noise_share"]
+        facts.append(f"measurement noise explains {share:.0%} of the spread of the measured values"
+                     + (": their ranking is mostly noise" if share > 0.5 else ""))
+    correlation = None if multi_budget else held_out_correlation(study)
+    if correlation is not None:
+        r_value, tau, n_held, p_value = correlation
+        facts.append(f"predicted before measuring against measured: Kendall tau {tau:.2f} over {n_held} trials "
+                     f"(p = {p_value:.2g}" + ("" if p_value < 0.05 else ": indistinguishable from chance") + ")")
+    if not any(name == "pareto.png" for name, _, _ in figures):
+        facts.append("no Pareto figure: this study knows no cost of its architectures (a table replay, or a custom "
+                     "objective); give one with <code>gpnas report NAME --costs FILE.csv --cost-column COLUMN</code>")
     if multi_budget:
         counts = ", ".join(f"{b['n_done']} at budget {b['budget']:g}" for b in summary["budgets"])
         facts.insert(2, f"evaluations: {counts}; cost {summary['cost']:g}; best found and best predicted are at "
@@ -189,7 +218,7 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
 body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
 img {{ max-width: 100%; border: 1px solid #ddd; }} section {{ margin: 2em 0; }}
 table {{ border-collapse: collapse; font-size: 0.85em; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; }}
-code {{ font-size: 0.9em; }}
+code {{ font-size: 0.9em; overflow-wrap: anywhere; }} li {{ margin: 0.3em 0; }}
 </style></head><body>
 <h1>Study {html.escape(study.study_name)} <small>({html.escape(study.space.name)}, {study.arch_space.size} architectures)</small></h1>
 <ul>{''.join(f'<li>{f}</li>' for f in facts)}</ul>
@@ -259,6 +288,37 @@ def _budget_figures(plt, study: Study, out: Path) -> list[tuple[str, str, str]]:
         fig.savefig(out / figures[-1][0])
         plt.close(fig)
     return figures
+
+
+def display_decimals(values) -> int:
+    """Decimals to quote values at the resolution their data has: the fewest (up to 4) at which every value is
+    exact (accuracies to 0.1 give 1), else enough for a hundredth of their spread."""
+    import math
+
+    values = np.asarray([v for v in values if v is not None], dtype=float)
+    if values.size == 0:
+        return 4
+    for d in range(5):
+        if np.all(np.abs(values * 10**d - np.round(values * 10**d)) < 1e-6 * max(1.0, np.abs(values).max())):
+            return d
+    spread = float(np.std(values)) or float(np.abs(values).max()) or 1.0
+    return int(min(4, max(0, 2 - math.floor(math.log10(spread)))))
+
+
+def study_costs(study: Study, pool_size: int = 2000) -> tuple[dict[tuple, float] | None, str]:
+    """MACs of a pool of the study's space and of its evaluated architectures, when the study trained the paper's
+    networks (its stored objective can count them); ``(None, "")`` otherwise."""
+    from gpnas.nets.defaults import objective_from_settings
+    from gpnas.sampling.pool import candidate_pool
+
+    space = study.arch_space
+    objective = objective_from_settings(space, study.user_attrs.get("objective"))
+    if objective is None or not hasattr(objective, "costs"):
+        return None, ""
+    X = candidate_pool(space, None, pool_size, np.random.default_rng(study.seed))
+    done = [t.arch[: space.n_positions] for t in study.trials_in("done")]
+    X = np.unique(np.vstack([X] + ([np.array(done)] if done else [])), axis=0)
+    return {tuple(int(v) for v in x): float(objective.costs(space.to_dict_arch(x))["macs"]) for x in X}, "MACs"
 
 
 def held_out_correlation(study: Study) -> tuple[float, float, int, float] | None:

@@ -56,7 +56,8 @@ def test_a_crashing_child_fails_its_trial_and_the_search_goes_on(tmp_path):
         return objective(arch)
 
     study = Study(space, sampler="mi", seed=0, n_initial=2)
-    study.optimize(flaky, budget=4, batch_size=2)
+    with pytest.warns(UserWarning, match="trial 1 failed: RuntimeError: CUDA out of memory"):
+        study.optimize(flaky, budget=4, batch_size=2, catch=(RuntimeError,))  # told to go on, as Optuna's catch
     assert len(study.trials_in("done")) == 3
     assert "out of memory" in study.trials_in("failed")[0].error
 
@@ -136,8 +137,9 @@ def test_main_job_command_then_select_with_stored_settings(tmp_path):
     result = runner.invoke(main, ["search", "--dataset", "digits", "--budget", 3, "--epochs", 1, "--resolution", 12,
                                   "--width", 0.25,
                                   "--n-initial", 2, "--batch-size", 1, "--study", "m", "--storage", url,
-                                  "--out", str(tmp_path / "run.json")])
+                                  "--threads", 1, "--out", str(tmp_path / "run.json")])
     assert result.exit_code == 0, result.output
+    assert "device cpu, 1 threads per child" in result.output  # the device actually used, and --threads
     assert "best found" in result.output and "M MACs" in result.output and "best predicted" in result.output
     assert "measurement noise explains" in result.output
     result = runner.invoke(main, ["select", "m", "--storage", url, "--budget", "macs<=2e6", "--pool", 300,

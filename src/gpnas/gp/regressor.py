@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
-from scipy.stats import norm
+from scipy.stats import kendalltau, norm
 from threadpoolctl import threadpool_limits
 
 from gpnas.space.encoding import ENCODINGS, Encoder
@@ -52,6 +52,9 @@ ESTIMATIONS = ("alternating", "evidence")
 PREDICT_CHUNK = 4096  # rows of X_* per block in predictions, to bound memory on large pools
 #: Below this many training architectures, ``encoding="auto"`` also tries the ordinal encoding of numeric spaces.
 AUTO_ORDINAL_MAX_N = 100
+#: The exact GP's largest training set: its kernel matrices take (groups + 4) n^2 doubles (about 2 GB at this n with
+#: a dozen groups) and a fit O(n^3) time; beyond it ``fit`` refuses before it starts, rather than exhaust memory.
+MAX_EXACT_N = 5000
 #: Training sets smaller than this fit their hyperparameters with one BLAS thread.
 SMALL_N = 500
 #: L-BFGS-B's relative tolerance on the negative log marginal likelihood (about 1e-5 nats at typical values).
@@ -296,8 +299,13 @@ class GPNASRegressor:
         if self.predictor not in PREDICTORS:
             raise ValueError(f"unknown predictor {self.predictor!r}; expected one of {PREDICTORS}")
         X = X if self.space is not None else choice_matrix(X)
-        if np.atleast_2d(X).shape[0] < 2:
-            raise DataError(f"need at least 2 architectures to fit, got n_samples={np.atleast_2d(X).shape[0]}")
+        n = np.atleast_2d(X).shape[0]
+        if n < 2:
+            raise DataError(f"need at least 2 architectures to fit, got n_samples={n}")
+        if n > MAX_EXACT_N:
+            raise DataError(f"{n} architectures are more than the exact GP fits ({MAX_EXACT_N}: its kernel "
+                            f"matrices would take about {(16 * n * n * 8) / 1e9:.0f} GB and a fit hours); fit on a "
+                            f"random subset of at most {MAX_EXACT_N} (gpnas fit --max-rows)")
         n_options, groups = self.structure(None if self.space is not None else X)
         X = self._validate_X(X, n_options)
         y = target_vector(y, X.shape[0])
@@ -679,6 +687,16 @@ class GPNASRegressor:
         """Per-type lengthscale ``(h,)``, in encoded-feature units."""
         self.check_is_fitted()
         return self.kernel_.lengthscale.copy()
+
+    @property
+    def loo_tau_(self) -> float:
+        """Kendall tau between the closed-form leave-one-out predictions of the training data and its values: how
+        well the model ranks each training architecture from the others (NaN under 3 points)."""
+        self.check_is_fitted()
+        loo = getattr(self, "loo_latent_mean_", None)
+        if loo is None or loo.size < 3:
+            return float("nan")
+        return float(kendalltau(loo, self.target_.forward(self.y_train_))[0])
 
     @property
     def noise_share_(self) -> float:

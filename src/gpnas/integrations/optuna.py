@@ -87,6 +87,9 @@ class GPNASSampler(BaseSampler):
         independent sampler.
     pool_size, model_params:
         The strategy's candidate pool and keyword arguments of :class:`GPNASRegressor`.
+    warm_start:
+        Start each trial's hyperparameter fit from the last trial's values with one restart (cheaper per trial), as a
+        gpnas study does, instead of a fresh fit with the model's restarts (the default).
 
     Running trials (``n_jobs > 1``, or several processes on one storage) are pending points: their architectures are
     stored as a system attribute when proposed.  Failed and pruned trials are never proposed again and do not enter
@@ -97,7 +100,7 @@ class GPNASSampler(BaseSampler):
                  seed: int | None = None, independent_sampler: BaseSampler | None = None,
                  constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
                  max_int_choices: int = 32, pool_size: int = 20000,
-                 model_params: Mapping[str, Any] | None = None) -> None:
+                 model_params: Mapping[str, Any] | None = None, warm_start: bool = False) -> None:
         make_sampler(strategy)  # fails early on an unknown name
         self._strategy = strategy
         self._groups = groups
@@ -110,6 +113,8 @@ class GPNASSampler(BaseSampler):
         self._pool_size = int(pool_size)
         self._model_params = dict(model_params or {})
         self._search_space = IntersectionSearchSpace(include_pruned=True)
+        self._warm_start = bool(warm_start)
+        self._last_fit: dict[tuple, tuple] = {}  # search-space names -> the last fit's (sigma, lengthscale, noise)
         self._warned_independent: set[str] = set()
         self._proposal_lock = threading.Lock()
         self._warned_fit: set[str] = set()
@@ -164,8 +169,13 @@ class GPNASSampler(BaseSampler):
             return {}
         seed = int(rng.integers(2**31))
         params = {"random_state": seed, **self._model_params, "space": space}
+        last = self._last_fit.get(tuple(names)) if self._warm_start else None
+        if last is not None and "sigma" not in self._model_params:
+            # warm start from the last trial's hyperparameters with one restart, as a gpnas study does
+            params.update(sigma=last[0], lengthscale=last[1], noise=last[2], n_restarts=1)
         with self._warnings_once():
             model = GPNASRegressor(**params).fit(X_done[feasible], y_done[feasible])
+        self._last_fit[tuple(names)] = (model.kernel_.sigma, model.kernel_.lengthscale, max(model.noise_, 1e-5))
         sampler = make_sampler(self._strategy, pool_size=self._pool_size)
         ctx = SamplingContext(space=space, X_done=X_done[feasible], y_done=sign * y_done[feasible],
                               X_pending=np.vstack([X_pending, X_done[~feasible]]), X_failed=X_failed, rng=rng,

@@ -104,8 +104,12 @@ def refuse_conflicts(path: str | Path, X: np.ndarray, y: np.ndarray, hint: str =
 STREAM_CHUNK = 65536
 
 
-def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int = STREAM_CHUNK) -> int:
-    """Stream ``data_path`` through ``model.predict`` into ``out_path`` (the choices, then ``mean``, ``std``).
+def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int = STREAM_CHUNK,
+                coverage: float = 0.95) -> int:
+    """Stream ``data_path`` through the model into ``out_path``: the choices, then ``mean`` and ``std`` (the
+    predictive distribution of the architecture's noise-free performance, :meth:`GPNASRegressor.predict`), and
+    ``lower`` and ``upper``, the central ``coverage`` interval a new *measurement* should fall in
+    (:meth:`GPNASRegressor.predict_interval`, noise included).
 
     Reads, encodes and writes ``chunk`` rows at a time, so memory stays bounded for any number of rows.  The output
     goes to a temporary file beside ``out_path`` that replaces it only when every row succeeded; a bad row leaves
@@ -134,7 +138,7 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                 raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}; it has {header}")
             where = [header.index(name) for name in space.names]
             writer = csv.writer(sink)
-            writer.writerow(space.names + ["mean", "std"])
+            writer.writerow(space.names + ["mean", "std", "lower", "upper"])
             while True:
                 rows = [row for _, row in zip(range(chunk), reader)]
                 if not rows:
@@ -158,8 +162,10 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                                 raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
                         X[i, j] = index
                 mean, std = model.predict(X, return_std=True)
-                for x, m, s in zip(X, mean, std):
-                    writer.writerow([values[j][k] for j, k in enumerate(x)] + [repr(float(m)), repr(float(s))])
+                lower, upper = model.predict_interval(X, coverage=coverage)
+                for x, m, s, lo, hi in zip(X, mean, std, lower, upper):
+                    writer.writerow([values[j][k] for j, k in enumerate(x)]
+                                    + [repr(float(m)), repr(float(s)), repr(float(lo)), repr(float(hi))])
                 count += len(rows)
         os.replace(tmp, out_path)
     except UnicodeDecodeError as err:

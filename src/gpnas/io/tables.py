@@ -87,9 +87,9 @@ def nasbench201_space() -> SearchSpace:
 
     The six edges in the order of the architecture string: ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``.
     """
-    cell = Cell(4, tuple((f"e{j}", src, dst) for j, (src, dst) in enumerate(NB201_EDGES)), none=("none",),
+    cell = Cell(4, tuple((f"e_{j}", src, dst) for j, (src, dst) in enumerate(NB201_EDGES)), none=("none",),
                 identity=("skip_connect",))
-    return SearchSpace([Choice(f"e{j}", NB201_OPS, "op") for j in range(6)], name="nasbench201", cell=cell)
+    return SearchSpace([Choice(f"e_{j}", NB201_OPS, "op") for j in range(6)], name="nasbench201", cell=cell)
 
 
 def load_nasbench201(dataset: str = "cifar10", data_dir_: str | os.PathLike | None = None) -> Table:
@@ -248,8 +248,33 @@ def load_cvpr2022(task: str = "cplfw", data_dir_: str | os.PathLike | None = Non
     return Table(f"cvpr2022-{task}", space, np.array(X), np.array(y), np.array(keys))
 
 
+CVPR21_BLOCKS = 16
+
+
+def cvpr2021_space() -> SearchSpace:
+    """CVPR 2021 NAS Track 2 (the GP-NAS authors' demo data): 16 blocks, one of 6 operations each (3 kernel sizes x
+    2 expansion ratios; the files do not say which number is which, so the operations are unordered labels)."""
+    return SearchSpace([Choice(f"b{i}", tuple(f"op{k}" for k in range(1, 7)), "op") for i in range(CVPR21_BLOCKS)],
+                       name="cvpr2021-track2")
+
+
+def load_cvpr2021(data_dir_: str | os.PathLike | None = None) -> Table:
+    """CVPR 2021 NAS Track 2, stage 1: 200 architectures and their proxy-training accuracy (``acc``, in [0, 1])."""
+    path = _require(data_dir(data_dir_) / "cvpr2021-nas-track2-gpnas" / "Track2_stage1_trainning.json")
+    records = json.loads(path.read_text())
+    X, y = [], []
+    for name, record in records.items():
+        ops = [int(block[2]) for block in record["arch"]]
+        if len(ops) != CVPR21_BLOCKS or not all(1 <= op <= 6 for op in ops):
+            raise DataError(f"{str(path)!r}: unexpected architecture {name!r}: {record['arch']!r}")
+        X.append([op - 1 for op in ops])
+        y.append(float(record["acc"]))
+    X = np.array(X)
+    return Table("cvpr2021-track2", cvpr2021_space(), X, np.array(y), np.array([",".join(map(str, x)) for x in X]))
+
+
 def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
-    """By name: ``nb201-cifar10``, ``nb201-cifar100``, ``nb201-imagenet16-120``, ``macro``, ``accel``,
+    """By name: ``nb201-cifar10``, ``nb201-cifar100``, ``nb201-imagenet16-120``, ``macro``, ``accel``, ``cvpr21``,
     ``cvpr22-<task>`` (:data:`CVPR22_TASKS`)."""
     if name.startswith("cvpr22-"):
         return load_cvpr2022(name[len("cvpr22-"):], data_dir_)
@@ -259,8 +284,10 @@ def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
         return load_nasbench_macro(data_dir_)
     if name == "accel":
         return load_accel_nasbench(data_dir_=data_dir_)
+    if name == "cvpr21":
+        return load_cvpr2021(data_dir_)
     raise DataError(f"unknown benchmark table {name!r}; expected one of {TABLE_NAMES}")
 
 
-TABLE_NAMES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel") + tuple(
+TABLE_NAMES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel", "cvpr21") + tuple(
     f"cvpr22-{task}" for task in CVPR22_TASKS)

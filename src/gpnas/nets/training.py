@@ -16,7 +16,6 @@ single in-process trial uses them all.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gpnas.threads import THREADS_VARIABLE
+from gpnas.threads import training_threads
 
 
 class TrainingDiverged(RuntimeError):
@@ -86,9 +85,9 @@ def split_holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 def train_classifier(model: nn.Module, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
                      config: TrainConfig, head: nn.Module | None = None) -> float:
     """Train ``model`` (with ``head`` on its output, if given) with cross-entropy; return validation accuracy."""
-    threads = config.num_threads or int(os.environ.get(THREADS_VARIABLE, "0"))
-    if threads:  # set by the executor of parallel trials; in-process trials keep torch's default (all cores)
-        torch.set_num_threads(threads)
+    # the executor's or the command line's share of the cores, else the cores free now: more threads than free
+    # cores make torch's threads wait for each other and slow a training many times over
+    torch.set_num_threads(config.num_threads or training_threads())
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format

@@ -25,6 +25,7 @@ class Outcome:
     value: float | None
     error: str | None
     worker: str
+    exception: BaseException | None = None  # what the objective raised (a stand-in when it cannot be pickled)
 
 
 @dataclass
@@ -43,8 +44,8 @@ def evaluate(objective: Callable[[dict], Any], arch: dict) -> Outcome:
         raw = objective(arch)
     except KeyboardInterrupt:
         raise
-    except Exception as err:  # a failing evaluation must not stop the search
-        return Outcome(None, f"{type(err).__name__}: {err}".strip(), worker)
+    except Exception as err:  # a failing evaluation must not crash the executor: the study decides what to do
+        return Outcome(None, f"{type(err).__name__}: {err}".strip(), worker, _picklable(err))
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -52,6 +53,17 @@ def evaluate(objective: Callable[[dict], Any], arch: dict) -> Outcome:
     if not math.isfinite(value):
         return Outcome(None, f"objective returned {value!r}", worker)
     return Outcome(value, None, worker)
+
+
+def _picklable(err: Exception) -> Exception:
+    """``err`` itself when it can cross a process boundary, otherwise a ``RuntimeError`` with its message."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(err))
+        return err
+    except Exception:
+        return RuntimeError(f"{type(err).__name__}: {err}")
 
 
 class Executor:
@@ -131,12 +143,12 @@ class ProcessPoolExecutor(Executor):
 
     parallel = True
 
-    def __init__(self, n_workers: int = 2, max_retries: int = 1) -> None:
+    def __init__(self, n_workers: int = 2, max_retries: int = 1, cores: int | None = None) -> None:
         import tempfile
 
         self.n_workers = max(1, min(int(n_workers), available_cores()))
         self.max_retries = max_retries
-        self.threads = threads_per_worker(self.n_workers)
+        self.threads = threads_per_worker(self.n_workers, cores)
         self._pool = self._new_pool()
         self._calls: dict[cf.Future, tuple] = {}
         self._markers = tempfile.mkdtemp(prefix="gpnas-pool-")

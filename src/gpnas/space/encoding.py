@@ -19,9 +19,9 @@ evidence like the operation types):
 * ``"effective"``, ``"paths"``, ``"ops"``: structural features of a declared cell (:mod:`gpnas.space.cell`), groups
   ``cell:effective``, ``cell:paths``, ``cell:ops``.  Without ``"choices"``, the cell's edges are seen only through
   them, while positions outside the cell keep their per-position encoding.
-* ``"interactions"``: one more group over every per-position column at once.  The paper's kernel is a *sum* over
-  operation types, so it cannot express that the best kernel size depends on the expansion; a squared-exponential
-  over all columns is a product over positions and can.
+* ``"interactions"``: one more group over every column at once (the per-position ones and the cell's).  The
+  paper's kernel is a *sum* over operation types, so it cannot express that the best kernel size depends on the
+  expansion; a squared-exponential over all columns is a product over positions and can.
 """
 
 from __future__ import annotations
@@ -97,12 +97,13 @@ class Encoder:
             self.group_columns.append(np.arange(start, start + widths_cell[block]))
             start += widths_cell[block]
         self.n_features = start
-        if "interactions" in self.features and self._offsets[-1] > 0:
+        if "interactions" in self.features:  # every column, the cell's structure included when it is encoded
             self.group_names.append("interactions")
-            self.group_columns.append(np.arange(int(self._offsets[-1])))
-        # One-hot per-position groups: how many positions each holds (the kernel's table lookup needs it).
+            self.group_columns.append(np.arange(self.n_features))
+        # One-hot per-position groups: how many positions each holds (the kernel's table lookup needs it); the
+        # interactions group is one only when it holds nothing but one-hot positions.
         counts = {name: sum(1 for j in self.positions if self.groups[j] == name) for name in self.group_names}
-        counts["interactions"] = int(self.positions.size)
+        counts["interactions"] = int(self.positions.size) if not self.cell_blocks else None
         onehot = encoding == "onehot"
         self.onehot_positions = [counts[name] if onehot and not name.startswith("cell:") else None
                                  for name in self.group_names]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the study hands itself in; the loop never imports it
 def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget: int, batch_size: int = 1,
              timeout: float | None = None, mse_threshold: float | None = None,
              callbacks: list[Callable[[Study, list[Trial]], None]] | None = None, show_progress: bool = False,
-             executor: Executor | None = None) -> Study:
+             executor: Executor | None = None, catch: tuple[type[Exception], ...] = ()) -> Study:
     """:meth:`Study.optimize`."""
     threshold = study.mse_threshold if mse_threshold is None else mse_threshold
     executor = executor or InProcessExecutor()
@@ -32,6 +32,7 @@ def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget:
     in_flight: dict[Any, Trial] = {}
     progress = _Progress(study, budget) if show_progress else None
     beat = _Heartbeat(study, in_flight) if study.heartbeat_interval else None
+    said: set[str] = set()  # failures already reported (each distinct message once)
     try:
         while True:
             if not study.stop_reason:
@@ -45,7 +46,7 @@ def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget:
                 # come back to the queue (then this process evaluates it)
                 time.sleep(min(1.0, study.heartbeat_interval or 1.0))
                 continue
-            finished = []
+            finished, uncaught = [], None
             for handle, outcome in executor.wait(list(in_flight)):
                 trial = in_flight.pop(handle)
                 if isinstance(outcome, Retry):
@@ -55,6 +56,17 @@ def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget:
                     continue
                 trial.worker = outcome.worker
                 finished.append(study.tell(trial, outcome.value, outcome.error))
+                if outcome.exception is not None and not isinstance(outcome.exception, catch):
+                    uncaught = uncaught or outcome.exception  # raised once every result of this wait is told
+                    continue
+                if outcome.error is not None and outcome.error not in said:
+                    said.add(outcome.error)
+                    warnings.warn(f"trial {trial.number} failed: {outcome.error}"
+                                  + ("" if outcome.exception is None else " (caught; the search goes on)"),
+                                  TrialFailedWarning, stacklevel=3)
+            if uncaught is not None:
+                _requeue(study, in_flight)
+                raise uncaught
             if progress is not None:
                 progress.update(len(finished), len(in_flight))
             for callback in callbacks or []:
@@ -63,7 +75,7 @@ def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget:
         study.stop("interrupted")
         if beat is not None:
             beat.stop()
-        study.storage.requeue(study.study_name, [t.record() for t in in_flight.values()])
+        _requeue(study, in_flight)
         raise
     finally:
         if beat is not None:
@@ -74,6 +86,16 @@ def optimize(study: Study, objective: Callable[[dict[str, Any]], float], budget:
     if study.fit_model:
         study.refit()
     return study
+
+
+class TrialFailedWarning(UserWarning):
+    """A trial failed (a non-finite value, or an exception the search was told to catch); said once per message."""
+
+
+def _requeue(study: Study, in_flight: dict) -> None:
+    """Put the trials still in flight back in the queue (a resumed search runs them first)."""
+    study.storage.requeue(study.study_name, [t.record() for t in in_flight.values()])
+    in_flight.clear()
 
 
 def _fill(study: Study, objective, executor: Executor, in_flight: dict, batch_size: int, budget: int,
@@ -98,7 +120,7 @@ def _fill(study: Study, objective, executor: Executor, in_flight: dict, batch_si
     batch = [t for t in batch if t.number in claimed]
     for trial in batch:
         trial.state, trial.started, trial.worker, trial.heartbeat = "running", now, study.owner, now
-        in_flight[executor.submit(objective, trial.params(study.space), trial.number)] = trial
+        in_flight[executor.submit(objective, trial.params, trial.number)] = trial
     if not batch and not in_flight and not queued:
         study.stop("search space exhausted")
 
@@ -159,23 +181,24 @@ class _Heartbeat:
 
 
 class _Progress:
-    """A live progress line: trials done / failed / running, best so far, expected MSE, ETA (tqdm)."""
+    """A live progress line that fits 80 columns: trials finished of the budget, a short bar, time, the best so far,
+    failed and running trials (tqdm)."""
 
     def __init__(self, study: Study, budget: int) -> None:
         from tqdm import tqdm
 
         self.study = study
-        self.bar = tqdm(total=budget, initial=len(study.trials_in("done", "failed")), unit="trial", dynamic_ncols=True)
+        self.bar = tqdm(total=budget, initial=len(study.trials_in("done", "failed")), unit="trial",
+                        bar_format="{n_fmt}/{total_fmt} trials |{bar:12}| {elapsed}<{remaining} {postfix}",
+                        ncols=80)
 
     def update(self, n: int, running: int) -> None:
-        self.bar.update(n)
         best = self.study.best_trial
-        postfix = {"failed": len(self.study.trials_in("failed")), "running": running}
-        if best is not None:
-            postfix["best"] = f"{best.value:.4g}"
-        if self.study.rounds:
-            postfix["mse"] = f"{self.study.rounds[-1].expected_mse:.3g}"
-        self.bar.set_postfix(postfix, refresh=True)
+        parts = [] if best is None else [f"best {best.value:.4g}"]
+        failed = len(self.study.trials_in("failed"))
+        parts += ([f"{failed} failed"] if failed else []) + ([f"{running} running"] if running else [])
+        self.bar.set_postfix_str(", ".join(parts), refresh=False)  # drawn once, by the update below
+        self.bar.update(n)
 
     def close(self) -> None:
         self.bar.close()

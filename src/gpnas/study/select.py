@@ -160,6 +160,8 @@ class Selection:
     X: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    lower: np.ndarray  # the 95 % interval a new measurement should fall in
+    upper: np.ndarray
     costs: dict[str, np.ndarray]
     chosen: dict[str, list[int]]
     front: np.ndarray
@@ -205,8 +207,21 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
     for device, path in latencies.items():
         table, base = read_latency_table(path, space)
         costs[device] = latency_of(X, table, base)
+    missing = sorted({c.cost for c in constraints} - set(costs))
+    if missing:
+        hint = ("a study replayed on a table has no MACs or params of its own: give the table's cost columns "
+                "(--costs FILE.csv) or a latency table (--latency DEVICE=FILE.csv)") if objective_free(study) else \
+            "give them with --costs FILE.csv or --latency DEVICE=FILE.csv"
+        raise DataError(f"no {', '.join(missing)} for this study's candidates (known: {sorted(costs) or 'none'}); "
+                        + hint)
     mean, std = model.predict(X, return_std=True)
+    lower, upper = model.predict_interval(X)
     chosen = select_per_target(mean, costs, constraints, top, study.direction == "maximize")
     axis = constraints[0].cost
     cost_axis = costs[axis] if constraints[0].op == "<=" else -costs[axis]
-    return Selection(X, mean, std, costs, chosen, pareto_front(cost_axis, study.sign * mean))
+    return Selection(X, mean, std, lower, upper, costs, chosen, pareto_front(cost_axis, study.sign * mean))
+
+
+def objective_free(study) -> bool:
+    """Whether the study's evaluations were table lookups (no training objective to count MACs and params)."""
+    return "table" in (study.user_attrs.get("objective") or {})

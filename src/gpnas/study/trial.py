@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -15,7 +15,8 @@ FAIL_FAST = 3
 
 @dataclass
 class Trial:
-    """One evaluation of an architecture."""
+    """One evaluation of an architecture.  ``arch`` holds choice indices; ``params`` the same architecture as
+    ``{choice name: value}``, what the objective receives (Optuna's ``trial.params``)."""
 
     number: int
     arch: np.ndarray
@@ -28,12 +29,17 @@ class Trial:
     worker: str | None = None
     attempts: int = 0
     heartbeat: float | None = None
+    space: SearchSpace | None = field(default=None, repr=False, compare=False)
 
-    def params(self, space: SearchSpace) -> dict[str, Any]:
-        return space.to_dict_arch(self.arch)
+    @property
+    def params(self) -> dict[str, Any]:
+        """The architecture as ``{choice name: value}``."""
+        if self.space is None:
+            raise ValueError(f"trial {self.number} was made without its space; its indices are {list(self.arch)}")
+        return self.space.to_dict_arch(self.arch)
 
-    def to_dict(self, space: SearchSpace) -> dict[str, Any]:
-        return {"number": self.number, "arch": self.params(space), "state": self.state, "value": self.value,
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "arch": self.params, "state": self.state, "value": self.value,
                 "error": self.error, "round": self.round, "worker": self.worker, "attempts": self.attempts,
                 "duration_s": (self.finished - self.started) if self.finished and self.started else None}
 
@@ -44,7 +50,7 @@ class Trial:
                 "round": self.round, "attempts": self.attempts, "heartbeat": self.heartbeat}
 
     @classmethod
-    def from_record(cls, row: Mapping[str, Any]) -> "Trial":
+    def from_record(cls, row: Mapping[str, Any], space: SearchSpace | None = None) -> "Trial":
         return cls(int(row["number"]), np.array(row["arch"], dtype=int), row["state"], row["value"], row["error"],
                    row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0),
-                   row.get("heartbeat"))
+                   row.get("heartbeat"), space)
