@@ -68,3 +68,22 @@ window.addEventListener('load', () => {
          f"--screenshot={tmp_path / 'shot.png'}", "--window-size=1100,2400", path.as_uri()],
         capture_output=True, text=True, timeout=120)
     assert (tmp_path / "shot.png").stat().st_size > 20000, shot.stderr[-2000:]
+
+
+def test_a_training_study_gets_its_pareto_figure_without_costs_and_a_table_study_a_word(tmp_path, study):
+    from gpnas.nets import mobilenetv3_space
+    from gpnas.nets.defaults import make_training_objective
+
+    space = mobilenetv3_space()
+    objective = make_training_objective(space, "digits", None, 1, 0.25, 12, None, "cpu", 0)
+    described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
+    trained = Study(space, sampler="random", seed=0, user_attrs={"objective": described}, heartbeat_interval=None)
+    rng = np.random.default_rng(0)
+    for trial in trained.ask(8):  # values stand in for trainings: the figure needs the model and the MACs only
+        trained.tell(trial, float(90 + rng.normal()))
+    trained.refit()
+    page = write_report(trained, tmp_path / "trained").read_text()
+    assert (tmp_path / "trained" / "pareto.png").stat().st_size > 5000 and "against MACs" in page
+    table_page = write_report(study, tmp_path / "table").read_text()  # no costs known, none given
+    assert not (tmp_path / "table" / "pareto.png").exists() and "no Pareto figure" in table_page
+    assert "measurement noise explains" in table_page and "Kendall tau" in table_page

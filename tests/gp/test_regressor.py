@@ -355,3 +355,36 @@ def test_noise_share_tells_signal_from_noise(small_space, synthetic_data):
     assert noise.noise_share_ > 0.6
     expected = smooth.noise_ / np.var(smooth.target_.forward(smooth.y_train_))
     assert smooth.noise_share_ == pytest.approx(expected)
+
+
+def test_prior_mean_transfer_learns_the_scale_predicts_and_round_trips(tmp_path):
+    """A source model's predictions as a mean column: with a perfectly related target (an affine map of the source's
+    truth) a handful of points already rank like the source; the model saves and loads with its source inside."""
+    from gpnas.space import make_space
+
+    from scipy.stats import kendalltau
+
+    from gpnas.space import make_space
+
+    space = make_space([(f"p{i}", [0, 1, 2], "a" if i % 2 else "b") for i in range(5)], name="toy")
+    X = space.enumerate()
+    rng = np.random.default_rng(0)
+    truth = X @ rng.standard_normal(5) + 0.5 * np.sin(X.sum(axis=1))
+    source_rows = rng.choice(len(X), 120, replace=False)
+    source = GPNASRegressor(space=space, random_state=0).fit(X[source_rows], truth[source_rows])
+    target = 3.0 * truth + 7.0  # the same ranking on another scale
+    gains = []
+    for seed in range(5):  # five training draws of 5 points
+        train = np.random.default_rng(seed).choice(len(X), 5, replace=False)
+        transfer = GPNASRegressor(space=space, random_state=0).fit(X[train], target[train], prior_mean=source)
+        plain = GPNASRegressor(space=space, random_state=0).fit(X[train], target[train])
+        tau_transfer, tau_plain = (kendalltau(m.predict(X), target)[0] for m in (transfer, plain))
+        gains.append(tau_transfer - tau_plain)
+        assert transfer.weight_mean_[-1] > 0.3  # the source's column gets a clearly positive scale
+        assert tau_transfer > kendalltau(source.predict(X), target)[0] - 0.1  # close to the source from 5 points
+    assert np.mean(gains) > 0.2
+    path = save_model(transfer, tmp_path / "t.npz")
+    again = load_model(path)
+    np.testing.assert_allclose(again.predict(X), transfer.predict(X), rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="not both"):
+        GPNASRegressor(space=space).fit(X[train], target[train], prior=source, prior_mean=source)

@@ -39,6 +39,7 @@ from gpnas.exceptions import ArchitectureError, DataError, not_fitted_error
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.likelihood import log_marginal_likelihood
 from gpnas.gp.linalg import extend_cholesky, robust_cholesky
+from gpnas.gp.prior_mean import PriorMeanEncoder
 from gpnas.gp.target import TargetTransform
 from gpnas.gp.validation import choice_matrix, target_vector
 from gpnas.gp.weights import weight_posterior
@@ -55,6 +56,9 @@ AUTO_ORDINAL_MAX_N = 100
 #: The exact GP's largest training set: its kernel matrices take (groups + 4) n^2 doubles (about 2 GB at this n with
 #: a dozen groups) and a fit O(n^3) time; beyond it ``fit`` refuses before it starts, rather than exhaust memory.
 MAX_EXACT_N = 5000
+#: Prior variance of the scale ``rho`` of a ``prior_mean`` model's standardised predictions (model units, where the
+#: targets have unit variance): a source that ranks like the target gets ``rho`` near its correlation.
+PRIOR_MEAN_SCALE_VAR = 1.0
 #: Training sets smaller than this fit their hyperparameters with one BLAS thread.
 SMALL_N = 500
 #: L-BFGS-B's relative tolerance on the negative log marginal likelihood (about 1e-5 nats at typical values).
@@ -284,7 +288,8 @@ class GPNASRegressor:
             raise not_fitted_error("this GPNASRegressor is not fitted yet; call fit first")
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any, prior: "GPNASRegressor | tuple[np.ndarray, np.ndarray] | None" = None):
+    def fit(self, X: Any, y: Any, prior: "GPNASRegressor | tuple[np.ndarray, np.ndarray] | None" = None,
+            prior_mean: "GPNASRegressor | None" = None):
         """Fit on ``X (n, d)`` choice indices and ``y (n,)`` measured performance (Algorithm 1's estimation step).
 
         ``prior`` sets the prior of the linear mean's weights: another fitted model (its posterior becomes this
@@ -293,6 +298,11 @@ class GPNASRegressor:
         dataset's accuracy scale carries over to another's).  ``None`` uses the default prior
         ``N(0, diag(bias_prior_var, weight_prior_var, ...))``; under ``estimation="evidence"`` the weights' variance
         is then estimated, while a given prior is kept as it is.
+
+        ``prior_mean``, another fitted model of the same space, transfers differently: its predictions, standardised
+        over ``X``, become one more column of the linear mean, whose scale gets a posterior like every weight, and the
+        GP models the discrepancy (Kennedy-O'Hagan; :mod:`gpnas.gp.prior_mean`).  The model keeps the source model
+        (``prior_mean_model_``) to predict.  Give ``prior`` or ``prior_mean``, not both.
         """
         if self.estimation not in ESTIMATIONS:
             raise ValueError(f"unknown estimation {self.estimation!r}; expected one of {ESTIMATIONS}")
@@ -310,9 +320,15 @@ class GPNASRegressor:
         X = self._validate_X(X, n_options)
         y = target_vector(y, X.shape[0])
         self.n_options_, self.groups_, self.n_features_in_ = np.asarray(n_options), list(groups), X.shape[1]
+        if prior is not None and prior_mean is not None:
+            raise ValueError("give prior (the paper's weight transfer) or prior_mean (the source's predictions in the "
+                             "mean), not both")
+        if prior_mean is not None:
+            prior_mean.check_is_fitted()
         candidates = self._encoding_candidates(X.shape[0], prior)
         if len(candidates) > 1:  # model selection by the evidence (same targets, same transform: comparable)
-            fits = [GPNASRegressor(**{**self.get_params(), "encoding": e}).fit(X, y, prior) for e in candidates]
+            fits = [GPNASRegressor(**{**self.get_params(), "encoding": e}).fit(X, y, prior, prior_mean)
+                    for e in candidates]
             best = max(fits, key=lambda m: m.log_marginal_likelihood_value_)
             for key, value in vars(best).items():
                 if key not in self._get_param_names():
@@ -320,10 +336,15 @@ class GPNASRegressor:
             return self
         self.encoding_ = candidates[0]
         self.encoder_ = self.make_encoder(n_options, groups)
+        if prior_mean is not None:
+            self.encoder_ = PriorMeanEncoder(self.encoder_, prior_mean, X)
+        self.prior_mean_model_ = prior_mean
         self.group_names_ = list(self.encoder_.group_names)
         self.target_ = TargetTransform(self.target_transform).fit(y)
         p = self.encoder_.n_features + 1
         self.prior_mean_, self.prior_cov_ = self._prior_model_units(prior, p, n_options.size)
+        if prior_mean is not None:  # the source's scale rho: about the targets' own scale in model units
+            self.prior_cov_[-1, -1] = PRIOR_MEAN_SCALE_VAR
         self.X_train_, self.y_train_ = X, y
         Z = self.Z_train_ = self.encoder_.transform(X)
         Phi = self.design(Z)
@@ -359,8 +380,13 @@ class GPNASRegressor:
     def _fit_evidence(self, params, D, Phi, Z, x, rng, learn_weight_var: bool) -> None:
         """Type-II maximum likelihood with ``w`` integrated out, then Theorems 1-2 once."""
         if learn_weight_var:
+            # the bias and a prior model's column keep their own variances; the other weights share a learnt one
+            extra = 1 if isinstance(self.encoder_, PriorMeanEncoder) else 0
             fixed_cov = self.prior_cov_[0, 0] * np.ones((x.size, x.size))
-            weight_gram = Z @ Z.T
+            if extra:
+                fixed_cov = fixed_cov + self.prior_cov_[-1, -1] * np.outer(Z[:, -1], Z[:, -1])
+            shared = Z[:, : Z.shape[1] - extra]
+            weight_gram = shared @ shared.T
             params = np.append(params, np.log(self.prior_cov_[1, 1]))
         else:
             fixed_cov, weight_gram = Phi @ self.prior_cov_ @ Phi.T, None
@@ -371,6 +397,8 @@ class GPNASRegressor:
         if learn_weight_var:
             diag = np.full(Phi.shape[1], float(np.exp(params[-1])))
             diag[0] = self.prior_cov_[0, 0]
+            if extra:
+                diag[-1] = self.prior_cov_[-1, -1]
             self.prior_cov_ = np.diag(diag)
         mu_hat = self._factor_and_posterior(D, Phi, x)
         self._record_round(float(np.max(np.abs(mu_hat - self.prior_mean_))))
@@ -494,12 +522,16 @@ class GPNASRegressor:
 
     def set_fitted_state(self, X_train: np.ndarray, y_train: np.ndarray, sigma: np.ndarray, lengthscale: np.ndarray,
                          noise: float, target: TargetTransform, prior_mean: np.ndarray,
-                         prior_cov: np.ndarray) -> "GPNASRegressor":
+                         prior_cov: np.ndarray, source: tuple | None = None) -> "GPNASRegressor":
         """Make this model fitted from saved state (no hyperparameter estimation): the kernel is refactored and the
-        weights' posterior recomputed, exactly as :meth:`fit` leaves them (used by :func:`gpnas.load_model`)."""
+        weights' posterior recomputed, exactly as :meth:`fit` leaves them (used by :func:`gpnas.load_model`).
+        ``source``: ``(model, center, scale)`` of a ``prior_mean`` transfer."""
         n_options, groups = self.structure()
         self.n_options_, self.groups_, self.n_features_in_ = np.asarray(n_options), list(groups), len(groups)
         self.encoder_ = self.make_encoder(n_options, groups)
+        if source is not None:
+            self.encoder_ = PriorMeanEncoder(self.encoder_, source[0], center=source[1], scale=source[2])
+        self.prior_mean_model_ = None if source is None else source[0]
         self.group_names_ = list(self.encoder_.group_names)
         self.target_ = target
         self.X_train_ = self._validate_X(X_train, n_options)

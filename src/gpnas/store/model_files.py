@@ -59,6 +59,11 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
     meta = {"format": FORMAT, "version": VERSION, "params": params, "target_kind": model.target_.kind,
             "group_names": model.group_names_, "encoding": model.encoding_,
             "structure": {"n_options": np.asarray(model.n_options_).tolist(), "groups": list(model.groups_)}}
+    source = getattr(model, "prior_mean_model_", None)
+    extra = {}
+    if source is not None:  # a prior_mean transfer predicts through its source model: it travels inside
+        meta["prior_mean"] = {"center": model.encoder_.center, "scale": model.encoder_.scale}
+        extra["prior_mean_model"] = np.frombuffer(model_to_bytes(source), dtype=np.uint8)
     np.savez(
         path,
         meta=np.array(json.dumps(meta)),
@@ -72,6 +77,7 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
         target_tail_slopes=model.target_.tail_slopes,
         prior_mean=model.prior_mean_,
         prior_cov=model.prior_cov_,
+        **extra,
     )
 
 
@@ -88,6 +94,8 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in _ARRAYS}
             meta = json.loads(str(data["meta"]))
+            if "prior_mean_model" in data:
+                arrays["prior_mean_model"] = data["prior_mean_model"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         detail = str(err) if len(str(err)) <= 160 else str(err)[:160] + "..."  # zip errors can quote raw bytes
         raise ModelFileError(f"model file {where} is not a gpnas model: {detail}") from None
@@ -119,8 +127,14 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
         model.n_options_ = np.asarray(meta["structure"]["n_options"], dtype=int)
         model.groups_ = [str(g) for g in meta["structure"]["groups"]]
     n_options, groups = model.structure()
+    source = None
+    if "prior_mean" in meta:
+        if "prior_mean_model" not in arrays:
+            raise ModelFileError(f"model file {where} is damaged: its prior_mean model is missing")
+        source = (model_from_bytes(arrays["prior_mean_model"].tobytes()), float(meta["prior_mean"]["center"]),
+                  float(meta["prior_mean"]["scale"]))
     h = len(model.make_encoder(n_options, groups).group_names)
-    p = model.make_encoder(n_options, groups).n_features + 1
+    p = model.make_encoder(n_options, groups).n_features + 1 + (source is not None)
     X_train, y_train = arrays["X_train"], arrays["y_train"]
     expected = {"X_train": (y_train.shape[0], len(n_options)), "y_train": (X_train.shape[0],), "log_sigma": (h,),
                 "log_lengthscale": (h,), "log_noise": (), "prior_mean": (p,), "prior_cov": (p, p)}
@@ -138,7 +152,7 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
         raise ModelFileError(f"model file {where} has a bad target transform: {err}") from None
     return model.set_fitted_state(X_train, y_train, np.exp(arrays["log_sigma"]), np.exp(arrays["log_lengthscale"]),
                                   float(np.exp(arrays["log_noise"])), target, arrays["prior_mean"],
-                                  arrays["prior_cov"])
+                                  arrays["prior_cov"], source)
 
 
 def model_to_bytes(model: GPNASRegressor) -> bytes:
