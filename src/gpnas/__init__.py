@@ -12,7 +12,7 @@ The package is layered; each layer imports only the ones listed before it:
 * :mod:`gpnas.run`: executors (in process, process pool, Ray) and objectives;
 * :mod:`gpnas.study`: studies, the search loop, multi-budget studies, recommendation, selection;
 * :mod:`gpnas.integrations`: Optuna (and Ray Tune through it);
-* :mod:`gpnas.report`, :mod:`gpnas.cli`: the HTML report and the command line.
+* :mod:`gpnas.report`, :mod:`gpnas.dashboard`, :mod:`gpnas.cli`: the HTML report, its live view, the command line.
 
 The names below are the public API; the optional ones (``GPNASSampler`` needs Optuna) are imported on first use.
 """
