@@ -360,8 +360,6 @@ def test_noise_share_tells_signal_from_noise(small_space, synthetic_data):
 def test_prior_mean_transfer_learns_the_scale_predicts_and_round_trips(tmp_path):
     """A source model's predictions as a mean column: with a perfectly related target (an affine map of the source's
     truth) a handful of points already rank like the source; the model saves and loads with its source inside."""
-    from gpnas.space import make_space
-
     from scipy.stats import kendalltau
 
     from gpnas.space import make_space
