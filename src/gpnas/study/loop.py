@@ -189,7 +189,7 @@ class _Progress:
 
         self.study = study
         self.bar = tqdm(total=budget, initial=len(study.trials_in("done", "failed")), unit="trial",
-                        bar_format="{n_fmt}/{total_fmt} trials |{bar:12}| {elapsed}<{remaining} {postfix}",
+                        bar_format="{n_fmt}/{total_fmt} trials |{bar:12}| {elapsed}<{remaining}{postfix}",
                         ncols=80)
 
     def update(self, n: int, running: int) -> None:
