@@ -16,12 +16,12 @@ SEARCH = textwrap.dedent("""
     import sys, time
     from gpnas.space import make_space
     from gpnas.study import create_study
-    space = make_space([(f"p{i}", [1, 2, 3], "a" if i % 2 else "b") for i in range(4)], name="slow")
+    space = make_space([(f"p{i}", [1, 2, 3], "a" if i % 2 else "b") for i in range(6)], name="slow")
     study = create_study(space, storage=sys.argv[1], study_name="live", seed=0, n_initial=3, sampler="random")
     def objective(arch):
         time.sleep(0.4)
         return float(sum(arch.values()))
-    study.optimize(objective, budget=40)
+    study.optimize(objective, budget=300)  # two minutes: still running while the browser looks twice
 """)
 
 
