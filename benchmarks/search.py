@@ -371,10 +371,10 @@ def main() -> None:
     parser.add_argument("--surrogate-seeds", type=int, default=10, help="seeds of any strategy on the surrogate")
     parser.add_argument("--gpnas-sampler-tables", nargs="+", default=None,
                         help="tables GPNASSampler runs on (default: all; in Optuna it cannot see a table's rows and "
-                             "searches the whole 25-28 position space, about 1 s a trial there)")
+                             "searches the whole 25-28 position space there, slowly)")
     parser.add_argument("--gp-tables", nargs="+", default=None,
                         help="tables Optuna's GPSampler runs on (default: all; one run of it on the 25-position "
-                             "CVPR 2022 tables took over 7 minutes on 2 cores)")
+                             "CVPR 2022 tables did not finish in minutes on 2 cores)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1], help="batches of the gpnas strategies")
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
