@@ -78,11 +78,14 @@ def test_failing_and_nan_evaluations_are_recorded_and_do_not_stop(small_space):
 def test_stops_on_theorem3_expected_mse(small_space):
     study = Study(small_space, sampler="mi", seed=0, n_initial=5)
     study.optimize(objective_of(small_space), budget=small_space.size, batch_size=4, mse_threshold=0.05)
-    assert "expected MSE" in study.stop_reason
-    assert all(r.expected_mse < 0.05 for r in study.rounds[-2:])
+    assert "expected MSE" in study.stop_reason and "cross-validated" in study.stop_reason
+    # the stop reads the validated value (Theorem 3 plus noise, cross-validated), not the model's own
+    assert all(r.expected_mse_validated < 0.05 for r in study.rounds[-2:])
     assert len(study.trials) < small_space.size
-    mses = [r.expected_mse for r in study.rounds]
+    mses = [r.expected_mse_validated for r in study.rounds if r.expected_mse_validated is not None]
     assert mses[-1] < mses[0]
+    assert study.summary()["expected_mse"] == pytest.approx(
+        study.model_.expected_mse(study._mse_pool()))
 
 
 def test_exhausting_a_space_ends_the_search(small_space):

@@ -36,3 +36,15 @@ def test_missing_data_dir_is_a_clear_error(tmp_path):
         data_dir(tmp_path / "nowhere")
     with pytest.raises(DataError, match="unknown benchmark table"):
         load_table("nope", tmp_path)
+
+
+def test_twelve_epoch_table_is_the_short_budget_of_the_same_cells(real_table):
+    """``nb201-<dataset>-12ep``: the same cells, in the same order, with the 12-epoch single-seed accuracy; it ranks
+    like the 200-epoch table but is not it."""
+    from scipy.stats import kendalltau
+
+    short, full = real_table("nb201-cifar10-12ep"), real_table("nb201-cifar10")
+    np.testing.assert_array_equal(short.X, full.X)
+    assert short.y.max() < full.y.max() and 0 <= short.y.min()
+    tau = kendalltau(short.y, full.y)[0]
+    assert 0.5 < tau < 0.99

@@ -20,7 +20,7 @@ The names below are the public API; the optional ones (``GPNASSampler`` needs Op
 from typing import Any
 
 from gpnas.exceptions import ArchitectureError, DataError, GPNASError, ModelFileError, NotFittedError, SpaceError
-from gpnas.gp import GPNASRegressor, GroupedRBFKernel, JitterWarning
+from gpnas.gp import GPNASRegressor, GroupedRBFKernel, JitterWarning, SideFeatures
 from gpnas.io.data import read_architectures, write_architectures
 from gpnas.io.tables import load_table
 from gpnas.run.ray import RayExecutor
@@ -45,6 +45,7 @@ __all__ = [
     "NotFittedError",
     "RayExecutor",
     "SearchSpace",
+    "SideFeatures",
     "SpaceError",
     "Study",
     "create_study",

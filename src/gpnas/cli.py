@@ -614,7 +614,8 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
         values = summary.get("values") or []
         spread = f", against a spread (sd) of {np.std(values):.{d}f} among the measured values" if len(values) > 1 \
             else ""
-        click.echo(f"expected error of the model's mean over the space (Theorem 3): root mean square "
+        click.echo(f"expected error of a new measurement against the model's mean over the space (Theorem 3 plus "
+                   f"noise, cross-validated): root mean square "
                    f"{math.sqrt(summary['expected_mse']):.{d}f} in the values' units{spread}")
     if summary.get("noise_share") is not None:
         share = summary["noise_share"]

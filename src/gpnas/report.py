@@ -114,16 +114,23 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         n = [r.n_done for r in study.rounds]
         fig, ax = plt.subplots(figsize=(6, 3.6))
         mse = [max(r.expected_mse, 1e-12) for r in study.rounds]
-        ax.plot(n, mse, "o-")
+        ax.plot(n, mse, "o-", label="Theorem 3 plus noise")
+        validated = [(r.n_done, max(r.expected_mse_validated, 1e-12)) for r in study.rounds
+                     if r.expected_mse_validated is not None]
+        if validated:  # where the Theorem 3 stop was on: the cross-validated value it compared
+            ax.plot(*zip(*validated), "s--", label="cross-validated (the stop's)")
+            mse += [v for _, v in validated]
         if max(mse) / min(mse) > 10:  # a log axis only where it spans a decade (else it shows one label)
             ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if study.mse_threshold:
             ax.axhline(study.mse_threshold, color="k", ls="--", lw=1, label="stop threshold")
+        if study.mse_threshold or validated:
             ax.legend()
         ax.set(xlabel="finished trials at refit", ylabel="expected MSE (Theorem 3)", title="Expected error of the predictor")
         fig.tight_layout()
-        figures.append(("expected_mse.png", "Expected MSE per round", "Theorem 3's expected squared error over the pool."))
+        figures.append(("expected_mse.png", "Expected MSE per round",
+                        "Theorem 3's expected squared error of a new measurement over the pool, noise included."))
         fig.savefig(out / figures[-1][0])
         plt.close(fig)
 
@@ -186,7 +193,8 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
                      f"{pred['mean']:.{d}f} (95 % interval for a measurement {pred['lower']:.{d}f} to "
                      f"{pred['upper']:.{d}f})")
     if summary["expected_mse"] is not None:
-        facts.append(f"expected error of the model's mean over the space (Theorem 3): root mean square "
+        facts.append(f"expected error of a new measurement against the model's mean over the space (Theorem 3 plus "
+                     f"noise, cross-validated): root mean square "
                      f"{np.sqrt(summary['expected_mse']):.{d}f}, against a spread (sd) of {np.std(values):.{d}f} "
                      "among the measured values")
     if summary.get("noise_share") is not None:

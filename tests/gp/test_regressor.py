@@ -61,7 +61,9 @@ def test_linear_predictor_is_eq22_with_theorem3_variance(small_space, synthetic_
     np.testing.assert_allclose(mean, Phi @ model.weight_mean_)
     theorem3 = Phi @ model.weight_cov_ @ Phi.T + model.kernel_(model.encoder_.transform(Xte))
     np.testing.assert_allclose(std**2, np.diag(theorem3), rtol=1e-10)
-    assert model.expected_mse(Xte) == pytest.approx(np.mean(np.diag(theorem3)))
+    assert model.expected_mse(Xte, include_noise=False, calibrated=False) == pytest.approx(np.mean(np.diag(theorem3)))
+    # a new measurement adds the noise variance (the identity transform keeps units)
+    assert model.expected_mse(Xte, calibrated=False) == pytest.approx(np.mean(np.diag(theorem3)) + model.noise_)
 
 
 def test_recursive_updates_equal_one_fit_on_both_batches(small_space, synthetic_data):

@@ -3,6 +3,7 @@
 from gpnas.gp.kernel import GroupedRBFKernel
 from gpnas.gp.linalg import JitterWarning
 from gpnas.gp.regressor import GPNASRegressor
+from gpnas.gp.side_features import SideFeatures
 from gpnas.gp.weights import weight_posterior
 
-__all__ = ["GPNASRegressor", "GroupedRBFKernel", "JitterWarning", "weight_posterior"]
+__all__ = ["GPNASRegressor", "GroupedRBFKernel", "JitterWarning", "SideFeatures", "weight_posterior"]

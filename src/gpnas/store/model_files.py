@@ -27,6 +27,7 @@ import numpy as np
 from gpnas.space.encoding import ENCODINGS
 from gpnas.exceptions import GPNASError, ModelFileError
 from gpnas.gp.regressor import GPNASRegressor
+from gpnas.gp.side_features import SideFeatures
 from gpnas.gp.target import TargetTransform
 from gpnas.space import SearchSpace
 
@@ -52,6 +53,7 @@ def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | Bin
 def _write(model: GPNASRegressor, path: BinaryIO) -> None:
     params = model.get_params()
     params["space"] = None if model.space is None else model.space.to_dict()
+    side = params.pop("side_features")
     for key in ("groups", "n_options", "sigma", "lengthscale", "sigma_bounds", "lengthscale_bounds", "noise_bounds",
                 "features"):
         if params[key] is not None:
@@ -64,6 +66,9 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
     if source is not None:  # a prior_mean transfer predicts through its source model: it travels inside
         meta["prior_mean"] = {"center": model.encoder_.center, "scale": model.encoder_.scale}
         extra["prior_mean_model"] = np.frombuffer(model_to_bytes(source), dtype=np.uint8)
+    if side is not None:  # the lookup travels inside: the model cannot encode an architecture without it
+        meta["side_features"] = {"names": side.names}
+        extra["side_X"], extra["side_values"] = side.X, side.values
     np.savez(
         path,
         meta=np.array(json.dumps(meta)),
@@ -94,8 +99,9 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in _ARRAYS}
             meta = json.loads(str(data["meta"]))
-            if "prior_mean_model" in data:
-                arrays["prior_mean_model"] = data["prior_mean_model"]
+            for key in ("prior_mean_model", "side_X", "side_values"):
+                if key in data:
+                    arrays[key] = data[key]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         detail = str(err) if len(str(err)) <= 160 else str(err)[:160] + "..."  # zip errors can quote raw bytes
         raise ModelFileError(f"model file {where} is not a gpnas model: {detail}") from None
@@ -119,6 +125,10 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
         params["space"] = SearchSpace.from_dict(params["space"], source=f"model file {where}")
     for key in ("sigma_bounds", "lengthscale_bounds", "noise_bounds"):
         params[key] = tuple(params[key])
+    if "side_features" in meta:
+        if "side_X" not in arrays or "side_values" not in arrays:
+            raise ModelFileError(f"model file {where} is damaged: its side features are missing")
+        params["side_features"] = SideFeatures(arrays["side_X"], arrays["side_values"], meta["side_features"]["names"])
     model = GPNASRegressor(**params)
     model.encoding_ = meta.get("encoding", model.encoding)
     if model.encoding_ not in ENCODINGS or model.encoding not in ("auto",) + ENCODINGS:

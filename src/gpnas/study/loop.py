@@ -144,16 +144,19 @@ def _check_stop(study: Study, budget: int, start: float, timeout) -> None:
 
 
 def _mse_converged(study: Study, threshold: float | None) -> bool:
-    """Theorem 3's stop, checked before each proposal: the expected MSE of the last ``mse_patience`` refits
-    (each on more data) all under ``threshold``.  One round is not enough: with few trials the marginal
-    likelihood can pick an overconfident fit whose variance collapses for a round."""
+    """Theorem 3's stop, checked before each proposal: the validated expected MSE (Theorem 3 plus the noise,
+    cross-validated: :meth:`GPNASRegressor.expected_mse`) of the last ``mse_patience`` refits (each on more data) all
+    under ``threshold``.  One round is not enough: with few trials the marginal likelihood can pick an overconfident
+    fit whose variance collapses for a round.  A round without the validated value (recorded before a resume) never
+    counts as under the threshold."""
     if threshold is None or len(study.trials_in("done")) < max(2, study.n_initial):
         return False
-    study.refit()
+    study.refit(validate=True)
     recent = study.rounds[-study.mse_patience:]
-    if len(recent) == study.mse_patience and all(r.expected_mse < threshold for r in recent):
-        study.stop(f"expected MSE {recent[-1].expected_mse:.4g} below threshold {threshold:g} "
-                   f"for {study.mse_patience} rounds (Theorem 3)")
+    if len(recent) == study.mse_patience and all(
+            r.expected_mse_validated is not None and r.expected_mse_validated < threshold for r in recent):
+        study.stop(f"expected MSE {recent[-1].expected_mse_validated:.4g} below threshold {threshold:g} "
+                   f"for {study.mse_patience} rounds (Theorem 3 plus noise, cross-validated)")
         return True
     return False
 

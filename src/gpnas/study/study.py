@@ -83,12 +83,17 @@ class Round:
     """What the model looked like after one refit (Algorithm 1's estimation step)."""
 
     n_done: int
+    #: Theorem 3's expected squared error of a new measurement over the pool (noise included, raw units), as the
+    #: model itself sees it (:meth:`GPNASRegressor.expected_mse` with ``calibrated=False``).
     expected_mse: float
     sigma: list[float]
     lengthscale: list[float]
     noise: float
     log_marginal_likelihood: float
     seconds: float = 0.0
+    #: The same, cross-validated (``calibrated=True``): what the Theorem 3 stop compares with its threshold.  Computed
+    #: only where that stop is on (it costs about ten fits); ``None`` elsewhere and in studies from before it existed.
+    expected_mse_validated: float | None = None
 
 
 @dataclass
@@ -351,10 +356,16 @@ class Study:
             return pool
         return pool[np.random.default_rng(self.seed).choice(len(pool), self.mse_pool_size, replace=False)]
 
-    def refit(self) -> GPNASRegressor | None:
-        """Refit the GP on every finished trial if new ones arrived; record the round.  ``None`` under 2 trials."""
+    def refit(self, validate: bool = False) -> GPNASRegressor | None:
+        """Refit the GP on every finished trial if new ones arrived; record the round.  ``None`` under 2 trials.
+
+        ``validate`` also records the cross-validated expected error (:attr:`Round.expected_mse_validated`), for the
+        Theorem 3 stop; on a round recorded without it, it is added (in memory) when asked for."""
         done = self.trials_in("done")
         if len(done) < 2 or len(done) == self._model_n_done:
+            if validate and self.rounds and self.model_ is not None and not self._multi_budget \
+                    and self.rounds[-1].expected_mse_validated is None:
+                self.rounds[-1].expected_mse_validated = self.model_.expected_mse(self._mse_pool())
             return self.model_
         if self._multi_budget:
             # its model is the sampler's own (budget as an input); it predicts the target budget, and neither Theorem
@@ -379,10 +390,12 @@ class Study:
                           noise=max(self.model_.noise_, 1e-5), n_restarts=min(1, params.get("n_restarts", 1)))
         self.model_ = GPNASRegressor(**params).fit(X, y)
         self._model_n_done = len(done)
-        mse = self.model_.expected_mse(self._mse_pool())
+        pool = self._mse_pool()
+        mse = self.model_.expected_mse(pool, calibrated=False)
+        validated = self.model_.expected_mse(pool) if validate else None
         self.rounds.append(Round(len(done), mse, self.model_.sigma_.tolist(), self.model_.lengthscale_.tolist(),
                                  float(self.model_.noise_), float(self.model_.log_marginal_likelihood_value_),
-                                 time.perf_counter() - start))
+                                 time.perf_counter() - start, validated))
         self.storage.save_model(self.study_name, len(done), vars(self.rounds[-1]), model_to_bytes(self.model_))
         return self.model_
 
@@ -584,7 +597,9 @@ class Study:
                                                      "value": best.value},
             "best_predicted": self.best_predicted(1)[0] if self.model_ is not None else None,
             "recommended": self.recommend(),
-            "expected_mse": self.rounds[-1].expected_mse if self.rounds else None,
+            # the cross-validated expected error of a new measurement (Theorem 3 plus noise), computed once here
+            "expected_mse": (self.model_.expected_mse(self._mse_pool())
+                             if self.model_ is not None and self.rounds and not self._multi_budget else None),
             "noise_share": self.model_.noise_share_ if self.model_ is not None else None,
             "n_initial": self.n_initial,
             "values": [t.value for t in self.trials_in("done")],
