@@ -59,7 +59,7 @@ DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
-STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int}
+STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": lambda v: bool(int(v))}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int}
 CACHE = Path(__file__).resolve().parent / "_cache" / "search_runs_v2.jsonl"
 
@@ -81,7 +81,7 @@ class Objective:
     """A table (or the surrogate) as an objective to maximise: the value and equivalence key of an architecture."""
 
     def __init__(self, name: str, data_dir=None):
-        self.name = name
+        self.name, self.data_dir = name, data_dir
         if name == "accel-surrogate":
             from _accel_surrogate import AccelSurrogate
 
@@ -139,6 +139,14 @@ def run_gpnas(objective: Objective, spec: str, seed: int, budget: int, batch: in
     name, options = parse_spec(spec)
     sampler = SAMPLERS[name](**{k: v for k, v in options.items() if k in SAMPLER_KEYS})
     study_options = {k: v for k, v in options.items() if k in STUDY_KEYS}
+    if study_options.pop("proxies", False):  # NAS-Bench-Suite-Zero's proxies of NB201 cells as side features
+        from gpnas.io.proxies import load_nb201_proxies
+
+        if not objective.name.startswith("nb201-"):
+            raise SystemExit(f"proxies=1 needs an NB201 table, not {objective.name!r}")
+        # ImageNet16-120 has its own proxies; CIFAR-100 takes CIFAR-10's (the file has no CIFAR-100 ones)
+        study_options["side_features"] = load_nb201_proxies(
+            "imagenet16-120" if "imagenet" in objective.name else "cifar10", data_dir_=objective.data_dir)
     model_params = {k: v for k, v in options.items() if k in MODEL_KEYS}
     study = Study(objective.space, sampler=sampler, seed=seed, fit_model=False, heartbeat_interval=None,
                   candidates=objective.candidates, model_params=model_params, **study_options)

@@ -149,6 +149,49 @@ def test_table_export(tmp_path, real_table):
     assert space.cell is not None and space.cell.identity == ("skip_connect",) and len(space.cell.edges) == 6
 
 
+def test_side_columns_from_fit_to_predict(tmp_path, real_table):
+    """The published proxies as CSV columns: `table --proxies`, `fit --side-columns`, and `predict` reading the same
+    columns (a missing one is one clear line); the proxies lift the ranking over the same fit without them."""
+    from scipy.stats import kendalltau
+
+    real_table("nb201-cifar10")
+    result = run("table", "nb201-cifar10", "--proxies", "--out", tmp_path / "t.csv", "--space-out", tmp_path / "s.yaml")
+    assert result.exit_code == 0 and "704 cells without published proxies left out" in result.output, result.output
+    with open(tmp_path / "t.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 14921 and {"synflow", "jacov", "nwot"} <= set(rows[0])
+    order = np.random.default_rng(0).permutation(len(rows))
+    for name, part in (("train", order[:64]), ("test", order[64:2064])):
+        with open(tmp_path / f"{name}.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows[i] for i in part)
+    taus = {}
+    for label, extra in (("plain", []), ("proxies", ["--side-columns", "synflow,jacov,nwot,snip,params"])):
+        result = run("fit", "--space", tmp_path / "s.yaml", "--data", tmp_path / "train.csv", "--target", "target",
+                     "--out", tmp_path / f"{label}.npz", *extra)
+        assert result.exit_code == 0, result.output
+        result = run("predict", "--model", tmp_path / f"{label}.npz", "--data", tmp_path / "test.csv", "--out",
+                     tmp_path / f"{label}.csv")
+        assert result.exit_code == 0, result.output
+        with open(tmp_path / f"{label}.csv") as handle:
+            mean = [float(r["mean"]) for r in csv.DictReader(handle)]
+        taus[label] = kendalltau(mean, [float(rows[i]["target"]) for i in order[64:2064]])[0]
+    assert taus["proxies"] > taus["plain"] + 0.02, taus
+    with open(tmp_path / "test.csv") as handle, open(tmp_path / "bare.csv", "w", newline="") as out:
+        reader = csv.DictReader(handle)
+        keep = [c for c in reader.fieldnames if c != "jacov"]
+        writer = csv.DictWriter(out, fieldnames=keep, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(reader)
+    result = run("predict", "--model", tmp_path / "proxies.npz", "--data", tmp_path / "bare.csv", "--out",
+                 tmp_path / "x.csv")
+    assert result.exit_code != 0 and "lacks column(s) ['jacov'] (the model's side features)" in result.output
+    assert not (tmp_path / "x.csv").exists()
+    result = run("table", "macro", "--proxies", "--out", tmp_path / "m.csv")
+    assert result.exit_code != 0 and "NB201 tables only" in result.output
+
+
 def _table_csv(path, space, f, skip=()):
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -272,3 +315,22 @@ def test_multi_budget_search_on_a_table_resumes_and_refuses_a_changed_target(tmp
 def test_bad_epoch_sets_are_refused(epochs, message):
     result = run("search", "--epochs", epochs)
     assert result.exit_code != 0 and message in result.output
+
+
+def test_a_bad_side_column_value_is_one_clear_line(files):
+    tmp, space, data = files
+    with open(data) as handle:
+        rows = list(csv.DictReader(handle))
+    for i, row in enumerate(rows):
+        row["flops"] = "n/a" if i == 3 else str(10 + i)
+    with open(tmp / "side.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run("fit", "--space", space, "--data", tmp / "side.csv", "--target", "acc", "--out", tmp / "m.npz",
+                 "--replicates", "--side-columns", "flops")
+    assert result.exit_code != 0 and "line 5: side column 'flops' is 'n/a', not a finite number" in result.output
+    assert not (tmp / "m.npz").exists()
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz", "--replicates",
+                 "--side-columns", "flops")
+    assert result.exit_code != 0 and "lacks side column(s) ['flops']" in result.output

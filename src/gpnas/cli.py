@@ -17,6 +17,7 @@ from gpnas.io.builtin import BUILTIN_SPACES, resolve_space
 from gpnas.io.data import (
     predict_csv,
     read_architectures,
+    read_side_columns,
     refuse_conflicts,
     write_architectures,
 )
@@ -26,6 +27,8 @@ from gpnas.run.factory import make_executor
 from gpnas.threads import THREADS_VARIABLE, free_cores
 from gpnas.report import display_decimals, held_out_correlation
 from gpnas.gp.regressor import ESTIMATIONS, MAX_EXACT_N, GPNASRegressor
+from gpnas.gp.side_features import SideFeatures
+from gpnas.io.proxies import load_nb201_proxies
 from gpnas.study.multi_budget import (
     AtBudget,
     TableAtBudgets,
@@ -85,11 +88,19 @@ def main() -> None:
 @click.option("--max-rows", type=click.IntRange(min=2, max=MAX_EXACT_N), default=None,
               help=f"Fit on this many rows drawn at random (seeded by --seed); at most {MAX_EXACT_N}, the exact GP's "
                    "limit.")
+@click.option("--side-columns", default=None,
+              help="Comma list of numeric CSV columns known for every architecture before training (zero-cost "
+                   "proxies, FLOPs) to use as model inputs; predict then needs them too.")
 @friendly_errors
-def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates, max_rows) -> None:
+def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates, max_rows,
+        side_columns) -> None:
     """Fit the GP-NAS predictor on measured architectures and save it."""
     space = SearchSpace.load(space_path)
-    X, y, _ = read_architectures(data_path, space, target)
+    X, y, rows = read_architectures(data_path, space, target)
+    side = None
+    if side_columns:
+        names = [c.strip() for c in side_columns.split(",") if c.strip()]
+        side = SideFeatures(X, read_side_columns(data_path, rows, names), names)
     if max_rows is not None and X.shape[0] > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(X.shape[0], max_rows, replace=False))
         X, y = X[keep], y[keep]
@@ -105,7 +116,7 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
         if space.cell is None and set(features) & {"effective", "paths", "ops"}:
             raise DataError(f"--features {','.join(features)!r}: cell features need a space file that declares a cell")
     model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, features=features,
-                           random_state=seed).fit(X, y)
+                           random_state=seed, side_features=side).fit(X, y)
     path = save_model(model, out_path)
     click.echo(f"fitted on {X.shape[0]} architectures, saved to {path}")
     click.echo(f"quality: leave-one-out Kendall tau {model.loo_tau_:.2f} (how well it ranks each training "
@@ -135,24 +146,38 @@ def predict(model_path, data_path, out_path, coverage) -> None:
 
 
 @main.command("table")
-@click.argument("name", type=click.Choice(TABLE_NAMES))
+@click.argument("name", type=click.Choice(TABLE_NAMES), metavar="NAME")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
 @click.option("--space-out", type=click.Path(dir_okay=False), help="Also write the table's space (.yaml/.json).")
 @click.option("--dedup/--no-dedup", default=False, show_default=True, help="One row per distinct trained network.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Benchmark data folder (default: GPNAS_DATA_DIR "
               "or ../shared/data).")
+@click.option("--proxies", is_flag=True, default=False,
+              help="NB201 tables: add NAS-Bench-Suite-Zero's 13 zero-cost proxies of each cell as columns (the "
+                   "ImageNet16-120 ones for ImageNet16-120, else CIFAR-10's), keeping the cells that have them.")
 @friendly_errors
-def table(name, out_path, space_out, dedup, data_dir) -> None:
+def table(name, out_path, space_out, dedup, data_dir, proxies) -> None:
     """Export a public NAS benchmark table as an architecture CSV: a column per choice and 'target', plus the
     table's cost columns where it has them (Accel-NASBench: MACs, params, throughput and FPGA latency; the
     NAS-Bench-201, Macro and CVPR tables carry none)."""
     tab = load_table(name, data_dir)
     if dedup:
         tab = tab.deduplicated()
-    write_architectures(out_path, tab.space, tab.X, {"target": tab.y, **tab.extra})
+    X, columns, note = tab.X, {"target": tab.y, **tab.extra}, ""
+    if proxies:
+        if not name.startswith("nb201-"):
+            raise DataError(f"--proxies: published proxies exist for the NB201 tables only, not {name!r}")
+        side = load_nb201_proxies("imagenet16-120" if "imagenet16-120" in name else "cifar10", data_dir_=data_dir)
+        known = side.covers(X)
+        X = X[known]
+        columns = {key: value[known] for key, value in columns.items()}
+        columns.update(zip(side.names, side.lookup(X).T))
+        note = (f" with {side.n_features} proxy columns ({known.size - known.sum()} cells without published proxies "
+                "left out)")
+    write_architectures(out_path, tab.space, X, columns)
     if space_out:
         tab.space.save(Path(space_out))
-    click.echo(f"wrote {len(tab.y)} architectures of {name} to {out_path}")
+    click.echo(f"wrote {len(X)} architectures of {name} to {out_path}{note}")
 
 
 DEFAULT_STORAGE = "sqlite:///gpnas.db"

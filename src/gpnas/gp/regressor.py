@@ -299,6 +299,20 @@ class GPNASRegressor:
             encoder = SideFeatureEncoder(encoder, self.side_features, self.side_grouping)
         return encoder
 
+    def add_side_features(self, X: Any, values: Any) -> "GPNASRegressor":
+        """Make the side features ``values (m, q)`` of architectures ``X (m, d)`` known to this fitted model, so that
+        it can predict them (a pool the lookup did not hold at fit time); the maps to normal scores stay as fitted,
+        so predictions of the architectures already known do not change."""
+        self.check_is_fitted()
+        encoder = self.encoder_
+        while not isinstance(encoder, SideFeatureEncoder):
+            if not hasattr(encoder, "base"):
+                raise ValueError("this model was fitted without side features")
+            encoder = encoder.base
+        encoder.extend(self._validate_X(X, self.encoder_.n_options), values)
+        self.side_features = encoder.side
+        return self
+
     def check_is_fitted(self) -> None:
         """Raise :class:`~gpnas.exceptions.NotFittedError` (scikit-learn's too, where it is loaded) before ``fit``."""
         if not hasattr(self, "weight_mean_"):

@@ -29,11 +29,16 @@ SIDE_GROUPINGS = ("one", "each")
 class SideFeatures:
     """A lookup ``architecture -> q numbers``: ``X (N, d)`` choice indices, ``values (N, q)``, ``names (q,)``.
 
-    Repeated architectures must agree (the first row is kept otherwise, with a :class:`DataError`, as a conflict is a
-    broken table).  Non-finite values are refused.
+    ``signs (q,)``: ``+1`` where a larger value is expected to mean a better network (the convention of most
+    zero-cost proxies), ``-1`` where smaller is, ``0`` where nothing is known (default).  The model never uses them;
+    they make the training-free vote of :meth:`vote` that a study's first trials can follow.
+
+    Repeated architectures must agree (a conflict is a broken table: :class:`DataError`).  Non-finite values are
+    refused.
     """
 
-    def __init__(self, X: np.ndarray, values: np.ndarray, names: Sequence[str]) -> None:
+    def __init__(self, X: np.ndarray, values: np.ndarray, names: Sequence[str],
+                 signs: Sequence[float] | None = None) -> None:
         X = np.asarray(X)
         values = np.asarray(values, dtype=float)
         if values.ndim == 1:
@@ -49,9 +54,13 @@ class SideFeatures:
             row, col = np.argwhere(bad)[0]
             raise DataError(f"side feature {names[col]!r} is {values[row, col]} for architecture {X[row].tolist()} "
                             f"(row {row}); every value must be a finite number")
+        signs = np.zeros(len(names)) if signs is None else np.sign(np.asarray(signs, dtype=float))
+        if signs.shape != (len(names),):
+            raise DataError(f"side features need one sign per column ({len(names)}); got {signs.shape[0]}")
         self.X = np.ascontiguousarray(X.astype(np.int64))
         self.values = values
         self.names = names
+        self.signs = signs
         self._index: dict[bytes, int] = {}
         for i, row in enumerate(self.X):
             key = row.tobytes()
@@ -93,7 +102,21 @@ class SideFeatures:
         if unknown:
             raise DataError(f"unknown side features {unknown}; available: {self.names}")
         columns = [self.names.index(n) for n in names]
-        return SideFeatures(self.X, self.values[:, columns], list(names))
+        return SideFeatures(self.X, self.values[:, columns], list(names), self.signs[columns])
+
+    def merged(self, X: np.ndarray, values: np.ndarray) -> "SideFeatures":
+        """This lookup with more rows (an architecture already held must come with the same values)."""
+        return SideFeatures(np.vstack([self.X, np.asarray(X)]), np.vstack([self.values, np.asarray(values, float)]),
+                            self.names, self.signs)
+
+    def vote(self) -> np.ndarray | None:
+        """A training-free score of every row ``(N,)``: the mean of the signed normal scores of the columns with a
+        sign (the proxies' vote of Abdelfattah et al., ICLR 2021, made rank-based); ``None`` when no column has one."""
+        if not np.any(self.signs):
+            return None
+        scores = NormalScores(self.values).transform(self.values)
+        used = self.signs != 0
+        return (scores[:, used] * self.signs[used]).mean(axis=1)
 
 
 class NormalScores:
@@ -148,6 +171,10 @@ class SideFeatureEncoder:
     @property
     def n_positions(self) -> int:
         return self.base.n_positions
+
+    def extend(self, X: np.ndarray, values: np.ndarray) -> None:
+        """Know more architectures' side features; the normal-score maps stay as fitted."""
+        self.side = self.side.merged(X, values)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """``[Z_base, normal scores of the side features]`` ``(n, p + q)``."""

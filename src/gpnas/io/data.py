@@ -100,6 +100,25 @@ def refuse_conflicts(path: str | Path, X: np.ndarray, y: np.ndarray, hint: str =
                         f"targets, e.g. {values}{hint}")
 
 
+def read_side_columns(path: str | Path, rows: list[dict[str, str]], names: list[str]) -> np.ndarray:
+    """The numeric columns ``names`` of the raw ``rows`` of :func:`read_architectures` ``(n, q)``: side features
+    (zero-cost proxies, FLOPs) a model takes as inputs.  A missing column or a value that is not a finite number is a
+    :class:`DataError` naming the line."""
+    if rows and (missing := [n for n in names if n not in rows[0]]):
+        raise DataError(f"data file {str(path)!r} lacks side column(s) {missing}; it has {list(rows[0])}")
+    values = np.empty((len(rows), len(names)))
+    for i, row in enumerate(rows):
+        for j, name in enumerate(names):
+            try:
+                values[i, j] = float(row[name])
+            except (TypeError, ValueError):
+                values[i, j] = np.nan
+            if not np.isfinite(values[i, j]):
+                raise DataError(f"{str(path)!r} line {i + 2}: side column {name!r} is {row[name]!r}, not a finite "
+                                "number")
+    return values
+
+
 #: Rows per chunk when predictions are streamed (bounds memory whatever the file's length).
 STREAM_CHUNK = 65536
 
@@ -133,9 +152,11 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
             duplicated = sorted({c for c in header if header.count(c) > 1})
             if duplicated:
                 raise DataError(f"data file {str(data_path)!r} has duplicated column(s) {duplicated}")
-            missing = [name for name in space.names if name not in header]
+            side = list(model.side_features.names) if getattr(model, "side_features", None) is not None else []
+            missing = [name for name in space.names + side if name not in header]
             if missing:
-                raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}; it has {header}")
+                what = " (the model's side features)" if set(missing) <= set(side) else ""
+                raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}{what}; it has {header}")
             where = [header.index(name) for name in space.names]
             writer = csv.writer(sink)
             writer.writerow(space.names + ["mean", "std", "lower", "upper"])
@@ -161,6 +182,9 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                             except ArchitectureError as err:
                                 raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
                         X[i, j] = index
+                if side:  # this chunk's side features join the model's lookup before it predicts them
+                    model.add_side_features(X, read_side_columns(
+                        data_path, [dict(zip(header, row)) for row in rows], side))
                 mean, std = model.predict(X, return_std=True)
                 lower, upper = model.predict_interval(X, coverage=coverage)
                 for x, m, s, lo, hi in zip(X, mean, std, lower, upper):

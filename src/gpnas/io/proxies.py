@@ -56,4 +56,5 @@ def load_nb201_proxies(dataset: str = "cifar10", names: tuple[str, ...] | list[s
     rows = [(arch, values.get(arch, by_class.get(key))) for arch, key in zip(map(tuple, table.X), table.dedup_key)
             if key in by_class]
     X = np.array([arch for arch, _ in rows], dtype=np.int64)
-    return SideFeatures(X, np.array([v for _, v in rows], dtype=float), names)
+    # NASLib's convention: a larger value of each proxy is meant to rank a cell higher (jacov's values are negative)
+    return SideFeatures(X, np.array([v for _, v in rows], dtype=float), names, signs=np.ones(len(names)))

@@ -67,7 +67,7 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
         meta["prior_mean"] = {"center": model.encoder_.center, "scale": model.encoder_.scale}
         extra["prior_mean_model"] = np.frombuffer(model_to_bytes(source), dtype=np.uint8)
     if side is not None:  # the lookup travels inside: the model cannot encode an architecture without it
-        meta["side_features"] = {"names": side.names}
+        meta["side_features"] = {"names": side.names, "signs": side.signs.tolist()}
         extra["side_X"], extra["side_values"] = side.X, side.values
     np.savez(
         path,
@@ -128,7 +128,8 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     if "side_features" in meta:
         if "side_X" not in arrays or "side_values" not in arrays:
             raise ModelFileError(f"model file {where} is damaged: its side features are missing")
-        params["side_features"] = SideFeatures(arrays["side_X"], arrays["side_values"], meta["side_features"]["names"])
+        params["side_features"] = SideFeatures(arrays["side_X"], arrays["side_values"], meta["side_features"]["names"],
+                                               meta["side_features"].get("signs"))
     model = GPNASRegressor(**params)
     model.encoding_ = meta.get("encoding", model.encoding)
     if model.encoding_ not in ENCODINGS or model.encoding not in ("auto",) + ENCODINGS:

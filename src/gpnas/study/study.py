@@ -24,8 +24,10 @@ from gpnas.gp.regressor import MAX_EXACT_N, GPNASRegressor
 from gpnas.store.model_files import model_from_bytes, model_to_bytes
 from gpnas.study.recommend import recommend
 from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
+from gpnas.gp.side_features import SideFeatures
 from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.pool import candidate_pool
+from gpnas.sampling.zero_shot import ZeroShotSampler
 from gpnas.sampling.strategies import (
     SAMPLERS,
     RandomSampler,
@@ -157,6 +159,12 @@ class Study:
         Start each round's hyperparameter fit from the last round's values with one restart (``True``), or fit from
         the defaults with the model's own restarts every round (``False``, the default; chosen with
         :data:`SEARCH_MODEL_DEFAULTS` on the tuning tables of ``benchmarks/search.py``).
+    side_features:
+        A :class:`~gpnas.gp.side_features.SideFeatures` lookup (zero-cost proxies, a table's extra columns) that the
+        model takes as inputs (``GPNASRegressor(side_features=...)``).  Without ``candidates`` the study proposes only
+        architectures the lookup holds.  Where the lookup's columns have signs, the first ``n_initial`` trials are the
+        best unseen architectures by their vote (:class:`~gpnas.sampling.zero_shot.ZeroShotSampler`) instead of random
+        ones.  Stored with the study, so a resumed study has them without recomputing.
     """
 
     def __init__(
@@ -179,6 +187,7 @@ class Study:
         heartbeat_grace: float | None = None,
         candidates: Any = None,
         warm_start: bool = False,
+        side_features: SideFeatures | Mapping[str, Any] | None = None,
     ) -> None:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
@@ -204,7 +213,16 @@ class Study:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_grace = heartbeat_grace
         self.warm_start = bool(warm_start)
+        if isinstance(side_features, Mapping):  # as stored in the settings
+            side_features = SideFeatures(np.asarray(side_features["X"]), np.asarray(side_features["values"]),
+                                         side_features["names"], side_features.get("signs"))
+        self.side_features = side_features
+        if candidates is None and side_features is not None:
+            candidates = side_features.X  # only architectures whose side features are known can be scored
         self.candidates = None if candidates is None else CandidateSet(space.validate(np.asarray(candidates)))
+        if side_features is not None and not side_features.covers(self.candidates.X).all():
+            raise ValueError("every candidate architecture needs side features; "
+                             f"{int((~side_features.covers(self.candidates.X)).sum())} have none")
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         _LIVE_OWNERS.add(self.owner)
         weakref.finalize(self, _LIVE_OWNERS.discard, self.owner)
@@ -229,7 +247,10 @@ class Study:
                 "user_attrs": self.user_attrs, "heartbeat_interval": self.heartbeat_interval,
                 "heartbeat_grace": self.heartbeat_grace,
                 "candidates": None if self.candidates is None else self.candidates.X.tolist(),
-                "warm_start": self.warm_start}
+                "warm_start": self.warm_start,
+                "side_features": None if self.side_features is None else {
+                    "X": self.side_features.X.tolist(), "values": self.side_features.values.tolist(),
+                    "names": self.side_features.names, "signs": self.side_features.signs.tolist()}}
 
     def save_trials(self, trials: list[Trial]) -> None:
         """Write trials this study object owns (an upsert of their whole rows)."""
@@ -384,6 +405,8 @@ class Study:
             rest = np.random.default_rng([self.seed or 0, len(y)]).choice(tail, MAX_EXACT_N - head.size, replace=False)
             X, y = X[np.concatenate([head, rest])], y[np.concatenate([head, rest])]
         params = {"random_state": self.seed, **self.model_params, "space": self.space}
+        if self.side_features is not None:
+            params["side_features"] = self.side_features
         if self.warm_start and self.model_ is not None and "sigma" not in self.model_params:
             # warm start from the last round's hyperparameters with fewer restarts: they move little between rounds
             params.update(sigma=self.model_.kernel_.sigma, lengthscale=self.model_.kernel_.lengthscale,
@@ -441,6 +464,8 @@ class Study:
             candidates=self.candidates,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
+        if archs is None and self.side_features is not None and self.side_features.vote() is not None:
+            archs = ZeroShotSampler(self.side_features).propose(ctx, k)  # the proxies' pick, not random
         if archs is None:
             archs = RandomSampler().propose(ctx, k)
         return self._add([np.asarray(x, dtype=int) for x in archs], owner=self.owner, unique=True, cap=cap)
