@@ -1,0 +1,194 @@
+"""Zero-cost proxies: what an untrained network says about itself, from one forward and backward pass.
+
+For any architecture that can be built as a torch module (``build(arch) -> nn.Module``), :func:`network_proxies`
+computes, with a fixed seed:
+
+* ``params``: parameters, millions.
+* ``flops``: multiply-accumulates of the convolutions and linear layers on one input, millions (as NAS-Bench-201
+  and NAS-Bench-Suite-Zero count them).
+* ``synflow`` (Tanaka et al., NeurIPS 2020; Abdelfattah et al., ICLR 2021): data-free.  The network without batch
+  norm, in float64 (the product overflows float32), every weight replaced by its absolute value; with an all-ones
+  input, ``R = sum(f(1))`` and the score is ``sum |theta * dR/dtheta|`` over convolution and linear weights.
+* ``nwot`` (NASWOT, Mellor et al., ICML 2021): the binary ReLU activation codes ``c_i`` of the batch's inputs,
+  ``K = C C^T + (1 - C)(1 - C)^T`` summed over ReLUs, score ``log |det K|``.
+* ``jacov`` (Mellor et al. 2020, v1): the Jacobians ``J_i = d sum(f(x_i)) / d x_i``; score
+  ``-sum_k [log(v_k + 1e-5) + 1 / (v_k + 1e-5)]`` over the eigenvalues ``v`` of their correlation matrix.
+* ``snip`` (Lee et al., ICLR 2019): ``sum |theta * dL/dtheta|`` with the cross-entropy ``L`` of the batch.
+* ``grad_norm``: ``sum ||dL/dtheta||`` over convolution and linear weights.
+
+Data: a batch of the user's images and labels, or, when there are none, seeded standard-normal inputs and random
+labels (then ``nwot``, ``jacov``, ``snip`` and ``grad_norm`` measure the network's response to noise).
+
+:func:`score_architectures` scores many architectures in worker processes (one torch thread each), each distinct
+architecture once, with a progress bar, and returns :class:`~gpnas.gp.side_features.SideFeatures` with the signs the
+proxies' authors give (larger is better for all seven).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from gpnas.gp.side_features import SideFeatures
+from gpnas.threads import available_cores
+
+PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm")
+_WEIGHTED = (nn.Conv2d, nn.Linear)
+
+
+def _weights(net: nn.Module) -> list[torch.Tensor]:
+    return [m.weight for m in net.modules() if isinstance(m, _WEIGHTED)]
+
+
+def synflow_and_flops(net: nn.Module, input_shape: Sequence[int]) -> tuple[float, float]:
+    """``(synflow, flops in millions)`` of ``net`` (already without batch norm) on one all-ones input."""
+    net = net.double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()
+    macs = [0]
+
+    def count(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            macs[0] += output.numel() * module.in_channels // module.groups * module.kernel_size[0] \
+                * module.kernel_size[1]
+        else:
+            macs[0] += module.in_features * module.out_features
+    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, _WEIGHTED)]
+    net.zero_grad()
+    out = net(torch.ones((1, *input_shape), dtype=torch.float64))
+    torch.sum(out).backward()
+    for h in hooks:
+        h.remove()
+    with torch.no_grad():
+        score = sum(float(torch.sum(torch.abs(w * w.grad))) for w in _weights(net) if w.grad is not None)
+    return score, macs[0] / 1e6
+
+
+def batch_proxies(net: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, float, float]:
+    """``(nwot, jacov, snip, grad_norm)`` from one forward pass of the batch ``x`` and two backward passes (the
+    input Jacobian of ``sum f(x)``, then the cross-entropy's weight gradients)."""
+    n = x.shape[0]
+    kernel = torch.zeros((n, n), dtype=torch.float64)
+
+    def codes(module, inputs, output):
+        # 0/1 codes: float32 products count agreements exactly (below 2^24 units per ReLU)
+        c = (inputs[0].detach().reshape(n, -1) > 0).float()
+        ones = c @ c.T
+        kernel.add_((ones + (c.shape[1] - c.sum(1, keepdim=True) - c.sum(1)[None, :] + ones)).double())
+    hooks = [m.register_forward_hook(codes) for m in net.modules() if isinstance(m, nn.ReLU)]
+    x = x.clone().requires_grad_(True)
+    net.zero_grad()
+    out = net(x)
+    for h in hooks:
+        h.remove()
+    nwot = float(torch.linalg.slogdet(kernel)[1])
+    (jacobian,) = torch.autograd.grad(out.sum(), x, retain_graph=True)
+    jacov = _jacov(jacobian.reshape(n, -1).double().numpy())
+    nn.functional.cross_entropy(out, labels).backward()
+    with torch.no_grad():
+        weights = [w for w in _weights(net) if w.grad is not None]
+        snip = sum(float(torch.sum(torch.abs(w * w.grad))) for w in weights)
+        grad_norm = sum(float(torch.linalg.vector_norm(w.grad)) for w in weights)
+    return nwot, jacov, snip, grad_norm
+
+
+def _jacov(jacobians: np.ndarray) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(jacobians)
+    if not np.all(np.isfinite(corr)):  # a network whose output ignores its input: no correlation to measure
+        return float("nan")
+    v = np.maximum(np.linalg.eigvalsh(corr), 0.0)
+    k = 1e-5
+    return float(-np.sum(np.log(v + k) + 1.0 / (v + k)))
+
+
+def network_proxies(build: Callable[..., nn.Module], arch, inputs: torch.Tensor, labels: torch.Tensor,
+                    seed: int = 0) -> list[float]:
+    """The :data:`PROXIES` of one architecture: ``build(arch)`` with batch norm, ``build(arch, batch_norm=False)``
+    for synflow and FLOPs; the weights are initialised from ``seed`` (the same seed for every architecture)."""
+    torch.manual_seed(seed)
+    net = build(arch)
+    net.train()
+    params = sum(p.numel() for p in net.parameters()) / 1e6
+    nwot, jacov, snip, grad_norm = batch_proxies(net, inputs, labels)
+    torch.manual_seed(seed)
+    synflow, flops = synflow_and_flops(build(arch, batch_norm=False), inputs.shape[1:])
+    return [params, flops, synflow, nwot, jacov, snip, grad_norm]
+
+
+def random_batch(input_shape: Sequence[int], batch_size: int, num_classes: int, seed: int = 0):
+    """Seeded standard-normal inputs and uniform labels: the batch when the user has no images."""
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.randn((batch_size, *input_shape), generator=generator),
+            torch.randint(0, num_classes, (batch_size,), generator=generator))
+
+
+def _score_chunk(build, archs, inputs, labels, seed) -> list[list[float]]:
+    torch.set_num_threads(1)  # one thread per worker: the workers are the parallelism
+    return [network_proxies(build, arch, inputs, labels, seed) for arch in archs]
+
+
+def score_architectures(build: Callable[..., nn.Module], X: np.ndarray, inputs: torch.Tensor, labels: torch.Tensor,
+                        seed: int = 0, workers: int | None = None, chunk: int = 32, progress: bool = True,
+                        keys: Sequence | None = None) -> SideFeatures:
+    """The :data:`PROXIES` of architectures ``X (N, d)`` (each distinct row once) as side features.
+
+    ``keys (N,)``: an equivalence class per row (NAS-Bench-201's isomorphism classes): one network of each class is
+    built and scored (its first row), and every row of the class gets its values.
+
+    ``build(arch_row, batch_norm=True)`` makes the network; it must be picklable (a module-level function or a
+    ``functools.partial``) when ``workers > 1``.  ``workers`` processes (default: the usable cores) score chunks of
+    ``chunk`` architectures.  A proxy that cannot be computed for a network (``jacov`` of a network whose output
+    ignores its input, as a cell of ``none`` edges) takes the column's worst computed value: the network scored
+    nothing.
+    """
+    X = np.asarray(X, dtype=np.int64)
+    if keys is not None:
+        keys = np.asarray(keys)
+        if keys.shape != (len(X),):
+            raise ValueError(f"keys must give one class per architecture ({len(X)}), got shape {keys.shape}")
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        side = score_architectures(build, X[first], inputs, labels, seed, workers, chunk, progress)
+        return _as_side_features(X, side.lookup(X[first])[inverse])
+    X = np.unique(X, axis=0)
+    workers = available_cores() if workers is None else int(workers)
+    chunks = [X[i : i + chunk] for i in range(0, len(X), chunk)]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(X), desc="zero-cost proxies", unit="net", ncols=80)
+    rows: list[list[float]] = []
+    if workers <= 1:
+        for archs in chunks:
+            rows += _score_chunk(build, archs, inputs, labels, seed)
+            if bar is not None:
+                bar.update(len(archs))
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            for archs, result in zip(chunks, pool.map(_score_chunk, [build] * len(chunks), chunks,
+                                                      [inputs] * len(chunks), [labels] * len(chunks),
+                                                      [seed] * len(chunks))):
+                rows += result
+                if bar is not None:
+                    bar.update(len(archs))
+    if bar is not None:
+        bar.close()
+    values = np.array(rows, dtype=float)
+    values[~np.isfinite(values)] = np.nan
+    return _as_side_features(X, values)
+
+
+def _as_side_features(X: np.ndarray, values: np.ndarray) -> SideFeatures:
+    """Columns with a non-finite value get the column's worst finite value (the network scored nothing)."""
+    for j in range(values.shape[1]):
+        bad = ~np.isfinite(values[:, j])
+        if bad.any():
+            finite = values[~bad, j]
+            values[bad, j] = finite.min() if finite.size else 0.0
+    return SideFeatures(X, values, list(PROXIES), signs=np.ones(len(PROXIES)))

@@ -1,0 +1,129 @@
+"""Zero-cost proxies (:mod:`gpnas.nets.proxies`) and NAS-Bench-201 networks (:mod:`gpnas.nets.nb201`)."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+from torch import nn  # noqa: E402
+
+from gpnas.nets.nb201 import NB201Network  # noqa: E402
+from gpnas.nets.proxies import (  # noqa: E402
+    PROXIES,
+    batch_proxies,
+    network_proxies,
+    random_batch,
+    score_architectures,
+    synflow_and_flops,
+)
+
+
+def _two_layers():
+    net = nn.Sequential(nn.Linear(2, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, -2.0], [3.0, 0.5]]))
+        net[2].weight.copy_(torch.tensor([[2.0, -1.0]]))
+    return net
+
+
+def test_synflow_and_flops_by_hand():
+    """|W1| = [[1, 2], [3, .5]], |W2| = [2, 1], input ones: hidden h = (3, 3.5), R = 2*3 + 1*3.5 = 9.5.
+    dR/dW2 = h, so sum |W2 * h| = 9.5; dR/dW1[i, j] = |W2|_i, so sum |W1 * dR/dW1| = 2*3 + 1*3.5 = 9.5; synflow 19.
+    Multiply-accumulates: 2*2 + 2*1 = 6."""
+    synflow, flops = synflow_and_flops(_two_layers(), (2,))
+    assert synflow == pytest.approx(19.0)
+    assert flops == pytest.approx(6e-6)
+
+
+def test_batch_proxies_by_hand():
+    """Identity first layer: the ReLU's inputs are the inputs.  Codes (1, 0) and (1, 1) agree on 1 of 2 units:
+    K = [[2, 1], [1, 2]], log det 3.  The Jacobians against finite differences; snip and grad_norm against a
+    cross-entropy computed by hand."""
+    net = nn.Sequential(nn.Linear(2, 2, bias=False), nn.ReLU(), nn.Linear(2, 3, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.eye(2))
+        net[2].weight.copy_(torch.tensor([[0.5, -1.0], [2.0, 0.3], [-0.7, 1.1]]))
+    x = torch.tensor([[1.0, -1.0], [2.0, 3.0]])
+    labels = torch.tensor([2, 0])
+    nwot, jacov, snip, grad_norm = batch_proxies(net, x, labels)
+    assert nwot == pytest.approx(math.log(3.0))
+    W2 = net[2].weight.detach().numpy().astype(float)
+
+    def f(v):  # sum of the outputs of one input
+        return float(W2.sum(axis=0) @ np.maximum(v, 0.0))
+    eps = 1e-6
+    jac = np.array([[(f(v + eps * e) - f(v - eps * e)) / (2 * eps) for e in np.eye(2)] for v in x.numpy()])
+    v = np.maximum(np.linalg.eigvalsh(np.corrcoef(jac)), 0.0)
+    assert jacov == pytest.approx(float(-np.sum(np.log(v + 1e-5) + 1.0 / (v + 1e-5))), rel=1e-6)
+    h = np.maximum(x.numpy().astype(float), 0.0)
+    logits = h @ W2.T
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    d_logits = (p - np.eye(3)[labels.numpy()]) / 2  # mean cross-entropy over the batch of 2
+    g2 = d_logits.T @ h
+    g1 = ((d_logits @ W2) * (x.numpy() > 0)).T @ x.numpy().astype(float)
+    assert snip == pytest.approx(np.abs(W2 * g2).sum() + np.abs(np.eye(2) * g1).sum(), rel=1e-5)
+    assert grad_norm == pytest.approx(np.linalg.norm(g2) + np.linalg.norm(g1), rel=1e-5)
+
+
+def _listed_cells(n):
+    """NB201 cells NAS-Bench-Suite-Zero lists itself (no borrowed values), with their published proxies."""
+    from gpnas.io.tables import NB201_OPS, data_dir
+
+    path = data_dir() / "nb201-zero-cost" / "nb201_cifar10_zc_proxies.csv"
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows = [rows[i] for i in np.random.default_rng(0).choice(len(rows), n, replace=False)]
+    X = np.array([[NB201_OPS.index(t.split("~")[0]) for t in r["net_str"].split("|") if "~" in t] for r in rows])
+    return X, {k: np.array([float(r[k]) for r in rows]) for k in ("params", "flops", "synflow")}
+
+
+def test_nb201_networks_match_the_published_params_flops_and_synflow(real_table):
+    """The project's NB201 networks against NAS-Bench-Suite-Zero on 25 cells: parameter counts equal, FLOPs and
+    synflow rank alike (NB201's FLOPs also count what is not a convolution or linear layer)."""
+    from scipy.stats import spearmanr
+
+    real_table("nb201-cifar10")
+    X, published = _listed_cells(25)
+    params = np.array([sum(p.numel() for p in NB201Network(x).parameters()) / 1e6 for x in X])
+    np.testing.assert_allclose(params, published["params"], rtol=1e-9)
+    ours = np.array([synflow_and_flops(NB201Network(x, batch_norm=False), (3, 32, 32)) for x in X])
+    assert spearmanr(ours[:, 1], published["flops"])[0] > 0.95
+    assert spearmanr(ours[:, 0], published["synflow"])[0] > 0.95
+
+
+def test_nb201_network_shapes_and_operations():
+    net = NB201Network(["nor_conv_3x3"] * 6)
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in NB201Network([3] * 6, batch_norm=False).modules()) == 0
+    with pytest.raises(ValueError, match="6 edges"):
+        NB201Network([1, 2, 3])
+    with pytest.raises(ValueError, match="unknown NAS-Bench-201 operation"):
+        NB201Network(["conv_7x7"] * 6)
+
+
+def test_scores_are_reproducible_and_one_per_distinct_network():
+    X = np.array([[3, 1, 0, 2, 4, 1], [1, 1, 1, 1, 1, 1], [3, 1, 0, 2, 4, 1]])
+    inputs, labels = random_batch((3, 32, 32), 4, 10, seed=1)
+    a = score_architectures(NB201Network, X, inputs, labels, workers=1, progress=False)
+    b = score_architectures(NB201Network, X[::-1], inputs, labels, workers=2, chunk=1, progress=False)
+    assert len(a) == 2 and a.names == list(PROXIES) and np.all(a.signs == 1)
+    np.testing.assert_allclose(a.lookup(X), b.lookup(X), rtol=1e-10)
+    np.testing.assert_allclose(a.lookup(X[:1])[0], network_proxies(NB201Network, X[0], inputs, labels), rtol=1e-10)
+    # a cell whose output ignores its input (all-none edges) has no Jacobian correlation: the worst value is used
+    dead = score_architectures(NB201Network, np.array([[0] * 6, [3] * 6]), inputs, labels, workers=1,
+                               progress=False)
+    jacov = PROXIES.index("jacov")
+    assert dead.values[0, jacov] == dead.values[:, jacov].min() and np.isfinite(dead.values).all()
+
+
+def test_one_network_per_class_when_keys_are_given():
+    X = np.array([[3, 1, 0, 2, 4, 1], [1, 1, 1, 1, 1, 1], [3, 1, 0, 2, 4, 2]])
+    inputs, labels = random_batch((3, 32, 32), 4, 10)
+    side = score_architectures(NB201Network, X, inputs, labels, workers=1, progress=False, keys=["a", "b", "a"])
+    assert len(side) == 3
+    np.testing.assert_array_equal(side.lookup(X[2:]), side.lookup(X[:1]))  # the class's first row's values
+    with pytest.raises(ValueError, match="one class per architecture"):
+        score_architectures(NB201Network, X, inputs, labels, workers=1, progress=False, keys=["a"])
