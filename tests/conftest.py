@@ -46,3 +46,50 @@ def real_table():
             pytest.skip(f"benchmark data not available: {err}")
 
     return load
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server: the one ``.ci/run`` started (``GPNAS_TEST_POSTGRES_URL``), else one started here on a
+    temporary directory for this test session.  Missing PostgreSQL fails under CI (GPNAS_REQUIRE_POSTGRES=1) and
+    skips loudly elsewhere."""
+    import shutil
+    import tempfile
+
+    import postgres_server as server
+
+    url = os.environ.get("GPNAS_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    problem = None
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        problem = "the psycopg driver is not installed (pip install 'gpnas[postgres]')"
+    if problem is None and server.binaries() is None:
+        problem = "PostgreSQL's initdb/pg_ctl are not installed (Debian package 'postgresql')"
+    folder = tempfile.mkdtemp(prefix="gpnas-pg-")
+    if problem is None:
+        try:
+            url = server.start(folder)
+        except Exception as err:  # noqa: BLE001  (any failure to start is reported, not hidden)
+            problem = f"PostgreSQL did not start: {err}"
+    if problem is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("GPNAS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    yield url
+    server.stop(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request, tmp_path):
+    """A fresh, empty study database: an SQLite file, and a database of its own on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'studies.db'}"
+    import postgres_server as server
+
+    return server.new_database(request.getfixturevalue("postgres_server"))

@@ -1,17 +1,17 @@
-"""Several processes on one SQLite study: atomic claims, no duplicate numbers, nothing finished lost or overwritten,
+"""Several processes on one study, in SQLite and in PostgreSQL alike: atomic claims, no duplicate numbers, nothing finished lost or overwritten,
 stale trials re-queued by heartbeat, and Ctrl-C (SIGINT) leaving a resumable study and exit status 130."""
 
 import json
 import os
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import study_worker  # noqa: E402  (tests/ is on sys.path)
+import stored_rows  # noqa: E402  (tests/ is on sys.path)
+import study_worker  # noqa: E402
 
 WORKER = Path(__file__).with_name("study_worker.py")
 
@@ -20,22 +20,13 @@ def _value(arch):
     return study_worker.value([arch[f"p{j}"] for j in range(6)])
 
 
-def _rows(db):
-    """The trials table, read-only; empty while the database or its tables do not exist yet."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trials'").fetchone() is None:
-        conn.close()
-        return []
-    rows = conn.execute("SELECT number, arch, state, value, worker, attempts FROM trials ORDER BY number").fetchall()
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
-    return rows
+def _rows(url):
+    """The trials table, read with the database's own driver; empty while the database or its tables do not exist."""
+    return stored_rows.rows(url)
 
 
-def _start(db, budget, sleep, seed, interval=10.0, grace=60.0):
-    return subprocess.Popen([sys.executable, str(WORKER), f"sqlite:///{db}", str(budget), str(sleep), str(seed), "ucb",
+def _start(url, budget, sleep, seed, interval=10.0, grace=60.0):
+    return subprocess.Popen([sys.executable, str(WORKER), url, str(budget), str(sleep), str(seed), "ucb",
                              "shared", str(interval), str(grace)], stdout=subprocess.PIPE, text=True)
 
 
@@ -50,8 +41,8 @@ def _check_results(rows, budget):
     return done
 
 
-def test_two_processes_share_one_study_without_losing_or_overwriting(tmp_path):
-    db = tmp_path / "shared.db"
+def test_two_processes_share_one_study_without_losing_or_overwriting(storage_url):
+    db = storage_url
     first = _start(db, 40, 0.15, 0)  # slow enough that the second process joins while the first still runs
     assert first.stdout.readline().strip() == "ready"
     second = _start(db, 40, 0.15, 1)
@@ -65,8 +56,8 @@ def test_two_processes_share_one_study_without_losing_or_overwriting(tmp_path):
     assert len(set(archs)) == len(archs)  # an architecture proposed by one is never proposed by the other
 
 
-def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp_path):
-    db = tmp_path / "shared.db"
+def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(storage_url):
+    db = storage_url
     hung = _start(db, 20, 0.5, 0, interval=0.2, grace=1.5)
     try:
         assert hung.stdout.readline().strip() == "ready"
@@ -88,7 +79,7 @@ def test_stale_trials_of_a_hung_process_are_requeued_and_finished_by_another(tmp
         assert rows[number][5] >= 1 and rows[number][4].split(":")[1] == str(helper.pid)
 
 
-def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
+def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path, storage_url):
     from gpnas.space import make_space
 
     # 16,384 architectures and a budget of 300: each proposal scores the whole space, so the search runs for many
@@ -103,11 +94,11 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
         arch = small_space.to_dict_arch(x)
         lines.append(",".join(str(arch[n]) for n in small_space.names) + f",{float(x.sum())}")
     table.write_text("\n".join(lines) + "\n")
-    db = tmp_path / "s.db"
+    db = storage_url
     # no --study: the hint must name the randomly named study, or the same command would start a new one
     command = [sys.executable, "-m", "gpnas", "search", "--space", str(space), "--table", str(table), "--target",
                "acc", "--budget", "300", "--batch-size", "1", "--strategy", "ucb", "--storage",
-               f"sqlite:///{db}", "--out", str(tmp_path / "run.json")]
+               db, "--out", str(tmp_path / "run.json")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and sum(r[2] == "done" for r in _rows(db)) < 12:

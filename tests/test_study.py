@@ -109,3 +109,20 @@ def test_minimize_studies_seek_low_values(small_space, strategy):
     values = [t.value for t in study.trials]
     assert np.mean(values[8:]) < np.mean(values[:8])
     assert min(values) == min(f(small_space.to_dict_arch(x)) for x in small_space.enumerate())
+
+
+def test_a_study_of_many_trials_models_the_better_half_and_a_random_rest(monkeypatch, small_space):
+    import gpnas.study.study as study_module
+
+    monkeypatch.setattr(study_module, "MAX_MODEL_TRIALS", 20)
+    space = small_space
+    study = create_study(space, sampler="ucb", seed=0, n_initial=5)
+    values = {tuple(x): float(np.sin(3 * x).sum() + 0.1 * i) for i, x in enumerate(space.enumerate())}
+    study.optimize(lambda a: values[tuple(space.from_dict_arch(a))], budget=45, batch_size=5)
+    model = study.refit()
+    assert model.X_train_.shape[0] == 20
+    done = sorted(study.trials_in("done"), key=lambda t: -t.value)
+    modelled = {tuple(x) for x in model.X_train_}
+    assert all(tuple(t.arch) in modelled for t in done[:10])  # the better half of the limit, every one of them
+    assert len(modelled) == 20 and modelled <= {tuple(t.arch) for t in done}
+    assert study.ask()  # and the search goes on

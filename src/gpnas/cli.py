@@ -41,7 +41,7 @@ from gpnas.store.model_files import load_model, save_model
 from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.sampling.strategies import SAMPLERS
 from gpnas.space import SearchSpace, compact_arch, format_arch
-from gpnas.store.sqlite import StorageError, get_storage
+from gpnas.store import StorageNotFoundError, get_storage
 from gpnas.study import Study, load_study
 from gpnas.study.loop import TrialFailedWarning
 from gpnas.io.tables import TABLE_NAMES, load_table
@@ -221,7 +221,8 @@ def executor_options(command):
 
 
 storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default=True,
-                              help="Where studies live (a SQLite URL).")
+                              help="Where studies live: sqlite:///FILE (one machine) or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB "
+                                   "(workers on many machines; pip install \"gpnas[postgres]\").")
 
 
 @main.command()
@@ -287,9 +288,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     from gpnas.nets.defaults import make_training_objective
     try:  # an existing database is opened now; a new one is created only once every input has been checked
         store = get_storage(storage, create=False)
-    except StorageError as err:
-        if "does not exist" not in str(err):
-            raise
+    except StorageNotFoundError:
         store = None
     resuming = bool(store is not None and study_name and store.has_study(study_name))
     if resuming:

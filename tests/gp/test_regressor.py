@@ -388,3 +388,32 @@ def test_prior_mean_transfer_learns_the_scale_predicts_and_round_trips(tmp_path)
     np.testing.assert_allclose(again.predict(X), transfer.predict(X), rtol=1e-9, atol=1e-9)
     with pytest.raises(ValueError, match="not both"):
         GPNASRegressor(space=space).fit(X[train], target[train], prior=source, prior_mean=source)
+
+
+def test_subset_estimation_fits_hyperparameters_on_the_subset_and_conditions_on_all(small_space, synthetic_data,
+                                                                                      tmp_path):
+    X, y = synthetic_data
+    plain = GPNASRegressor(space=small_space, random_state=3).fit(X, y)
+    same = GPNASRegressor(space=small_space, random_state=3, max_fit_samples=X.shape[0]).fit(X, y)
+    np.testing.assert_array_equal(same.predict(X), plain.predict(X))  # at or under the limit: the ordinary fit
+    model = GPNASRegressor(space=small_space, random_state=3, max_fit_samples=15).fit(X, y)
+    subset = model.fit_subset_
+    assert subset.size == 15 and np.unique(subset).size == 15
+    # the hyperparameters are those of an ordinary fit on the subset alone ...
+    on_subset = GPNASRegressor(space=small_space, random_state=3).fit(X[subset], y[subset])
+    np.testing.assert_allclose(model.kernel_.sigma, on_subset.kernel_.sigma)
+    np.testing.assert_allclose(model.kernel_.lengthscale, on_subset.kernel_.lengthscale)
+    assert model.noise_ == pytest.approx(on_subset.noise_)
+    # ... and the posterior is the exact one on all 40 points with them: the textbook GP (combined kernel, zero mean,
+    # GPML eq. 2.25-2.26) built by hand
+    assert model.X_train_.shape[0] == X.shape[0]
+    Z = model.encode(X)
+    K = model.prior_covariance_encoded(Z, Z) + model.noise_ * np.eye(X.shape[0])
+    x = model.target_.forward(y)
+    Zs = model.encode(small_space.enumerate())
+    mean = model.prior_covariance_encoded(Zs, Z) @ np.linalg.solve(K, x)
+    np.testing.assert_allclose(model.predict_latent_encoded(Zs, return_var=False)[0], mean, atol=1e-8)
+    again = load_model(save_model(model, tmp_path / "m.npz"))
+    np.testing.assert_allclose(again.predict(small_space.enumerate()), model.predict(small_space.enumerate()))
+    with pytest.raises(ValueError, match="max_fit_samples"):
+        GPNASRegressor(space=small_space, max_fit_samples=1).fit(X, y)

@@ -152,7 +152,10 @@ class GPSampler(Sampler):
             pool = self._refine_pool(ctx, pool, top, k, best)
         if pool.shape[0] == 0:
             return pool
-        sampled = np.vstack([ctx.X_done, ctx.X_pending])
+        # the picks' variances condition on what the model conditions on (every finished trial, or its subset in a
+        # study of thousands: its mean and variance then come from the same data) and on the pending trials
+        observed = getattr(ctx.model, "X_train_", ctx.X_done)
+        sampled = np.vstack([observed, ctx.X_pending]) if len(ctx.X_pending) else observed
         picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
                              best, ctx.rng, sign=ctx.sign)
         return pool[picks]

@@ -36,7 +36,7 @@ from gpnas.sampling.strategies import (
     make_sampler,
 )
 from gpnas.space import SearchSpace
-from gpnas.store.sqlite import StorageError, get_storage
+from gpnas.store import StorageError, get_storage
 from gpnas.study.target_budget import fit_target_predictor, multi_budget_summary
 from gpnas.study.loop import optimize as run_search
 from gpnas.study.trial import Trial
@@ -47,7 +47,12 @@ from gpnas.study.trial import Trial
 #: reached the global best in 10 % fewer queries (geometric mean over five tables) than path features with warm
 #: starts; path features rank a cell space's *whole* table better (README: the predictor), which is what
 #: ``GPNASRegressor``'s own default (``features="auto"``) is for.
-SEARCH_MODEL_DEFAULTS: dict[str, Any] = {"features": ["choices"]}
+SEARCH_MODEL_DEFAULTS: dict[str, Any] = {"features": ["choices"], "max_fit_samples": 300}
+
+#: The most finished trials the model conditions on: above it, the better half of this many by value and a random
+#: draw of the others (the exact posterior's O(n^3) factorisation and its O(n^2) predictions per candidate keep
+#: ``ask`` in about a second at 5,000 finished trials; benchmarks/scale_workers.py).
+MAX_MODEL_TRIALS = 1000
 
 #: Samplers a stored study may name (the multi-budget one is made with its budgets, not by name on the CLI).
 STORED_SAMPLERS = {**SAMPLERS, MultiBudgetSampler.name: MultiBudgetSampler}
@@ -205,6 +210,8 @@ class Study:
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.trials: list[Trial] = []
+        self._records: dict[int, dict] = {}  # the stored rows as last read, by number
+        self._trials_clock = 0  # the store's change clock at that read
         self.rounds: list[Round] = []
         self.model_: GPNASRegressor | None = None
         self._model_n_done = -1
@@ -261,7 +268,7 @@ class Study:
         """Reload every trial and round from the storage (other processes may share the study), and put back in
         the queue the unfinished trials of owners that are gone: a dead process on this host, or a running trial
         whose heartbeat is older than the grace period."""
-        records = self.storage.load_trials(self.study_name)
+        records = self._load_changed_trials()
         now = time.time()
         grace = self._grace()
         orphans = [r for r in records if r["state"] in ("pending", "running") and r["worker"] is not None
@@ -270,10 +277,18 @@ class Study:
                         or (grace is not None and r["state"] == "running" and r.get("heartbeat") is not None
                             and now - r["heartbeat"] > grace))]
         if orphans and self.storage.requeue(self.study_name, orphans):
-            records = self.storage.load_trials(self.study_name)
+            records = self._load_changed_trials()
         self.trials = [Trial.from_record(r, self.space) for r in records]
         # (a multi-budget study has no single-budget rounds; earlier versions stored one at its end: not read)
         self.rounds = [] if self._multi_budget else [Round(**r) for r in self.storage.load_rounds(self.study_name)]
+
+    def _load_changed_trials(self) -> list[dict]:
+        """Every trial's stored record, reading only those changed since the last read (the store's change clock):
+        a refill of a study of thousands of trials reads a few rows, not all of them."""
+        changed, self._trials_clock = self.storage.load_trials_since(self.study_name, self._trials_clock)
+        for record in changed:
+            self._records[record["number"]] = record
+        return [self._records[k] for k in sorted(self._records)]
 
     def _grace(self) -> float | None:
         if self.heartbeat_grace is not None:
@@ -398,11 +413,12 @@ class Study:
         start = time.perf_counter()
         X = np.array([t.arch for t in done])
         y = np.array([t.value for t in done])
-        if len(y) > MAX_EXACT_N:
-            # beyond the exact GP's size: the better half of the limit by value, the rest drawn from the others
+        limit = min(MAX_MODEL_TRIALS, MAX_EXACT_N)
+        if len(y) > limit:
+            # the better half of the limit by value (where the search looks), the rest drawn from the others
             order = np.argsort(-self.sign * y)
-            head, tail = order[: MAX_EXACT_N // 2], order[MAX_EXACT_N // 2:]
-            rest = np.random.default_rng([self.seed or 0, len(y)]).choice(tail, MAX_EXACT_N - head.size, replace=False)
+            head, tail = order[: limit // 2], order[limit // 2:]
+            rest = np.random.default_rng([self.seed or 0, len(y)]).choice(tail, limit - head.size, replace=False)
             X, y = X[np.concatenate([head, rest])], y[np.concatenate([head, rest])]
         params = {"random_state": self.seed, **self.model_params, "space": self.space}
         if self.side_features is not None:
@@ -656,7 +672,13 @@ def create_study(
         return load_study(study_name, store, sampler=sampler if isinstance(sampler, Sampler) else None)
     if not isinstance(space, SearchSpace):
         raise TypeError(f"create_study needs a SearchSpace, got {type(space).__name__}")
-    return Study(space, sampler=sampler, storage=store, study_name=study_name, **kwargs)
+    try:
+        return Study(space, sampler=sampler, storage=store, study_name=study_name, **kwargs)
+    except StorageError:
+        # workers started at once: another one created the study between our look and our insert
+        if load_if_exists and study_name is not None and store.has_study(study_name):
+            return load_study(study_name, store, sampler=sampler if isinstance(sampler, Sampler) else None)
+        raise
 
 
 def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) -> Study:
