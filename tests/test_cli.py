@@ -100,6 +100,12 @@ def test_predict_streams_in_chunks_and_never_overwrites_its_inputs(files, monkey
     assert all(p.read_bytes() == b for p, b in before.items())
     assert (tmp / "whole.csv").read_text() == kept  # a failed run leaves it as it was
     assert not list(tmp.glob(".gpnas-*"))
+    spelled = _write(tmp / "spelled.csv", "k_0,k_1,se\n3.0,5,on\n3,5,on\n")  # another spelling of a choice's value
+    result = run("predict", "--model", tmp / "m.npz", "--data", spelled, "--out", tmp / "spelled_out.csv")
+    assert result.exit_code == 0, result.output
+    with open(tmp / "spelled_out.csv") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == 3 and rows[1] == rows[2] and rows[1][0] == "3"
 
 
 def _write(path, text):

@@ -217,17 +217,36 @@ def test_sampler_pickles_and_keeps_working():
     assert sum(ARCH_KEY in t.system_attrs for t in study.trials) >= 2
 
 
-def test_multi_objective_study_is_refused_before_its_first_objective_runs():
-    calls = []
+COST = {"conv3": 1.0, "conv5": 2.6, "skip": 0.0, "pool": 0.2}  # better operations cost more: a trade-off
 
-    def objective(trial):
-        calls.append(trial.number)
-        return categorical_objective(trial), 0.0
 
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=GPNASSampler(seed=0))
-    with pytest.raises(ValueError, match="single-objective studies only"):
-        study.optimize(objective, n_trials=3)
-    assert calls == []
+def accuracy_and_cost(trial):
+    """Two objectives over the same choices: the score (maximise) and a latency-like cost (minimise)."""
+    ops = [trial.suggest_categorical(f"layer{i}_op", OPS) for i in range(6)]
+    width = trial.suggest_int("width", 1, 4)
+    score = sum(SCORE[o] for o in ops) + 0.5 * width - 0.3 * (ops[0] == ops[1] == "conv5")
+    return score, sum(COST[o] for o in ops) * (0.75 + 0.25 * width)
+
+
+def _hypervolume(study):
+    from gpnas.sampling.scalarization import hypervolume_2d
+
+    values = np.array([t.values for t in study.trials if t.state == TrialState.COMPLETE])
+    return hypervolume_2d(values, np.array([1.0, -1.0]), reference=np.array([0.0, 20.0]))
+
+
+def test_a_multi_objective_study_finds_a_better_front_than_random_search():
+    volumes = {"gpnas": [], "random": []}
+    for seed in range(3):
+        for name, sampler in [("gpnas", GPNASSampler(seed=seed, n_startup_trials=8)),
+                              ("random", optuna.samplers.RandomSampler(seed=seed))]:
+            study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+            study.optimize(accuracy_and_cost, n_trials=40)
+            volumes[name].append(_hypervolume(study))
+            if name == "gpnas":  # the model proposed every trial after the start-up ones
+                assert sum(ARCH_KEY in t.system_attrs for t in study.trials) == 32
+                assert study.best_trials  # Optuna's Pareto front
+    assert np.median(volumes["gpnas"]) > np.median(volumes["random"]), volumes
 
 
 def test_a_float_only_study_says_that_its_parameters_are_sampled_independently():

@@ -44,3 +44,30 @@ def test_evidence_likelihood_value_and_gradient(setup):
     C = kernel.from_distances(D) + 0.1 * np.eye(r.size) + fixed + 0.3 * gram
     assert value == pytest.approx(multivariate_normal(np.zeros(r.size), C).logpdf(r), rel=1e-10)
     _fd_check(lambda p: log_marginal_likelihood(p, kernel, D, r, True, fixed, gram), params)
+
+
+def test_distance_levels_give_the_dense_value_and_gradient(small_space):
+    from gpnas.gp.kernel import DistanceLevels
+
+    ordinal = Encoder(small_space.n_options, small_space.groups, "ordinal")
+    Zo = ordinal.transform(small_space.sample(60, random_state=7))
+    Do = GroupedRBFKernel(ordinal.group_columns).distances(Zo)
+    assert DistanceLevels.of(Do) is Do  # scaled ordinal distances are not whole numbers: the dense path
+    enc = Encoder(small_space.n_options, small_space.groups, "onehot")
+    Z = enc.transform(small_space.sample(60, random_state=7))
+    kernel = GroupedRBFKernel(enc.group_columns)
+    D = kernel.distances(Z)
+    levels = DistanceLevels.of(D)
+    assert isinstance(levels, DistanceLevels)  # whole-number distances: stored as levels
+    r = np.random.default_rng(8).standard_normal(60)
+    gram = Z @ Z.T
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        params = rng.uniform(-1.5, 1.0, size=2 * kernel.n_groups + 2)
+        dense = log_marginal_likelihood(params, kernel, D, r, eval_gradient=True, weight_gram=gram)
+        fast = log_marginal_likelihood(params, kernel, levels, r, eval_gradient=True, weight_gram=gram)
+        assert fast[0] == pytest.approx(dense[0], rel=1e-12)
+        np.testing.assert_allclose(fast[1], dense[1], rtol=1e-9, atol=1e-12)
+        _fd_check(lambda p: log_marginal_likelihood(p, kernel, levels, r, eval_gradient=True, weight_gram=gram),
+                  params)
+    assert DistanceLevels.of(D + 0.25) is not levels and not isinstance(DistanceLevels.of(D + 0.25), DistanceLevels)

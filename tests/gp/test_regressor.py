@@ -417,3 +417,17 @@ def test_subset_estimation_fits_hyperparameters_on_the_subset_and_conditions_on_
     np.testing.assert_allclose(again.predict(small_space.enumerate()), model.predict(small_space.enumerate()))
     with pytest.raises(ValueError, match="max_fit_samples"):
         GPNASRegressor(space=small_space, max_fit_samples=1).fit(X, y)
+
+
+def test_predict_summary_is_predict_and_predict_interval_in_one_pass(small_space, synthetic_data):
+    X, y = synthetic_data
+    model = GPNASRegressor(space=small_space, random_state=0).fit(X, y)
+    pool = small_space.enumerate()
+    mean, std, lower, upper = model.predict_summary(pool, coverage=0.9)
+    expected_mean, expected_std = model.predict(pool, return_std=True)
+    expected_lower, expected_upper = model.predict_interval(pool, coverage=0.9)
+    for got, expected in [(mean, expected_mean), (std, expected_std), (lower, expected_lower),
+                          (upper, expected_upper)]:
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="coverage"):
+        model.predict_summary(pool, coverage=1.0)

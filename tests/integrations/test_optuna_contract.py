@@ -12,8 +12,8 @@ else:
 
 from optuna.testing.pytest_samplers import (  # noqa: E402
     BasicSamplerTestCase,
+    MultiObjectiveSamplerTestCase,
     RelativeSamplerTestCase,
-    SingleOnlySamplerTestCase,
 )
 
 from gpnas.integrations.optuna import GPNASSampler  # noqa: E402
@@ -32,7 +32,7 @@ class TestRelativeContract(RelativeSamplerTestCase):
         return lambda: GPNASSampler(seed=0, n_startup_trials=0)
 
 
-class TestSingleObjectiveOnly(SingleOnlySamplerTestCase):
+class TestMultiObjectiveContract(MultiObjectiveSamplerTestCase):
     @pytest.fixture
     def sampler(self):
         return lambda: GPNASSampler(seed=0)

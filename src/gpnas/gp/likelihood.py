@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import LinAlgError, cho_solve, cholesky, lapack
 
-from gpnas.gp.kernel import GroupedRBFKernel
+from gpnas.gp.kernel import DistanceLevels, GroupedRBFKernel
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -36,7 +36,8 @@ def log_marginal_likelihood(
 ):
     """Log marginal likelihood at log hyperparameters ``params``.
 
-    ``D (h, n, n)`` are the kernel's precomputed per-type distances of the training architectures and ``r (n,)`` the
+    ``D (h, n, n)`` (or their :class:`~gpnas.gp.kernel.DistanceLevels`) are the kernel's precomputed per-type
+    distances of the training architectures and ``r (n,)`` the
     residual after the prior (or fixed) linear mean.  With ``weight_gram = Phi_z Phi_z^T (n, n)`` the last entry of
     ``params`` is ``log v`` (evidence mode); ``fixed_cov (n, n)`` is added as is.  ``kernel`` is updated in place.
     Returns the value, or ``(value, gradient)``; a matrix that cannot be factorised gives ``-inf`` and a zero gradient
@@ -46,8 +47,12 @@ def log_marginal_likelihood(
     kernel.theta = params[: 2 * h]
     noise = float(np.exp(params[2 * h]))
     n = r.shape[0]
-    terms = kernel.terms(D)  # (h, n, n): sigma_i^2 exp(-D_i / (2 ell_i^2))
-    C = terms.sum(axis=0)
+    levels = D if isinstance(D, DistanceLevels) else None
+    if levels is not None:  # few distinct distances: exponentials per level, gathered
+        C, tables = levels.kernel_matrix(kernel)
+    else:
+        terms = kernel.terms(D)  # (h, n, n): sigma_i^2 exp(-D_i / (2 ell_i^2))
+        C = terms.sum(axis=0)
     C[np.diag_indices(n)] += noise
     if fixed_cov is not None:
         C += fixed_cov
@@ -72,8 +77,11 @@ def log_marginal_likelihood(
     W[np.diag_indices(n)] += np.diag(inverse)
     grad = np.empty_like(params)
     # dC/dlog(sigma_i) = 2 terms_i;  dC/dlog(ell_i) = terms_i * D_i / ell_i^2.
-    grad[:h] = np.einsum("ij,hij->h", W, terms)
-    grad[h : 2 * h] = 0.5 * np.einsum("ij,hij->h", W, terms * D) / kernel.lengthscale**2
+    if levels is not None:
+        grad[: 2 * h] = levels.gradient(W, tables, kernel.lengthscale)
+    else:
+        grad[:h] = np.einsum("ij,hij->h", W, terms)
+        grad[h : 2 * h] = 0.5 * np.einsum("ij,hij->h", W, terms * D) / kernel.lengthscale**2
     grad[2 * h] = 0.5 * noise * np.trace(W)
     if weight_gram is not None:
         grad[2 * h + 1] = 0.5 * weight_var * np.sum(W * weight_gram)

@@ -33,6 +33,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from gpnas.gp.regressor import GPNASRegressor
+from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, simplex_weights
 from gpnas.sampling.strategies import SamplingContext, make_sampler
 from gpnas.space import Choice, SearchSpace
 
@@ -91,6 +92,11 @@ class GPNASSampler(BaseSampler):
         Start each trial's hyperparameter fit from the last trial's values with one restart (cheaper per trial), as a
         gpnas study does, instead of a fresh fit with the model's restarts (the default).
 
+    Multi-objective studies (``optuna.create_study(directions=[...])``) are searched as ParEGO does (Knowles 2006):
+    each proposal draws weights uniformly from the simplex and fits the model to the augmented Chebyshev
+    scalarisation of the objectives, each normalised to ``[0, 1]`` over the finished trials
+    (:mod:`gpnas.sampling.scalarization`); ``study.best_trials`` is then the Pareto front.
+
     Running trials (``n_jobs > 1``, or several processes on one storage) are pending points: their architectures are
     stored as a system attribute when proposed.  Failed and pruned trials are never proposed again and do not enter
     the model (a pruned trial's value is not its final one).
@@ -135,14 +141,12 @@ class GPNASSampler(BaseSampler):
         self._independent_sampler.reseed_rng()
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        self._require_single_objective(study)
         return {name: dist for name, dist in self._search_space.calculate(study).items() if self._is_choice(dist)}
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         """A value for every parameter of ``search_space``: the architecture choices from the model (random until
         it can be fitted), any other parameter from the independent sampler."""
-        self._require_single_objective(study)
         choices = {name: dist for name, dist in search_space.items() if self._is_choice(dist)}
         # one proposal at a time (``n_jobs > 1`` runs trials in threads): each one reads the trials only after the
         # previous proposal was stored as that trial's pending architecture, so two threads never propose the same
@@ -162,8 +166,13 @@ class GPNASSampler(BaseSampler):
         X_done, y_done, violation, X_pending, X_failed = self._history(trials, trial, names, search_space, space)
         if len(y_done) < max(MIN_FIT_TRIALS, self._n_startup_trials):
             return {}
-        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         rng = self._trial_rng(trial)
+        signs = np.array([1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions])
+        if signs.size == 1:
+            y_done, sign = y_done[:, 0], float(signs[0])
+        else:  # ParEGO: this trial's random Chebyshev scalarisation of the objectives, larger is better
+            y_done = chebyshev_utility(normalized_utilities(y_done, signs), simplex_weights(signs.size, rng))
+            sign = 1.0
         feasible = violation <= 0 if violation is not None else np.ones(len(y_done), dtype=bool)
         if feasible.sum() < MIN_FIT_TRIALS:
             return {}
@@ -192,7 +201,6 @@ class GPNASSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        self._require_single_objective(study)
         if param_name not in self._warned_independent and not self._is_choice(param_distribution):
             self._warned_independent.add(param_name)
             warnings.warn(f"GPNASSampler: parameter {param_name!r} ({type(param_distribution).__name__}) is not an "
@@ -202,7 +210,6 @@ class GPNASSampler(BaseSampler):
         return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._require_single_objective(study)  # before the objective runs: no training is wasted
         self._independent_sampler.before_trial(study, trial)
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
@@ -212,13 +219,6 @@ class GPNASSampler(BaseSampler):
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _require_single_objective(study: optuna.Study) -> None:
-        if len(study.directions) > 1:
-            raise ValueError(f"GPNASSampler supports single-objective studies only; this study has "
-                             f"{len(study.directions)} objectives (use optuna.samplers.NSGAIISampler or "
-                             "TPESampler for a multi-objective study)")
-
     @contextlib.contextmanager
     def _warnings_once(self):
         """Show each kind of fit warning (jitter, convergence) once per sampler instead of once every trial."""
@@ -293,9 +293,9 @@ class GPNASSampler(BaseSampler):
             arch = self._arch(t, names, search_space)
             if arch is None:
                 continue
-            if t.state == TrialState.COMPLETE and t.values is not None and np.isfinite(t.values[0]):
+            if t.state == TrialState.COMPLETE and t.values is not None and np.all(np.isfinite(t.values)):
                 done.append(arch)
-                values.append(float(t.values[0]))
+                values.append([float(v) for v in t.values])
                 constraints = t.system_attrs.get(_CONSTRAINTS_KEY)
                 violations.append(max(constraints) if constraints else 0.0)
             elif t.state in (TrialState.RUNNING, TrialState.WAITING):
@@ -308,7 +308,8 @@ class GPNASSampler(BaseSampler):
             return np.array(rows, dtype=int).reshape(-1, d)
 
         violation = np.array(violations, dtype=float) if self._constraints_func is not None else None
-        return arr(done), np.array(values, dtype=float), violation, arr(pending), arr(failed)
+        k = len(values[0]) if values else 1
+        return arr(done), np.array(values, dtype=float).reshape(-1, k), violation, arr(pending), arr(failed)
 
     def _trial_rng(self, trial: FrozenTrial) -> np.random.Generator:
         # derived from the seed and the trial number: the same study with the same seed proposes the same trials

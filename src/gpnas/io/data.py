@@ -74,12 +74,21 @@ def write_architectures(
     """Write architectures as value columns, followed by extra ``columns`` (name -> one value per row)."""
     columns = dict(columns or {})
     extra = {k: list(v) for k, v in columns.items()}
+    X = space.validate(np.atleast_2d(X)) if len(X) else np.zeros((0, space.n_positions), dtype=int)
+    # column by column: each position's values looked up for every row at once
+    out = [_object_array(c.values)[X[:, j]].tolist() for j, c in enumerate(space.choices)]
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(space.names + list(extra))
-        for i, x in enumerate(np.atleast_2d(X)):
-            arch = space.to_dict_arch(x)
-            writer.writerow([arch[n] for n in space.names] + [extra[k][i] for k in extra])
+        writer.writerows(zip(*out, *extra.values()))
+
+
+def _object_array(values) -> np.ndarray:
+    """The values as a 1-D object array (element by element: a value that is itself a sequence stays one element)."""
+    array = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
 
 
 def conflicting_duplicates(X: np.ndarray, y: np.ndarray) -> list[list[int]]:
@@ -164,32 +173,28 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                 rows = [row for _, row in zip(range(chunk), reader)]
                 if not rows:
                     break
-                for i, row in enumerate(rows):
-                    if len(row) != len(header):
-                        raise DataError(f"{str(data_path)!r} line {count + i + 2}: {len(row)} fields, the header has "
-                                        f"{len(header)}")
+                if any(len(row) != len(header) for row in rows):
+                    i = next(i for i, row in enumerate(rows) if len(row) != len(header))
+                    raise DataError(f"{str(data_path)!r} line {count + i + 2}: {len(rows[i])} fields, the header has "
+                                    f"{len(header)}")
+                columns = list(zip(*rows))  # column-wise, in C: each column's distinct texts are looked up once
                 X = np.empty((len(rows), space.n_positions), dtype=int)
                 for j, (column, table, choice) in enumerate(zip(where, lookup, space.choices)):
-                    for i, row in enumerate(rows):
-                        try:
-                            value = row[column]
-                        except IndexError:
-                            raise DataError(f"{str(data_path)!r} line {count + i + 2}: too few fields") from None
-                        index = table.get(value)
-                        if index is None:  # other spellings of a value ("3.0" for 3): the slow, checked path
+                    try:
+                        X[:, j] = np.fromiter(map(table.__getitem__, columns[column]), dtype=int, count=len(rows))
+                    except KeyError:  # other spellings of a value ("3.0" for 3): the slow, checked path
+                        for i, value in enumerate(columns[column]):
                             try:
-                                index = choice.index_of(value)
+                                X[i, j] = table[value] if value in table else choice.index_of(value)
                             except ArchitectureError as err:
                                 raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
-                        X[i, j] = index
                 if side:  # this chunk's side features join the model's lookup before it predicts them
                     model.add_side_features(X, read_side_columns(
                         data_path, [dict(zip(header, row)) for row in rows], side))
-                mean, std = model.predict(X, return_std=True)
-                lower, upper = model.predict_interval(X, coverage=coverage)
-                for x, m, s, lo, hi in zip(X, mean, std, lower, upper):
-                    writer.writerow([values[j][k] for j, k in enumerate(x)]
-                                    + [repr(float(m)), repr(float(s)), repr(float(lo)), repr(float(hi))])
+                summary = model.predict_summary(X, coverage=coverage)
+                out = [_object_array(values[j])[X[:, j]].tolist() for j in range(space.n_positions)]
+                out += [map(repr, column.tolist()) for column in summary]  # repr: every float round-trips exactly
+                writer.writerows(zip(*out))
                 count += len(rows)
         os.replace(tmp, out_path)
     except UnicodeDecodeError as err:
