@@ -83,6 +83,22 @@ def test_pool_workers_share_the_cores_between_them(small_space, monkeypatch):
     assert [t.value for t in study.trials_in("done")] == [expected] * 4
 
 
+class ReportBlasThreads:
+    """Returns the most BLAS threads any BLAS library loaded in its worker may use."""
+
+    def __call__(self, arch):
+        from threadpoolctl import threadpool_info
+
+        return float(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+
+
+def test_pool_workers_limit_their_blas_threads_as_well(small_space):
+    # one worker held to one core's threads: its NumPy linear algebra gets one thread, not one per core
+    study = Study(small_space, sampler="random", seed=0, fit_model=False)
+    study.optimize(ReportBlasThreads(), budget=2, batch_size=1, executor=ProcessPoolExecutor(1, cores=1))
+    assert [t.value for t in study.trials_in("done")] == [1.0, 1.0]
+
+
 def test_training_uses_the_threads_its_worker_was_given(monkeypatch):
     torch = __import__("pytest").importorskip("torch")
     import numpy as np

@@ -123,9 +123,14 @@ def _evaluate_marked(objective: Callable[[dict], Any], arch: dict, marker: str) 
 
 
 def _limit_threads(threads: int) -> None:
-    """Process-pool initializer: the worker's trials use ``threads`` torch (and OpenMP) threads."""
+    """Process-pool initializer: the worker's trials use ``threads`` torch, OpenMP and BLAS threads, so that ``w``
+    workers on ``c`` cores run ``w * (c // w) <= c`` threads in all.  The environment reaches torch and libraries
+    loaded later; BLAS, already loaded with NumPy by now, is limited through threadpoolctl."""
     os.environ[THREADS_VARIABLE] = str(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 class ProcessPoolExecutor(Executor):
