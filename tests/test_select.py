@@ -82,3 +82,50 @@ def test_select_and_report_commands(tmp_path, small_space):
                                   "--costs", str(tmp_path / "costs.csv")])
     assert report.exit_code == 0, report.output
     assert (tmp_path / "rep" / "index.html").exists() and (tmp_path / "rep" / "pareto.png").exists()
+
+
+def test_latency_from_a_few_measured_architectures(tmp_path):
+    from scipy.stats import spearmanr
+
+    from gpnas.space import make_space
+    from gpnas.study.select import latency_model
+
+    space = make_space([(f"k{j}", [3, 5, 7], "kernel") for j in range(4)]
+                       + [(f"e{j}", [2, 4, 6], "expansion") for j in range(4)])
+    weights = np.array([0.3, 0.5, 0.2, 0.4, 0.6, 0.1, 0.3, 0.2])
+
+    def true_ms(X):
+        return np.exp(0.5 + 0.25 * X @ weights + 0.05 * X[:, 0] * X[:, 4])
+
+    rng = np.random.default_rng(0)
+    measured = space.sample(20, random_state=rng)
+    ms = true_ms(measured) * np.exp(0.02 * rng.standard_normal(20))  # a little measurement noise
+    with open(tmp_path / "phone.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(space.names + ["ms"])
+        for x, m in zip(measured, ms):
+            writer.writerow(list(space.to_dict_arch(x).values()) + [m])
+    X = space.enumerate()
+    median, upper, used = latency_model(tmp_path / "phone.csv", space, X)
+    truth = true_ms(X)
+    assert used == 20 and spearmanr(median, truth)[0] > 0.9
+    assert np.mean(upper >= truth) > 0.9 and np.all(upper >= median)
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(space, sampler="random", seed=0, storage=url, study_name="few", fit_model=False)
+    study.optimize(lambda a: float(space.from_dict_arch(a) @ weights), budget=25)
+    limit = float(np.quantile(truth, 0.3))
+    result = CliRunner().invoke(main, ["select", "few", "--storage", url, "--budget", f"phone<={limit}",
+                                       "--latency", f"phone={tmp_path / 'phone.csv'}", "--top", "3",
+                                       "--out", str(tmp_path / "sel.csv")])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "sel.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    picks = np.array([[space.choices[j].index_of(r[n]) for j, n in enumerate(space.names)] for r in rows])
+    assert len(rows) == 3 and all(float(r["phone"]) <= limit for r in rows)
+    assert np.all(true_ms(picks) <= limit)  # the budget holds on the true latencies, not only on the predicted
+    assert all(float(r["phone_predicted"]) <= float(r["phone"]) for r in rows)
+    (tmp_path / "three.csv").write_text("\n".join((tmp_path / "phone.csv").read_text().splitlines()[:4]) + "\n")
+    few = CliRunner().invoke(main, ["select", "few", "--storage", url, "--budget", "phone<=5",
+                                    "--latency", f"phone={tmp_path / 'three.csv'}"])
+    assert few.exit_code != 0 and "needs at least 5" in few.output

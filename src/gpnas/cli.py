@@ -551,7 +551,10 @@ def dashboard(name, storage, port, host, refresh) -> None:
 @storage_option
 @click.option("--budget", "budgets", multiple=True, required=True,
               help="A target, e.g. 'macs<=5e6', 'params<=1e6', 'pixel4<=12' (repeat for several targets).")
-@click.option("--latency", "latencies", multiple=True, help="DEVICE=FILE.csv: a per-choice latency table (repeatable).")
+@click.option("--latency", "latencies", multiple=True,
+              help="DEVICE=FILE.csv (repeatable): a per-choice latency table (choice,value,ms), or a few measured "
+                   "architectures (a column per choice and ms) from which a GP predicts every candidate's latency; "
+                   "its budget is checked on the upper end of the 95 % interval.")
 @click.option("--costs", "costs_path", type=click.Path(dir_okay=False), default=None,
               help="CSV of candidate architectures with numeric cost columns (for table spaces).")
 @click.option("--width", type=click.FloatRange(min=0.05), default=None,

@@ -15,6 +15,13 @@ Latency lookup tables (CSV, one per device) give an additive per-choice latency,
 
 The latency of an architecture is ``_base`` plus the ``ms`` of each of its (choice, value) pairs; every pair of the
 space must be listed.
+
+A device measured on a few whole architectures instead (an architecture CSV: a column per choice and ``ms``, a dozen
+rows or more) gets a latency *model*: a GP on the log latencies of the rows (:func:`latency_model`), with the
+candidates' MACs and params as side features where the study can count them (a latency tracks the work a network
+does).  Its budget is checked on the upper end of the 95 % predictive interval, so a pick meets it unless the model
+is off by more than it says; the cost columns show both ``DEVICE`` (that upper end) and ``DEVICE_predicted`` (the
+median).
 """
 
 from __future__ import annotations
@@ -141,6 +148,51 @@ def latency_of(X: np.ndarray, table: dict[tuple[int, int], float], base: float) 
     return base + lut[np.arange(d)[None, :], X].sum(axis=1)
 
 
+def is_latency_table(path: str | Path) -> bool:
+    """Whether ``path`` is a per-choice latency table (columns ``choice``, ``value``, ``ms``), not measured rows."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return True  # read_latency_table names the problem
+    return {"choice", "value", "ms"} <= set(header)
+
+
+#: Fewest measured architectures a latency model is fitted on.
+MIN_LATENCY_ROWS = 5
+
+
+def latency_model(path: str | Path, space: SearchSpace, X: np.ndarray, side: dict[str, np.ndarray] | None = None,
+                  side_of_rows=None, random_state: int | None = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Latencies of candidates ``X (m, d)`` predicted from an architecture CSV of measured ones (a column per
+    choice and ``ms``): a GP on ``log ms`` (latencies are positive and multiplicative).  ``side``: positive costs of
+    the candidates (MACs, params) and ``side_of_rows(X_rows)`` the same for the measured rows; their logs join the
+    model as side features.  Returns ``(median (m,), upper end of the 95 % interval (m,), rows used)``."""
+    from gpnas.gp import GPNASRegressor
+    from gpnas.gp.side_features import SideFeatures
+    from gpnas.io.data import read_architectures
+
+    X_rows, ms, _ = read_architectures(path, space, "ms")
+    if len(ms) < MIN_LATENCY_ROWS:
+        raise DataError(f"latency measurements {str(path)!r}: {len(ms)} row(s); a latency model needs at least "
+                        f"{MIN_LATENCY_ROWS}")
+    if np.any(ms <= 0):
+        raise DataError(f"latency measurements {str(path)!r}: line {int(np.argmax(ms <= 0)) + 2} has ms "
+                        f"{ms[np.argmax(ms <= 0)]!r}, not above zero")
+    params = {"space": space, "random_state": random_state, "target_transform": "standardize"}
+    if side:
+        names = sorted(side)
+        rows_side = side_of_rows(X_rows)
+        both = np.vstack([X, X_rows])
+        values = np.log(np.column_stack([np.concatenate([side[n], rows_side[n]]) for n in names]))
+        keep = np.unique(both, axis=0, return_index=True)[1]
+        params["side_features"] = SideFeatures(both[keep], values[keep], names, signs=np.ones(len(names)))
+    model = GPNASRegressor(**params).fit(X_rows, np.log(ms))
+    median = np.exp(model.predict(X))  # the mean of log ms, mapped back: the lognormal's median
+    upper = np.exp(model.predict_interval(X, coverage=0.95)[1])
+    return median, upper, len(ms)
+
+
 def parse_latency_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``["DEVICE=FILE.csv", ...]`` as ``{device: path}``."""
     out = {}
@@ -185,6 +237,7 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
         raise DataError(f"study {study.study_name!r} has too few finished trials to predict with")
     space = study.arch_space  # a multi-budget study's model predicts its target budget from the architecture alone
     costs: dict[str, np.ndarray] = {}
+    objective = None
     if costs_path:
         X, _, rows = read_architectures(costs_path, space)
         for column in rows[0] if rows else []:
@@ -205,8 +258,19 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
             costs["macs"] = np.array([c["macs"] for c in counted], dtype=float)
             costs["params"] = np.array([c["params"] for c in counted], dtype=float)
     for device, path in latencies.items():
-        table, base = read_latency_table(path, space)
-        costs[device] = latency_of(X, table, base)
+        if is_latency_table(path):
+            table, base = read_latency_table(path, space)
+            costs[device] = latency_of(X, table, base)
+            continue
+        side = {k: costs[k] for k in ("macs", "params") if k in costs and np.all(costs[k] > 0)} or None
+        side = side if objective is not None else None  # the measured rows' costs come from the same counter
+        side_of_rows = None
+        if side is not None:
+            def side_of_rows(rows, objective=objective, names=tuple(side)):
+                counted = [objective.costs(space.to_dict_arch(x)) for x in rows]
+                return {n: np.array([c[n] for c in counted], dtype=float) for n in names}
+        median, upper, _ = latency_model(path, space, X, side, side_of_rows, study.seed)
+        costs[device], costs[f"{device}_predicted"] = upper, median
     missing = sorted({c.cost for c in constraints} - set(costs))
     if missing:
         hint = ("a study replayed on a table has no MACs or params of its own: give the table's cost columns "
