@@ -108,6 +108,24 @@ def test_predict_streams_in_chunks_and_never_overwrites_its_inputs(files, monkey
     assert len(rows) == 3 and rows[1] == rows[2] and rows[1][0] == "3"
 
 
+def test_predict_fast_path_writes_what_the_general_path_writes(files):
+    tmp, space, data = files
+    assert run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz",
+               "--replicates").exit_code == 0
+    with open(data) as handle:
+        rows = list(csv.DictReader(handle))
+    names = ["k_0", "k_1", "se"]
+    plain = _write(tmp / "plain.csv", ",".join(names) + "\n" + "".join(
+        ",".join(r[n] for n in names) + "\n" for r in rows))  # exactly the space's columns: lines pass through
+    shuffled = _write(tmp / "shuffled.csv", "se,extra,k_1,k_0\n" + "".join(
+        f"{r['se']},x,{r['k_1']},{r['k_0']}\n" for r in rows))  # another order and a column more: rebuilt rows
+    for source, target in [(plain, "fast.csv"), (shuffled, "general.csv")]:
+        result = run("predict", "--model", tmp / "m.npz", "--data", source, "--out", tmp / target)
+        assert result.exit_code == 0, result.output
+    fast, general = (tmp / "fast.csv").read_bytes(), (tmp / "general.csv").read_bytes()
+    assert fast == general and fast.count(b"\r\n") == len(rows) + 1
+
+
 def _write(path, text):
     path.write_text(text)
     return path

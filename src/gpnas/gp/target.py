@@ -209,7 +209,10 @@ class TargetTransform:
         hi_mean = float(np.max(mean))
         table = getattr(self, "_table", None)
         if table is None or table[0][0] > lo_mean or table[0][-1] < hi_mean:  # built for this batch's range
-            grid_mean = np.arange(lo_mean, hi_mean + 2 * _TABLE_STEP, _TABLE_STEP)
+            # with a margin of one model unit (the targets' standard deviation) each side, so that the next batches
+            # of a stream, whose ranges differ a little, reuse it instead of building it again
+            lo_mean -= 1.0
+            grid_mean = np.arange(lo_mean, hi_mean + 1.0 + 2 * _TABLE_STEP, _TABLE_STEP)
             grid_log_std = np.linspace(np.log(_TABLE_STD[0]), np.log(_TABLE_STD[1]), _TABLE_STD_POINTS)
             m, s = np.meshgrid(grid_mean, np.exp(grid_log_std), indexing="ij")
             first, second = self._exact_moments(m.ravel(), s.ravel())

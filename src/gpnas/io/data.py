@@ -5,6 +5,7 @@ optional other columns such as a target.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -12,6 +13,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from gpnas.exceptions import ArchitectureError, DataError
+from gpnas.io.choice_columns import ChoiceColumns
 from gpnas.space import SearchSpace
 
 
@@ -128,8 +130,29 @@ def read_side_columns(path: str | Path, rows: list[dict[str, str]], names: list[
     return values
 
 
+def _decode_rows(lines: list[str], header: list[str], where: list[int], lookup: list[dict], space: SearchSpace,
+                 data_path: Path, count: int) -> tuple[np.ndarray, list[list[str]]]:
+    """Choice indices ``X`` and the fields of each of ``lines`` through the csv module; a row with another number
+    of fields than ``header``, or a value outside its choice, raises :class:`DataError` naming its line (``count``
+    rows came before these)."""
+    rows = list(csv.reader(lines))
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise DataError(f"{str(data_path)!r} line {count + i + 2}: {len(row)} fields, the header has "
+                            f"{len(header)}")
+    X = np.empty((len(rows), space.n_positions), dtype=int)
+    for j, (column, table, choice) in enumerate(zip(where, lookup, space.choices)):
+        for i, row in enumerate(rows):
+            value = row[column]
+            try:
+                X[i, j] = table[value] if value in table else choice.index_of(value)
+            except ArchitectureError as err:
+                raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
+    return X, rows
+
+
 #: Rows per chunk when predictions are streamed (bounds memory whatever the file's length).
-STREAM_CHUNK = 65536
+STREAM_CHUNK = 262144  # at least gpnas.gp.target.TABLE_THRESHOLD: the moments come from its table
 
 
 def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int = STREAM_CHUNK,
@@ -155,9 +178,8 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
     fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".", prefix=".gpnas-", suffix=".csv")
     count = 0
     try:
-        with open(data_path, newline="", encoding="utf-8") as source, os.fdopen(fd, "w", newline="", encoding="utf-8") as sink:
-            reader = csv.reader(source)
-            header = next(reader, None) or []
+        with open(data_path, "rb") as source, os.fdopen(fd, "w", newline="", encoding="utf-8") as sink:
+            header = next(csv.reader([source.readline().decode("utf-8")]), None) or []
             duplicated = sorted({c for c in header if header.count(c) > 1})
             if duplicated:
                 raise DataError(f"data file {str(data_path)!r} has duplicated column(s) {duplicated}")
@@ -167,35 +189,36 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                 what = " (the model's side features)" if set(missing) <= set(side) else ""
                 raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}{what}; it has {header}")
             where = [header.index(name) for name in space.names]
+            columns_reader = ChoiceColumns(space, header)
             writer = csv.writer(sink)
             writer.writerow(space.names + ["mean", "std", "lower", "upper"])
+            # Where the file holds exactly the space's columns in its order, each value spelled as the space spells
+            # it, a line is its own output prefix: no field is split out of it or written again
+            passthrough = header == space.names and not side
             while True:
-                rows = [row for _, row in zip(range(chunk), reader)]
-                if not rows:
+                raw = list(itertools.islice(source, chunk))
+                if not raw:
                     break
-                if any(len(row) != len(header) for row in rows):
-                    i = next(i for i, row in enumerate(rows) if len(row) != len(header))
-                    raise DataError(f"{str(data_path)!r} line {count + i + 2}: {len(rows[i])} fields, the header has "
-                                    f"{len(header)}")
-                columns = list(zip(*rows))  # column-wise, in C: each column's distinct texts are looked up once
-                X = np.empty((len(rows), space.n_positions), dtype=int)
-                for j, (column, table, choice) in enumerate(zip(where, lookup, space.choices)):
-                    try:
-                        X[:, j] = np.fromiter(map(table.__getitem__, columns[column]), dtype=int, count=len(rows))
-                    except KeyError:  # other spellings of a value ("3.0" for 3): the slow, checked path
-                        for i, value in enumerate(columns[column]):
-                            try:
-                                X[i, j] = table[value] if value in table else choice.index_of(value)
-                            except ArchitectureError as err:
-                                raise DataError(f"{str(data_path)!r} line {count + i + 2}: {err}") from None
-                if side:  # this chunk's side features join the model's lookup before it predicts them
-                    model.add_side_features(X, read_side_columns(
-                        data_path, [dict(zip(header, row)) for row in rows], side))
-                summary = model.predict_summary(X, coverage=coverage)
-                out = [_object_array(values[j])[X[:, j]].tolist() for j in range(space.n_positions)]
-                out += [map(repr, column.tolist()) for column in summary]  # repr: every float round-trips exactly
-                writer.writerows(zip(*out))
-                count += len(rows)
+                block = b"".join(raw).replace(b"\r\n", b"\n")
+                if not block.endswith(b"\n"):
+                    block += b"\n"
+                X = None if side else columns_reader.decode(block, len(raw))  # NumPy, no string per field
+                lines = block.decode("utf-8").split("\n")[:-1]
+                if X is None:  # the general path: the csv module, each value checked, errors with line numbers
+                    X, rows = _decode_rows(lines, header, where, lookup, space, data_path, count)
+                    if side:  # this chunk's side features join the model's lookup before it predicts them
+                        model.add_side_features(X, read_side_columns(
+                            data_path, [dict(zip(header, row)) for row in rows], side))
+                    fast = False
+                else:
+                    fast = True
+                summary = [list(map(repr, column.tolist())) for column in model.predict_summary(X, coverage)]
+                if passthrough and fast:
+                    sink.write("\r\n".join(map(",".join, zip(lines, *summary))) + "\r\n")  # csv's line ends
+                else:
+                    out = [_object_array(values[j])[X[:, j]].tolist() for j in range(space.n_positions)]
+                    writer.writerows(zip(*out, *summary))  # repr: every float round-trips exactly
+                count += len(raw)
         os.replace(tmp, out_path)
     except UnicodeDecodeError as err:
         os.unlink(tmp)
