@@ -129,3 +129,38 @@ def test_latency_from_a_few_measured_architectures(tmp_path):
     few = CliRunner().invoke(main, ["select", "few", "--storage", url, "--budget", "phone<=5",
                                     "--latency", f"phone={tmp_path / 'three.csv'}"])
     assert few.exit_code != 0 and "needs at least 5" in few.output
+
+
+def test_latency_model_takes_the_studys_macs_and_params_as_side_features(tmp_path):
+    pytest.importorskip("torch")
+    from scipy.stats import spearmanr
+
+    from gpnas.nets.defaults import objective_from_settings
+    from gpnas.nets.spaces import mobilenetv3_space
+    from gpnas.study.select import Constraint, latency_model, select_for_study
+
+    space = mobilenetv3_space()
+    stored = {"dataset": "digits", "resolution": 16, "width": 0.35, "epochs": 1, "batch_size": 64, "lr": 0.1,
+              "val_fraction": 0.2, "seed": 0}
+    study = Study(space, sampler="random", seed=0, user_attrs={"objective": stored}, heartbeat_interval=None)
+    for trial in study.ask(12):
+        study.tell(trial, float(np.random.default_rng(trial.number).random()))
+    counter = objective_from_settings(space, stored)
+
+    def device_ms(X):  # a device whose latency follows the work done, with a per-architecture wobble
+        macs = np.array([counter.costs(space.to_dict_arch(x))["macs"] for x in X])
+        return 0.5 + macs / 2e5 * np.exp(0.05 * np.sin(X.sum(axis=1)))
+
+    measured = space.sample(12, random_state=3)
+    with open(tmp_path / "phone.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(space.names + ["ms"])
+        for x, ms in zip(measured, device_ms(measured)):
+            writer.writerow(list(space.to_dict_arch(x).values()) + [ms])
+    result = select_for_study(study, [Constraint.parse("phone<=1000")], {"phone": str(tmp_path / "phone.csv")},
+                              pool_size=300)
+    truth = device_ms(result.X)
+    with_costs = spearmanr(result.costs["phone_predicted"], truth)[0]
+    cell_only = spearmanr(latency_model(tmp_path / "phone.csv", space, result.X)[0], truth)[0]
+    assert with_costs > 0.85 and with_costs > cell_only + 0.3  # twelve rows rank through the MACs; alone they cannot
+    assert np.mean(result.costs["phone"] >= truth) > 0.9

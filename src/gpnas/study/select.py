@@ -264,12 +264,7 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
             continue
         side = {k: costs[k] for k in ("macs", "params") if k in costs and np.all(costs[k] > 0)} or None
         side = side if objective is not None else None  # the measured rows' costs come from the same counter
-        side_of_rows = None
-        if side is not None:
-            def side_of_rows(rows, objective=objective, names=tuple(side)):
-                counted = [objective.costs(space.to_dict_arch(x)) for x in rows]
-                return {n: np.array([c[n] for c in counted], dtype=float) for n in names}
-        median, upper, _ = latency_model(path, space, X, side, side_of_rows, study.seed)
+        median, upper, _ = latency_model(path, space, X, side, _cost_counter(objective, space, side), study.seed)
         costs[device], costs[f"{device}_predicted"] = upper, median
     missing = sorted({c.cost for c in constraints} - set(costs))
     if missing:
@@ -284,6 +279,18 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
     axis = constraints[0].cost
     cost_axis = costs[axis] if constraints[0].op == "<=" else -costs[axis]
     return Selection(X, mean, std, lower, upper, costs, chosen, pareto_front(cost_axis, study.sign * mean))
+
+
+def _cost_counter(objective, space: SearchSpace, side: dict | None):
+    """``rows -> {cost: (n,)}``: the study's own count of the ``side`` costs for measured rows (``None`` without)."""
+    if side is None:
+        return None
+
+    def count(rows: np.ndarray) -> dict[str, np.ndarray]:
+        counted = [objective.costs(space.to_dict_arch(x)) for x in rows]
+        return {name: np.array([c[name] for c in counted], dtype=float) for name in side}
+
+    return count
 
 
 def objective_free(study) -> bool:
