@@ -12,7 +12,8 @@ over ``--splits`` draws of the ten):
 
 HELP's published figures are quoted beside them.
 
-    python benchmarks/latency.py [--splits 5]
+    python benchmarks/latency.py [--splits 5] [--measurements 10] [--name latency]
+    python benchmarks/latency.py --measurements 5 --name latency_5    # and 20, 50: the curve of the README figure
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--measurements", type=int, default=10)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--name", default="latency", help="results file name (results/NAME.md and .json)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from sklearn.linear_model import BayesianRidge
@@ -99,15 +101,17 @@ def main() -> None:
     rows.append(["HELP, published (10 measurements)"] + [f"{HELP[d]:.3f}" for d in HELP_TEST_DEVICES]
                 + [f"{np.mean(list(HELP.values())):.3f}"])
     markdown = (
-        "## Latency on unseen devices from ten measurements (HELP's NAS-Bench-201 protocol)\n\n"
-        f"Command: `python benchmarks/latency.py --splits {args.splits} --measurements {args.measurements}`. "
+        f"## Latency on unseen devices from {args.measurements} measurements (HELP's NAS-Bench-201 protocol)\n\n"
+        f"Command: `python benchmarks/latency.py --splits {args.splits} --measurements {args.measurements}"
+        + (f" --name {args.name}" if args.name != "latency" else "") + "`. "
         f"The nine training devices ({', '.join(HELP_TRAIN_DEVICES)}) are known for every cell; on each test "
         f"device {args.measurements} cells are measured and the other 15,615 ranked (Spearman rho of the log latency, "
         f"mean over {args.splits} draws; FLOPs over the 14,921 cells with published FLOPs). Published means for "
         "reference: " + "; ".join(f"{k} {v:.3f}" for k, v in PUBLISHED_MEANS.items()) + ".\n\n"
         + markdown_table(["method"] + list(HELP_TEST_DEVICES) + ["mean"], rows))
     print(markdown)
-    path = write_results("latency", markdown, {"args": vars(args), "rho": results, "help": HELP})
+    path = write_results(args.name, markdown, {"args": vars(args), "rho": results, "help": HELP},
+                         script="benchmarks/latency.py")
     print(f"\nwrote {path}")
 
 

@@ -386,6 +386,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         click.echo(f"predicted vs measured on held-out trainings: Kendall tau = {tau:.2f}, Pearson r = {r:.2f} "
                    f"over {n} (each predicted before it was trained; {verdict})")
     click.echo(f"study {study.study_name!r} in {storage}")
+    study.storage.close()  # now, not whenever the collector gets to it: SQLite folds its WAL into the file on close
 
 
 def _device_used(device: str) -> str:

@@ -148,14 +148,22 @@ def latency_of(X: np.ndarray, table: dict[tuple[int, int], float], base: float) 
     return base + lut[np.arange(d)[None, :], X].sum(axis=1)
 
 
-def is_latency_table(path: str | Path) -> bool:
-    """Whether ``path`` is a per-choice latency table (columns ``choice``, ``value``, ``ms``), not measured rows."""
+def is_latency_table(path: str | Path, space: SearchSpace) -> bool:
+    """Whether ``path`` is a per-choice latency table (columns ``choice``, ``value``, ``ms``) rather than measured
+    architectures (a column per choice and ``ms``); a file that is neither is refused, naming both forms."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return True  # read_latency_table names the problem
-    return {"choice", "value", "ms"} <= set(header)
+    if {"choice", "value", "ms"} <= set(header):
+        return True
+    missing = [c for c in space.names + ["ms"] if c not in header]
+    if missing:
+        raise DataError(f"latency file {str(path)!r} is neither a per-choice table (columns choice,value,ms) nor "
+                        f"measured architectures (a column per choice and ms; it lacks {missing[:4]}"
+                        f"{' ...' if len(missing) > 4 else ''}); it has {header}")
+    return False
 
 
 #: Fewest measured architectures a latency model is fitted on.
@@ -258,7 +266,7 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
             costs["macs"] = np.array([c["macs"] for c in counted], dtype=float)
             costs["params"] = np.array([c["params"] for c in counted], dtype=float)
     for device, path in latencies.items():
-        if is_latency_table(path):
+        if is_latency_table(path, space):
             table, base = read_latency_table(path, space)
             costs[device] = latency_of(X, table, base)
             continue

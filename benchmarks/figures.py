@@ -1,0 +1,118 @@
+"""The README's figures, drawn from committed results files (no benchmark is run here).
+
+* ``results/figures/latency.png`` from ``results/latency.json``: Spearman per unseen device with ten measurements,
+  gpnas's best variant beside HELP's published figures and FLOPs.
+* ``results/figures/latency_curve.png`` from ``results/latency*.json``: the mean Spearman against the number of
+  measurements (5, 10, 20, 50 where run).
+* ``results/figures/multi_objective.png`` from ``results/multi_objective.json``: the hypervolume share against the
+  number of trials, per sampler, one panel per (dataset, device) pair.
+
+    python benchmarks/figures.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+OUT = RESULTS / "figures"
+COLORS = {"gpnas": "#1b6ca8", "optuna-gp": "#e08214", "tpe": "#5aae61", "nsga2": "#9970ab", "random": "#999999"}
+
+
+def latency_figure() -> Path:
+    data = json.loads((RESULTS / "latency.json").read_text())
+    devices = list(data["help"])
+    methods = {"gpnas + other devices, a group each (farthest point)": ("gpnas (farthest-point cells)", "#1b6ca8"),
+               "BayesianRidge on other devices (random)": ("BayesianRidge (random cells)", "#bbbbbb"),
+               "FLOPs alone": ("FLOPs alone", "#dddddd")}
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    width = 0.2
+    x = np.arange(len(devices))
+    for k, (key, (label, color)) in enumerate(methods.items()):
+        values = [float(np.mean(data["rho"][d][key])) for d in devices]
+        ax.bar(x + (k - 1.5) * width, values, width, label=label, color=color)
+    ax.bar(x + 1.5 * width, [data["help"][d] for d in devices], width, label="HELP, published", color="#e08214")
+    ax.set_xticks(x, devices)
+    ax.set_ylim(0.5, 1.0)
+    ax.set_ylabel("Spearman rho")
+    ax.set_title(f"Latency on unseen devices from {data['args']['measurements']} measurements (NAS-Bench-201)")
+    ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    fig.tight_layout()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "latency.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def latency_curve_figure() -> Path | None:
+    """Mean Spearman over HELP's six test devices against the number of measurements (``results/latency*.json``)."""
+    runs = {}
+    for path in sorted(RESULTS.glob("latency*.json")):
+        data = json.loads(path.read_text())
+        if "rho" in data:
+            runs[int(data["args"]["measurements"])] = data
+    if len(runs) < 2:
+        return None
+    counts = sorted(runs)
+    methods = {"gpnas + other devices, a group each (farthest point)": ("gpnas, farthest-point cells", "#1b6ca8", "o"),
+               "gpnas + other devices, a group each (random)": ("gpnas, random cells", "#6baed6", "o"),
+               "BayesianRidge on other devices (random)": ("BayesianRidge, random cells", "#888888", "s"),
+               "gpnas, cell only (random)": ("gpnas, cell only", "#bbbbbb", "^")}
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, (label, color, marker) in methods.items():
+        means = [float(np.mean([np.mean(runs[c]["rho"][d][key]) for d in runs[c]["help"]])) for c in counts]
+        ax.plot(counts, means, marker=marker, color=color, label=label)
+    flops = float(np.mean([runs[counts[0]]["rho"][d]["FLOPs alone"][0] for d in runs[counts[0]]["help"]]))
+    ax.axhline(flops, color="#dddddd", linestyle="--", label="FLOPs alone")
+    ax.plot([10], [float(np.mean(list(runs[counts[0]]["help"].values())))], marker="*", markersize=12,
+            color="#e08214", linestyle="none", label="HELP, published (10)")
+    ax.set_xscale("log")
+    ax.set_xticks(counts, [str(c) for c in counts])
+    ax.set_xlabel("measurements on the new device")
+    ax.set_ylabel("mean Spearman rho, 6 devices")
+    ax.set_title("Latency on unseen devices (NAS-Bench-201, HELP's protocol)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "latency_curve.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def multi_objective_figure() -> Path:
+    data = json.loads((RESULTS / "multi_objective.json").read_text())
+    results = data["results"]
+    pairs = list(dict.fromkeys(r["pair"] for r in results))
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), sharey=True)
+    for ax, pair in zip(np.atleast_1d(axes), pairs):
+        for sampler in dict.fromkeys(r["sampler"] for r in results):
+            mine = [r for r in results if r["pair"] == pair and r["sampler"] == sampler]
+            checkpoints = sorted(int(c) for c in mine[0]["share"])
+            medians = [float(np.median([r["share"][str(c)] for r in mine])) for c in checkpoints]
+            ax.plot(checkpoints, medians, marker="o", label=sampler, color=COLORS.get(sampler))
+        ax.set_title(f"NB201 {pair.replace(':', ' accuracy vs ')} latency")
+        ax.set_xlabel("trials")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("hypervolume / true front's")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.tight_layout()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "multi_objective.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+if __name__ == "__main__":
+    for figure in (latency_figure, latency_curve_figure, multi_objective_figure):
+        print(figure())
