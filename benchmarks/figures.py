@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -76,6 +77,7 @@ def latency_curve_figure() -> Path | None:
             color="#e08214", linestyle="none", label="HELP, published (10)")
     ax.set_xscale("log")
     ax.set_xticks(counts, [str(c) for c in counts])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("measurements on the new device")
     ax.set_ylabel("mean Spearman rho, 6 devices")
     ax.set_title("Latency on unseen devices (NAS-Bench-201, HELP's protocol)")

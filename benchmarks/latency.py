@@ -105,8 +105,8 @@ def main() -> None:
         f"Command: `python benchmarks/latency.py --splits {args.splits} --measurements {args.measurements}"
         + (f" --name {args.name}" if args.name != "latency" else "") + "`. "
         f"The nine training devices ({', '.join(HELP_TRAIN_DEVICES)}) are known for every cell; on each test "
-        f"device {args.measurements} cells are measured and the other 15,615 ranked (Spearman rho of the log latency, "
-        f"mean over {args.splits} draws; FLOPs over the 14,921 cells with published FLOPs). Published means for "
+        f"device {args.measurements} cells are measured and the other {len(X) - args.measurements:,} ranked "
+        f"(Spearman rho of the log latency, mean over {args.splits} draws; FLOPs over the 14,921 cells with published FLOPs). Published means for "
         "reference: " + "; ".join(f"{k} {v:.3f}" for k, v in PUBLISHED_MEANS.items()) + ".\n\n"
         + markdown_table(["method"] + list(HELP_TEST_DEVICES) + ["mean"], rows))
     print(markdown)
