@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "figures"
-COLORS = {"gpnas": "#1b6ca8", "optuna-gp": "#e08214", "tpe": "#5aae61", "nsga2": "#9970ab", "random": "#999999"}
+COLORS = {"gpnas": "#1b6ca8", "gpnas-per-objective": "#67a9cf", "optuna-gp": "#e08214", "tpe": "#5aae61", "nsga2": "#9970ab", "random": "#999999"}
 
 
 def latency_figure() -> Path:
@@ -95,8 +95,13 @@ def multi_objective_figure() -> Path:
     data = json.loads((RESULTS / "multi_objective.json").read_text())
     results = data["results"]
     pairs = list(dict.fromkeys(r["pair"] for r in results))
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), sharey=True)
-    for ax, pair in zip(np.atleast_1d(axes), pairs):
+    columns = min(len(pairs), 2)
+    rows = (len(pairs) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.2 * rows), sharey=True, squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[len(pairs):]:
+        ax.set_visible(False)
+    for ax, pair in zip(axes, pairs):
         for sampler in dict.fromkeys(r["sampler"] for r in results):
             mine = [r for r in results if r["pair"] == pair and r["sampler"] == sampler]
             checkpoints = sorted(int(c) for c in mine[0]["share"])
@@ -105,8 +110,9 @@ def multi_objective_figure() -> Path:
         ax.set_title(f"NB201 {pair.replace(':', ' accuracy vs ')} latency")
         ax.set_xlabel("trials")
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("hypervolume / true front's")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+    for ax in axes[::columns]:
+        ax.set_ylabel("hypervolume / true front's")
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     OUT.mkdir(exist_ok=True)
     path = OUT / "multi_objective.png"

@@ -235,10 +235,11 @@ def _hypervolume(study):
     return hypervolume_2d(values, np.array([1.0, -1.0]), reference=np.array([0.0, 20.0]))
 
 
-def test_a_multi_objective_study_finds_a_better_front_than_random_search():
+@pytest.mark.parametrize("mode", ["parego", "per-objective"])
+def test_a_multi_objective_study_finds_a_better_front_than_random_search(mode):
     volumes = {"gpnas": [], "random": []}
     for seed in range(3):
-        for name, sampler in [("gpnas", GPNASSampler(seed=seed, n_startup_trials=8)),
+        for name, sampler in [("gpnas", GPNASSampler(seed=seed, n_startup_trials=8, multi_objective=mode)),
                               ("random", optuna.samplers.RandomSampler(seed=seed))]:
             study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
             study.optimize(accuracy_and_cost, n_trials=40)
@@ -247,6 +248,11 @@ def test_a_multi_objective_study_finds_a_better_front_than_random_search():
                 assert sum(ARCH_KEY in t.system_attrs for t in study.trials) == 32
                 assert study.best_trials  # Optuna's Pareto front
     assert np.median(volumes["gpnas"]) > np.median(volumes["random"]), volumes
+
+
+def test_an_unknown_multi_objective_mode_is_refused():
+    with pytest.raises(ValueError, match="multi_objective must be one of"):
+        GPNASSampler(multi_objective="nsga")
 
 
 def test_a_float_only_study_says_that_its_parameters_are_sampled_independently():

@@ -33,6 +33,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from gpnas.gp.regressor import GPNASRegressor
+from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, simplex_weights
 from gpnas.sampling.strategies import SamplingContext, make_sampler
 from gpnas.space import Choice, SearchSpace
@@ -55,6 +56,14 @@ def default_group(name: str) -> str:
 
 class IndependentSamplingWarning(UserWarning):
     """A parameter that the model does not cover is sampled by the independent sampler (said once per name)."""
+
+
+#: How a multi-objective study proposes: ParEGO (one model of a random scalarisation) or a model per objective
+#: whose optimistic predictions are scalarised (Paria et al., UAI 2019).
+MULTI_OBJECTIVE_MODES = ("parego", "per-objective")
+
+#: Optimism of the per-objective mode: each objective's prediction counts at its mean plus this many deviations.
+PER_OBJECTIVE_BETA = 1.0
 
 
 class GPNASSampler(BaseSampler):
@@ -92,10 +101,14 @@ class GPNASSampler(BaseSampler):
         Start each trial's hyperparameter fit from the last trial's values with one restart (cheaper per trial), as a
         gpnas study does, instead of a fresh fit with the model's restarts (the default).
 
-    Multi-objective studies (``optuna.create_study(directions=[...])``) are searched as ParEGO does (Knowles 2006):
-    each proposal draws weights uniformly from the simplex and fits the model to the augmented Chebyshev
-    scalarisation of the objectives, each normalised to ``[0, 1]`` over the finished trials
-    (:mod:`gpnas.sampling.scalarization`); ``study.best_trials`` is then the Pareto front.
+    multi_objective:
+        How a multi-objective study (``optuna.create_study(directions=[...])``) proposes.  Each proposal draws weights
+        uniformly from the simplex and scores by the augmented Chebyshev scalarisation of the objectives, each
+        normalised to ``[0, 1]`` over the finished trials (:mod:`gpnas.sampling.scalarization`).  ``"parego"``
+        (default; Knowles 2006): one model is fitted to the scalarised values and the strategy proposes as in a
+        single-objective study.  ``"per-objective"`` (Paria et al. 2019): a model per objective; the candidate whose
+        optimistic predictions (mean plus one deviation per objective) scalarise highest is proposed (with a
+        ``constraints_func``, ParEGO).  ``study.best_trials`` is the Pareto front either way.
 
     Running trials (``n_jobs > 1``, or several processes on one storage) are pending points: their architectures are
     stored as a system attribute when proposed.  Failed and pruned trials are never proposed again and do not enter
@@ -106,8 +119,12 @@ class GPNASSampler(BaseSampler):
                  seed: int | None = None, independent_sampler: BaseSampler | None = None,
                  constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
                  max_int_choices: int = 32, pool_size: int = 20000,
-                 model_params: Mapping[str, Any] | None = None, warm_start: bool = False) -> None:
+                 model_params: Mapping[str, Any] | None = None, warm_start: bool = False,
+                 multi_objective: str = "parego") -> None:
         make_sampler(strategy)  # fails early on an unknown name
+        if multi_objective not in MULTI_OBJECTIVE_MODES:
+            raise ValueError(f"multi_objective must be one of {MULTI_OBJECTIVE_MODES}, got {multi_objective!r}")
+        self._multi_objective = multi_objective
         self._strategy = strategy
         self._groups = groups
         self._n_startup_trials = int(n_startup_trials)
@@ -170,6 +187,12 @@ class GPNASSampler(BaseSampler):
         signs = np.array([1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions])
         if signs.size == 1:
             y_done, sign = y_done[:, 0], float(signs[0])
+        elif self._multi_objective == "per-objective" and violation is None:
+            arch = self._per_objective_proposal(space, X_done, y_done, signs, X_pending, X_failed, rng)
+            if arch is None:
+                return {}
+            study._storage.set_trial_system_attr(trial._trial_id, ARCH_KEY, dict(zip(names, arch)))
+            return {name: self._value(search_space[name], index) for name, index in zip(names, arch)}
         else:  # ParEGO: this trial's random Chebyshev scalarisation of the objectives, larger is better
             y_done = chebyshev_utility(normalized_utilities(y_done, signs), simplex_weights(signs.size, rng))
             sign = 1.0
@@ -198,6 +221,28 @@ class GPNASSampler(BaseSampler):
         arch = [int(v) for v in proposal[0]]
         study._storage.set_trial_system_attr(trial._trial_id, ARCH_KEY, dict(zip(names, arch)))
         return {name: self._value(search_space[name], index) for name, index in zip(names, arch)}
+
+    def _per_objective_proposal(self, space: SearchSpace, X_done: np.ndarray, values: np.ndarray, signs: np.ndarray,
+                                X_pending: np.ndarray, X_failed: np.ndarray, rng) -> list[int] | None:
+        """A model per objective (normalised utilities, larger is better); the unseen candidate whose optimistic
+        utilities have the highest random Chebyshev scalarisation."""
+        utilities = normalized_utilities(values, signs)
+        weights = simplex_weights(signs.size, rng)
+        parents = X_done[np.argsort(-chebyshev_utility(utilities, weights))[:5]]
+        seen = np.vstack([X_done, X_pending, X_failed])
+        pool = candidate_pool(space, seen, self._pool_size, rng, parents=parents,
+                              n_mutations=self._pool_size // 10, n_crossovers=self._pool_size // 20)
+        if pool.shape[0] == 0:
+            return None
+        optimistic = []
+        for j in range(signs.size):
+            params = {"random_state": int(rng.integers(2**31)), **self._model_params, "space": space}
+            with self._warnings_once():
+                model = GPNASRegressor(**params).fit(X_done, utilities[:, j])
+            mean, std = model.predict(pool, return_std=True)
+            optimistic.append(mean + PER_OBJECTIVE_BETA * std)
+        pick = int(np.argmax(chebyshev_utility(np.column_stack(optimistic), weights)))
+        return [int(v) for v in pool[pick]]
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
