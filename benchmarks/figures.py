@@ -107,7 +107,7 @@ def multi_objective_figure() -> Path:
             checkpoints = sorted(int(c) for c in mine[0]["share"])
             medians = [float(np.median([r["share"][str(c)] for r in mine])) for c in checkpoints]
             ax.plot(checkpoints, medians, marker="o", label=sampler, color=COLORS.get(sampler))
-        ax.set_title(f"NB201 {pair.replace(':', ' accuracy vs ')} latency")
+        ax.set_title(f"{pair.replace(':', ' accuracy vs ')} latency", fontsize=10)
         ax.set_xlabel("trials")
         ax.grid(alpha=0.3)
     for ax in axes[::columns]:
