@@ -27,6 +27,15 @@ OUT = RESULTS / "figures"
 COLORS = {"gpnas": "#1b6ca8", "gpnas-per-objective": "#67a9cf", "optuna-gp": "#e08214", "tpe": "#5aae61", "nsga2": "#9970ab", "random": "#999999"}
 
 
+def _save(fig, name: str) -> Path:
+    fig.tight_layout()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / name
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def latency_figure() -> Path:
     data = json.loads((RESULTS / "latency.json").read_text())
     devices = list(data["help"])
@@ -45,12 +54,7 @@ def latency_figure() -> Path:
     ax.set_ylabel("Spearman rho")
     ax.set_title(f"Latency on unseen devices from {data['args']['measurements']} measurements (NAS-Bench-201)")
     ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
-    fig.tight_layout()
-    OUT.mkdir(exist_ok=True)
-    path = OUT / "latency.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, "latency.png")
 
 
 def latency_curve_figure() -> Path | None:
@@ -83,12 +87,7 @@ def latency_curve_figure() -> Path | None:
     ax.set_title("Latency on unseen devices (NAS-Bench-201, HELP's protocol)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    OUT.mkdir(exist_ok=True)
-    path = OUT / "latency_curve.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, "latency_curve.png")
 
 
 def multi_objective_figure() -> Path:
@@ -113,12 +112,7 @@ def multi_objective_figure() -> Path:
     for ax in axes[::columns]:
         ax.set_ylabel("hypervolume / true front's")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    OUT.mkdir(exist_ok=True)
-    path = OUT / "multi_objective.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, "multi_objective.png")
 
 
 if __name__ == "__main__":

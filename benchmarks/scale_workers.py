@@ -139,15 +139,15 @@ def ask_latency(sizes: list[int], repeats: int = 3) -> list[dict]:
     return out
 
 
-def approximation(sizes: list[int], seeds: int) -> list[dict]:
-    """Kendall tau over held-out NB201 cells of the study's model at n training cells, exact and approximate."""
+def approximation(sizes: list[int], seeds: int, table_name: str = "nb201-cifar10") -> list[dict]:
+    """Kendall tau over held-out cells of the study's model at n training cells, exact and approximate."""
     from scipy.stats import kendalltau
 
     from gpnas.gp import GPNASRegressor
     from gpnas.io.tables import load_table
     from gpnas.study.study import MAX_MODEL_TRIALS, SEARCH_MODEL_DEFAULTS
 
-    table = load_table("nb201-cifar10").deduplicated()
+    table = load_table(table_name).deduplicated()
     m = SEARCH_MODEL_DEFAULTS["max_fit_samples"]
     out = []
     for n in sizes:
@@ -191,6 +191,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server (else one is started)")
     parser.add_argument("--approx-sizes", default="1000,2000")
     parser.add_argument("--approx-seeds", type=int, default=3)
+    parser.add_argument("--approx-table", default="nb201-cifar10",
+                        help="table of the approximation check (the defaults were chosen on nb201-cifar10)")
+    parser.add_argument("--name", default="scale_workers", help="results file name")
     parser.add_argument("--sections", default="throughput,sigkill,ask,approx")
     args = parser.parse_args()
     sections = args.sections.split(",")
@@ -248,7 +251,8 @@ def main() -> None:
                     [[r["finished"], f"{r['median_s']:.2f}", ", ".join(f"{s:.2f}" for s in r["ask_s"])]
                      for r in results]))
         if "approx" in sections:
-            results = approximation([int(n) for n in args.approx_sizes.split(",")], args.approx_seeds)
+            results = approximation([int(n) for n in args.approx_sizes.split(",")], args.approx_seeds,
+                                    args.approx_table)
             data["approx"] = results
             rows = []
             for n in sorted({r["n"] for r in results}):
@@ -262,7 +266,7 @@ def main() -> None:
                                  f"{np.median([r['fit_s'] for r in mine]):.2f}"])
             parts.append(
                 f"The study's model with n finished trials, exact and approximate: Kendall tau over 5,000 held-out "
-                f"NB201 CIFAR-10 cells and over the best 100 of them, fit seconds; median of {args.approx_seeds} "
+                f"cells of {args.approx_table} and over the best 100 of them, fit seconds; median of {args.approx_seeds} "
                 "random training sets (seeds 0..):\n\n" + markdown_table(
                     ["n", "model", "tau", "tau - exact (range)", "tau, best 100", "fit s"], rows))
     finally:
@@ -273,7 +277,7 @@ def main() -> None:
     markdown = "\n\n".join(parts) + f"\n\nCommand: `python benchmarks/scale_workers.py {' '.join(sys.argv[1:])}`" \
         + f" ({os.cpu_count()} cores)."
     print(markdown)
-    write_results("scale_workers", markdown, data)
+    write_results(args.name, markdown, data, script="benchmarks/scale_workers.py")
 
 
 if __name__ == "__main__":
