@@ -266,8 +266,8 @@ def main() -> None:
                                  f"{np.median([r['fit_s'] for r in mine]):.2f}"])
             parts.append(
                 f"The study's model with n finished trials, exact and approximate: Kendall tau over 5,000 held-out "
-                f"cells of {args.approx_table} and over the best 100 of them, fit seconds; median of {args.approx_seeds} "
-                "random training sets (seeds 0..):\n\n" + markdown_table(
+                f"cells of {args.approx_table} and over the best 100 of them, fit seconds; median of "
+                f"{args.approx_seeds} random training sets (seeds 0..):\n\n" + markdown_table(
                     ["n", "model", "tau", "tau - exact (range)", "tau, best 100", "fit s"], rows))
     finally:
         if pg_folder is not None:
