@@ -3,8 +3,8 @@ against a bare read of the same CSV, and ``fit`` at n = 200 in process.
 
 1. **predict.**  A model of 200 MobileNetV3-large architectures (45 choices; ``gpnas fit``), then ``--rows`` random
    architectures of the space in a CSV.  Timed as whole processes, ``--repeats`` times each, the median reported:
-   ``gpnas predict`` (parse, encode, predict mean, std and the interval, write), Python's csv module reading the file
-   (the yardstick of the issue), and pandas reading it.
+   ``gpnas predict`` (parse, encode, predict mean, std and the interval, write) with pyarrow and without it (the
+   core install), Python's csv module reading the file (the yardstick of the issue), and pandas reading it.
 2. **fit.**  ``GPNASRegressor.fit`` at n = 200 in process (the search model's defaults and the whole-space model's),
    ``--fit-repeats`` fits on fresh random training sets, median ms.
 
@@ -32,6 +32,9 @@ from gpnas.nets.spaces import mobilenetv3_space  # noqa: E402
 
 CSV_READ = "import csv, sys\nwith open(sys.argv[1], newline='') as f:\n    n = sum(1 for _ in csv.reader(f))\n"
 PANDAS_READ = "import pandas, sys\npandas.read_csv(sys.argv[1])\n"
+#: gpnas predict as a user without pyarrow runs it (the core install: NumPy decodes the choice columns)
+WITHOUT_ARROW = ("import sys\nimport gpnas.io.arrow_blocks as arrow\narrow.pa = None\nfrom gpnas.cli import main\n"
+                 "main(sys.argv[1:])\n")
 
 
 def _synthetic_accuracy(space, X: np.ndarray) -> np.ndarray:
@@ -67,7 +70,14 @@ def predict_section(rows: int, repeats: int, folder: Path) -> dict:
         "pandas.read_csv": _time([sys.executable, "-c", PANDAS_READ, str(folder / "pool.csv")], repeats),
         "gpnas predict": _time(gpnas + ["predict", "--model", str(folder / "m.npz"), "--data",
                                         str(folder / "pool.csv"), "--out", str(folder / "out.csv")], repeats),
+        "gpnas predict, without pyarrow": _time(
+            [sys.executable, "-c", WITHOUT_ARROW, "predict", "--model", str(folder / "m.npz"), "--data",
+             str(folder / "pool.csv"), "--out", str(folder / "out_numpy.csv")], repeats),
     }
+    import pandas
+
+    if not pandas.read_csv(folder / "out.csv").equals(pandas.read_csv(folder / "out_numpy.csv")):
+        raise SystemExit("the Arrow and NumPy paths wrote different values")
     return {"rows": rows, "file_mb": size_mb, "seconds": seconds}
 
 
@@ -104,10 +114,14 @@ def main() -> None:
     rows = [[name, f"{np.median(s):.1f}", f"{np.median(s) / base:.1f}x", ", ".join(f"{v:.1f}" for v in s)]
             for name, s in predict["seconds"].items()]
     fit_rows = [[name, f"{np.median(ms):.0f}", f"{min(ms):.0f} - {max(ms):.0f}"] for name, ms in fits.items()]
+    import pyarrow
+
     markdown = (
         f"Whole processes on a CSV of {args.rows:,} MobileNetV3-large architectures ({predict['file_mb']:.0f} MB, 45 "
         f"choices); `gpnas predict` with a model of 200 writes mean, std, lower and upper; median of {args.repeats} "
-        "runs:\n\n" + markdown_table(["command", "median s", "vs csv module read", "each s"], rows)
+        f"runs (`gpnas predict` parses and writes with pyarrow {pyarrow.__version__}, the `gpnas[fast]` extra; the row "
+        "without pyarrow is the core install, NumPy decoding the choice columns; both wrote the same values):\n\n"
+        + markdown_table(["command", "median s", "vs csv module read", "each s"], rows)
         + f"\n\n`GPNASRegressor.fit` at n = 200 (MobileNetV3-large, synthetic accuracy), in process, {args.fit_repeats}"
         " fresh training sets:\n\n" + markdown_table(["model", "median ms", "range ms"], fit_rows)
         + f"\n\nCommand: `python benchmarks/predictor_timing.py {' '.join(sys.argv[1:])}`."

@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.stats import t as student_t
 
 #: Folds of the cross-validation (fewer when there are fewer points).
 CV_FOLDS = 10
@@ -72,16 +70,23 @@ class Calibration:
 
     def logpdf(self, z: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         """Log density of model-unit values ``z`` under ``mean + scale std t_dof`` (Gaussian when ``dof`` is inf)."""
+        from scipy.stats import t as student_t  # scipy.stats is slow to import: only where used
+
         return student_t.logpdf(z, self.dof, loc=mean, scale=self.scale * std)
 
     def quantile(self, q: float | np.ndarray) -> np.ndarray:
         """Quantile ``q`` of ``scale t_dof``, in predictive standard deviations."""
+        from scipy.stats import t as student_t
+
         return self.scale * student_t.ppf(q, self.dof)
 
 
 def fit_student_t(scores: np.ndarray) -> tuple[float, float]:
     """Maximum-likelihood scale and degrees of freedom ``(c, nu)`` of a zero-centred Student-t, ``nu`` in
     :data:`DOF_BOUNDS`.  Checked against ``scipy.stats.t.fit(scores, floc=0)`` in the tests."""
+    from scipy.optimize import minimize
+    from scipy.stats import t as student_t
+
     scores = np.asarray(scores, dtype=float)
     scores = scores[np.isfinite(scores)]
     if scores.size < 2:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
-from scipy.optimize import minimize
 
 from gpnas.space.encoding import Encoder
 from gpnas.gp.kernel import GroupedRBFKernel
@@ -205,6 +204,8 @@ class MultiBudgetGP:
             D = self._arch_kernel(np.ones(self.n_groups), np.ones(self.n_groups)).distances(self.Z_train_)
             S = (self.s_train_[:, None] - self.s_train_[None, :]) ** 2
             Phi = self._mean_design(self.s_train_)
+            from scipy.optimize import minimize  # imported where used: predictions do not need it
+
             starts = [self.theta_] + ([self._default_theta()] if restart else [])
             best = None
             for start in starts:

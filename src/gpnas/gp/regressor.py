@@ -30,8 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from scipy.optimize import minimize
-from scipy.stats import kendalltau, norm
+from scipy.special import ndtri
 from threadpoolctl import threadpool_limits
 
 from gpnas.space.encoding import ENCODINGS, Encoder
@@ -386,19 +385,22 @@ class GPNASRegressor:
         if prior_mean is not None:  # the source's scale rho: about the targets' own scale in model units
             self.prior_cov_[-1, -1] = PRIOR_MEAN_SCALE_VAR
         self.X_train_, self.y_train_ = X, y
-        Z = self.Z_train_ = self.encoder_.transform(X)
-        Phi = self.design(Z)
-        x = self.target_.forward(y)
-        self.kernel_ = GroupedRBFKernel(self.encoder_.group_columns, self.sigma, self.lengthscale,
-                                        self.encoder_.onehot_positions)
-        params = np.concatenate([self.kernel_.theta, [np.log(self.noise)]])
-        D = self.kernel_.distances(Z)
-        rng = np.random.default_rng(self.random_state)
-        self.alternation_history_ = []
-        if self.estimation == "evidence":
-            self._fit_evidence(params, D, Phi, Z, x, rng, learn_weight_var=prior is None)
-        else:
-            self._fit_alternating(params, D, Phi, x, rng)
+        # Below SMALL_N every product and factorisation of a fit is small enough that a second BLAS thread costs
+        # more than it saves (a whole fit at n = 200 takes about half the time on one thread here)
+        with threadpool_limits(limits=1 if X.shape[0] < SMALL_N else None, user_api="blas"):
+            Z = self.Z_train_ = self.encoder_.transform(X)
+            Phi = self.design(Z)
+            x = self.target_.forward(y)
+            self.kernel_ = GroupedRBFKernel(self.encoder_.group_columns, self.sigma, self.lengthscale,
+                                            self.encoder_.onehot_positions)
+            params = np.concatenate([self.kernel_.theta, [np.log(self.noise)]])
+            D = self.kernel_.distances(Z)
+            rng = np.random.default_rng(self.random_state)
+            self.alternation_history_ = []
+            if self.estimation == "evidence":
+                self._fit_evidence(params, D, Phi, Z, x, rng, learn_weight_var=prior is None)
+            else:
+                self._fit_alternating(params, D, Phi, x, rng)
         self.n_alternations_ = len(self.alternation_history_)
         return self
 
@@ -518,6 +520,8 @@ class GPNASRegressor:
         # Each step factors an (n, n) matrix; below SMALL_N a second BLAS thread costs more than it saves (a Cholesky
         # of 200 takes 0.15 ms on one thread and 0.7 ms on two here), so the optimisation runs on one.
         threads = 1 if r.shape[0] < SMALL_N else None
+        from scipy.optimize import minimize  # imported where used: fits need it, predictions do not
+
         with threadpool_limits(limits=threads, user_api="blas"):
             best = minimize(objective, initial, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
             for _ in range(int(restarts)):
@@ -687,7 +691,7 @@ class GPNASRegressor:
     def interval_halfwidth(self, coverage: float = 0.95) -> float:
         """``w`` of :meth:`predict_interval`, in predictive standard deviations (model units)."""
         self.check_is_fitted()
-        gaussian = float(norm.ppf(0.5 * (1.0 + coverage)))
+        gaussian = float(ndtri(0.5 * (1.0 + coverage)))
         residuals = self.loo_standardized_residuals_
         rank = int(np.ceil(coverage * (residuals.size + 1)))
         jackknife = float(residuals[rank - 1]) if rank <= residuals.size else np.inf
@@ -750,9 +754,13 @@ class GPNASRegressor:
         self.check_is_fitted()
         X = self._validate_X(X, self.encoder_.n_options)
         means, variances = [], []
+        # 0/1 features are exact in single precision; every product on them is exact too (see GroupedRBFKernel.cross)
+        # or promotes to double
+        single = isinstance(self.encoder_, Encoder) and self.encoder_.exact_in_single_precision
         for start in range(0, X.shape[0], PREDICT_CHUNK):  # encoded in blocks: memory stays bounded for any pool
-            mean, var = self.predict_latent_encoded(self.encoder_.transform(X[start : start + PREDICT_CHUNK]), return_var,
-                                                    include_noise, predictor)
+            Z = self.encoder_.transform(X[start : start + PREDICT_CHUNK], np.float32) if single else (
+                self.encoder_.transform(X[start : start + PREDICT_CHUNK]))
+            mean, var = self.predict_latent_encoded(Z, return_var, include_noise, predictor)
             means.append(mean)
             variances.append(var)
         if not means:
@@ -780,7 +788,7 @@ class GPNASRegressor:
                 bias_var, weight_var = self._isotropic_prior
                 c = self.kernel_.cross(Zc, Z_train, bias_var, weight_var)
                 prior_mean = self.prior_mean_[0] + Zc @ self.prior_mean_[1:]
-                linear_var = bias_var + weight_var * np.einsum("ij,ij->i", Zc, Zc) if return_var else None
+                linear_var = bias_var + weight_var * np.einsum("ij,ij->i", Zc, Zc, dtype=float) if return_var else None
             else:
                 Phi = self.design(Zc)
                 c = self.kernel_.cross(Zc, Z_train) + Phi @ self._prior_cov_design_T
@@ -854,6 +862,8 @@ class GPNASRegressor:
         loo = getattr(self, "loo_latent_mean_", None)
         if loo is None or loo.size < 3:
             return float("nan")
+        from scipy.stats import kendalltau  # scipy.stats costs a third of a second to import: only where used
+
         return float(kendalltau(loo, self.target_.forward(self.y_train_))[0])
 
     @property

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from gpnas.exceptions import ArchitectureError, DataError
 from gpnas.space.encoding import Encoder
@@ -129,7 +129,7 @@ class NormalScores:
         for column in population.T:
             values, counts = np.unique(column, return_counts=True)
             below = np.cumsum(counts) - counts
-            scores = norm.ppf((below + 0.5 * counts) / column.size)
+            scores = ndtri((below + 0.5 * counts) / column.size)
             self.knots.append((values, scores))
 
     @classmethod

@@ -26,9 +26,10 @@ beyond the end knots with the slopes ``dy/dz`` in ``tail_slopes``; the linear ki
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 TRANSFORMS = ("copula", "standardize", "none")
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -36,9 +37,15 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _SEGMENT_CELLS = 1 << 21
 #: From this many predictions on, the moments come from a table over (mean, log std) built once per fitted map.
 TABLE_THRESHOLD = 200_000
-_TABLE_STEP = 0.02
-_TABLE_STD = (0.1, 10.0)
+#: The table's mean step is this fraction of the smallest std it serves (bilinear interpolation errs by about
+#: ``step^2 / std``, so the ratio keeps the error the same at every std); its std grid has at least
+#: ``_TABLE_STD_POINTS`` points, and a log-std step of at most ``_TABLE_LOG_STD_STEP``.
+_TABLE_STEP_PER_STD = 0.2
 _TABLE_STD_POINTS = 48
+_TABLE_LOG_STD_STEP = 0.1
+#: At most this many mean points: predictions with a smaller std than the grid's step allows take the exact path.
+_TABLE_MAX_MEANS = 4096
+_TABLE_LOCK = threading.Lock()
 #: Knots of the copula map: every training value shifted by these multiples of the bandwidth, and the far tails.
 _OFFSETS = np.array([-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0])
 _TAIL_OFFSETS = np.array([4.0, 5.0, 6.0, 7.0, 8.0])
@@ -84,9 +91,9 @@ class TargetTransform:
         near = np.unique(np.round((data[:, None] + h * _OFFSETS[None, :]).ravel() / (h / 4)))
         grid = np.unique(np.concatenate([near * (h / 4), data[0] - h * _TAIL_OFFSETS, data[-1] + h * _TAIL_OFFSETS]))
         u = (grid[:, None] - y[None, :]) / h
-        lower = norm.cdf(u).mean(axis=1)  # F(y)
-        upper = norm.sf(u).mean(axis=1)  # 1 - F(y), computed directly for accuracy in the upper tail
-        z = np.where(lower < 0.5, norm.ppf(lower), norm.isf(upper))
+        lower = ndtr(u).mean(axis=1)  # F(y)
+        upper = ndtr(-u).mean(axis=1)  # 1 - F(y), computed directly for accuracy in the upper tail
+        z = np.where(lower < 0.5, ndtri(lower), -ndtri(upper))
         keep = np.isfinite(z)
         grid, z = grid[keep], z[keep]
         # Rounding can flatten the map between knots that are very close; keep it strictly increasing.
@@ -149,7 +156,7 @@ class TargetTransform:
     # ------------------------------------------------------------------ predictive distributions
     def quantiles(self, mean: np.ndarray, std: np.ndarray, q: float | np.ndarray) -> np.ndarray:
         """Quantile ``q`` of ``T^-1(N(mean, std^2))``: exact, because ``T`` is increasing."""
-        return self.inverse(np.asarray(mean) + np.asarray(std) * norm.ppf(q))
+        return self.inverse(np.asarray(mean) + np.asarray(std) * ndtri(q))
 
     def moments(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of ``T^-1(N(mean, std^2))``, elementwise and exact (the map is piecewise linear); for
@@ -199,26 +206,43 @@ class TargetTransform:
             second[block] = np.maximum(np.sum(c * c * mass + 2 * c * d * m1 + d * d * m2, axis=1) - mu**2, 0.0)
         return first.reshape(mean.shape), second.reshape(mean.shape)
 
+    def _build_table(self, lo_mean: float, hi_mean: float, lo_std: float, hi_std: float) -> None:
+        """Build the table of :meth:`_table_moments` for means in ``[lo_mean, hi_mean]`` and stds in ``[lo_std,
+        hi_std]``, unless the one there covers them."""
+        table = getattr(self, "_table", None)
+        if table is not None and (table[0][0] <= lo_mean and table[0][-1] >= hi_mean
+                                 and np.exp(table[1][0]) <= lo_std and np.exp(table[1][-1]) >= hi_std):
+            return
+        if table is not None:  # a batch outside the table: one table over both ranges
+            lo_mean, hi_mean = min(lo_mean, table[0][0] + 1.0), max(hi_mean, table[0][-1] - 1.0)
+            lo_std, hi_std = min(lo_std, 2 * np.exp(table[1][0])), max(hi_std, 0.5 * np.exp(table[1][-1]))
+        lo_mean, hi_mean, lo_std, hi_std = lo_mean - 1.0, hi_mean + 1.0, lo_std / 2, hi_std * 2
+        step = max(_TABLE_STEP_PER_STD * lo_std, (hi_mean - lo_mean) / (_TABLE_MAX_MEANS - 3))
+        lo_std = max(lo_std, step / _TABLE_STEP_PER_STD)
+        grid_mean = lo_mean + step * np.arange(int(np.ceil((hi_mean - lo_mean) / step)) + 2)
+        log_range = np.log(max(hi_std, 1.01 * lo_std) / lo_std)
+        points = max(_TABLE_STD_POINTS, int(np.ceil(log_range / _TABLE_LOG_STD_STEP)) + 1)
+        grid_log_std = np.log(lo_std) + np.linspace(0.0, log_range, points)
+        m, s = np.meshgrid(grid_mean, np.exp(grid_log_std), indexing="ij")
+        first, second = self._exact_moments(m.ravel(), s.ravel())
+        self._table = (grid_mean, grid_log_std, first.reshape(m.shape), second.reshape(m.shape))
+
     def _table_moments(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The exact moments interpolated bilinearly in a table over ``(mean, log std)``, built once.
 
-        Both moments are smooth in ``mean`` on the scale of ``std`` (a Gaussian smoothing of the map), so a grid of
-        step ``_TABLE_STEP`` is fine for ``std >= _TABLE_STD[0]``; entries outside the table use the quadrature.
+        Both moments are smooth in ``mean`` on the scale of ``std`` (a Gaussian smoothing of the map), so a grid whose
+        step is :data:`_TABLE_STEP_PER_STD` of the smallest std it serves is fine; the table spans the batch's range
+        of both with margins (a model unit of mean each side, a factor 2 of std), so that the next batches of a
+        stream reuse it instead of building it again.  Entries outside the table use the quadrature.
         """
-        lo_mean = np.floor(float(np.min(mean)) / _TABLE_STEP) * _TABLE_STEP
-        hi_mean = float(np.max(mean))
-        table = getattr(self, "_table", None)
-        if table is None or table[0][0] > lo_mean or table[0][-1] < hi_mean:  # built for this batch's range
-            # with a margin of one model unit (the targets' standard deviation) each side, so that the next batches
-            # of a stream, whose ranges differ a little, reuse it instead of building it again
-            lo_mean -= 1.0
-            grid_mean = np.arange(lo_mean, hi_mean + 1.0 + 2 * _TABLE_STEP, _TABLE_STEP)
-            grid_log_std = np.linspace(np.log(_TABLE_STD[0]), np.log(_TABLE_STD[1]), _TABLE_STD_POINTS)
-            m, s = np.meshgrid(grid_mean, np.exp(grid_log_std), indexing="ij")
-            first, second = self._exact_moments(m.ravel(), s.ravel())
-            self._table = (grid_mean, grid_log_std, first.reshape(m.shape), second.reshape(m.shape))
+        lo_mean, hi_mean = float(np.min(mean)), float(np.max(mean))
+        positive = std[std > 0]
+        lo_std = float(np.min(positive)) if positive.size else 1.0
+        hi_std = max(float(np.max(std)), lo_std)
+        with _TABLE_LOCK:  # threads predicting blocks of one stream build it once
+            self._build_table(lo_mean, hi_mean, lo_std, hi_std)
         grid_mean, grid_log_std, first_table, second_table = self._table
-        u = (mean - grid_mean[0]) / _TABLE_STEP
+        u = (mean - grid_mean[0]) / (grid_mean[1] - grid_mean[0])
         v = (np.log(np.maximum(std, 1e-300)) - grid_log_std[0]) / (grid_log_std[1] - grid_log_std[0])
         inside = (u >= 0) & (u <= grid_mean.size - 1) & (v >= 0) & (v <= grid_log_std.size - 1)
         i = np.minimum(u.astype(np.intp), grid_mean.size - 2)

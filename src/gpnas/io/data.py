@@ -5,16 +5,17 @@ optional other columns such as a target.
 from __future__ import annotations
 
 import csv
-import itertools
 import math
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import BinaryIO, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from gpnas.exceptions import ArchitectureError, DataError
+from gpnas.io import arrow_blocks
 from gpnas.io.choice_columns import ChoiceColumns
 from gpnas.space import SearchSpace
+from gpnas.threads import available_cores
 
 
 def read_architectures(
@@ -151,6 +152,66 @@ def _decode_rows(lines: list[str], header: list[str], where: list[int], lookup: 
     return X, rows
 
 
+def line_blocks(source: BinaryIO, lines: int, read_size: int = 1 << 24) -> Iterator[tuple[bytes, int]]:
+    """Blocks of at most ``lines`` whole lines of the binary file ``source`` and their line counts; every block ends
+    with ``\n`` (one is added after a last line without it).  Read ``read_size`` bytes at a time and cut with NumPy,
+    without a Python object per line."""
+    pending = b""
+    while True:
+        data = source.read(read_size)
+        if data:
+            pending += data
+            ends = np.flatnonzero(np.frombuffer(pending, dtype=np.uint8) == ord("\n"))
+        else:
+            if not pending:
+                return
+            if not pending.endswith(b"\n"):
+                pending += b"\n"
+            ends = np.flatnonzero(np.frombuffer(pending, dtype=np.uint8) == ord("\n"))
+        start = 0
+        while ends.size - start >= lines or (not data and start < ends.size):
+            last = ends[min(start + lines, ends.size) - 1]
+            first = ends[start - 1] + 1 if start else 0
+            taken = min(lines, ends.size - start)
+            yield pending[first : last + 1], int(taken)
+            start += taken
+        pending = pending[ends[start - 1] + 1 :] if start else pending
+        if not data:
+            return
+
+
+def _in_order(blocks: Iterable[tuple[bytes, int]], work, workers: int) -> Iterator[tuple[bytes, int]]:
+    """``(work(block, n_lines, rows_before), n_lines)`` for each block, in order, with up to ``workers`` blocks in
+    threads at once (BLAS held to one thread each meanwhile, so that they do not oversubscribe the cores)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    if workers <= 1:
+        count = 0
+        for block, n_lines in blocks:
+            yield work(block, n_lines, count), n_lines
+            count += n_lines
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="gpnas-predict") as pool, threadpool_limits(1, "blas"):
+        running: deque = deque()
+        count = 0
+        try:
+            for block, n_lines in blocks:
+                running.append((pool.submit(work, block, n_lines, count), n_lines))
+                count += n_lines
+                if len(running) >= workers:
+                    future, done = running.popleft()
+                    yield future.result(), done
+            while running:
+                future, done = running.popleft()
+                yield future.result(), done
+        finally:  # an error or an abandoned stream: blocks not yet started are dropped
+            for future, _ in running:
+                future.cancel()
+
+
 #: Rows per chunk when predictions are streamed (bounds memory whatever the file's length).
 STREAM_CHUNK = 262144  # at least gpnas.gp.target.TABLE_THRESHOLD: the moments come from its table
 
@@ -162,9 +223,12 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
     ``lower`` and ``upper``, the central ``coverage`` interval a new *measurement* should fall in
     (:meth:`GPNASRegressor.predict_interval`, noise included).
 
-    Reads, encodes and writes ``chunk`` rows at a time, so memory stays bounded for any number of rows.  The output
-    goes to a temporary file beside ``out_path`` that replaces it only when every row succeeded; a bad row leaves
-    ``out_path`` as it was.  Returns the number of rows.
+    Reads, encodes and writes ``chunk`` rows at a time, so memory stays bounded for any number of rows.  Blocks are
+    parsed and written by Arrow where pyarrow is installed (:mod:`gpnas.io.arrow_blocks`), by NumPy otherwise
+    (:mod:`gpnas.io.choice_columns`), and by the csv module wherever those cannot decode a block exactly (it names
+    the line at fault); the file written is the same whichever path wrote it.  The output goes to a temporary file
+    beside ``out_path`` that replaces it only when every row succeeded; a bad row leaves ``out_path`` as it was.
+    Returns the number of rows.
     """
     import os
     import tempfile
@@ -178,7 +242,7 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
     fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".", prefix=".gpnas-", suffix=".csv")
     count = 0
     try:
-        with open(data_path, "rb") as source, os.fdopen(fd, "w", newline="", encoding="utf-8") as sink:
+        with open(data_path, "rb") as source, os.fdopen(fd, "wb") as sink:
             header = next(csv.reader([source.readline().decode("utf-8")]), None) or []
             duplicated = sorted({c for c in header if header.count(c) > 1})
             if duplicated:
@@ -189,36 +253,33 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
                 what = " (the model's side features)" if set(missing) <= set(side) else ""
                 raise DataError(f"data file {str(data_path)!r} lacks column(s) {missing}{what}; it has {header}")
             where = [header.index(name) for name in space.names]
-            columns_reader = ChoiceColumns(space, header)
-            writer = csv.writer(sink)
-            writer.writerow(space.names + ["mean", "std", "lower", "upper"])
+            decoder = arrow_blocks.ArrowBlocks(space, header) if arrow_blocks.available() else ChoiceColumns(
+                space, header)
+            sink.write(arrow_blocks.csv_rows([space.names + ["mean", "std", "lower", "upper"]]))
             # Where the file holds exactly the space's columns in its order, each value spelled as the space spells
             # it, a line is its own output prefix: no field is split out of it or written again
             passthrough = header == space.names and not side
-            while True:
-                raw = list(itertools.islice(source, chunk))
-                if not raw:
-                    break
-                block = b"".join(raw).replace(b"\r\n", b"\n")
-                if not block.endswith(b"\n"):
-                    block += b"\n"
-                X = None if side else columns_reader.decode(block, len(raw))  # NumPy, no string per field
-                lines = block.decode("utf-8").split("\n")[:-1]
-                if X is None:  # the general path: the csv module, each value checked, errors with line numbers
+            def block_rows(block: bytes, n_lines: int, count: int) -> bytes:
+                """The output lines of one block (``count`` rows came before it)."""
+                if b"\r" in block and not isinstance(decoder, arrow_blocks.ArrowBlocks):  # Arrow reads both ends
+                    block = block.replace(b"\r\n", b"\n")
+                X = None if side else decoder.decode(block, n_lines)  # no Python string per field
+                fast = X is not None
+                if not fast:  # the general path: the csv module, each value checked, errors with line numbers
+                    lines = block.replace(b"\r\n", b"\n").decode("utf-8").split("\n")[:-1]
                     X, rows = _decode_rows(lines, header, where, lookup, space, data_path, count)
                     if side:  # this chunk's side features join the model's lookup before it predicts them
                         model.add_side_features(X, read_side_columns(
                             data_path, [dict(zip(header, row)) for row in rows], side))
-                    fast = False
-                else:
-                    fast = True
-                summary = [list(map(repr, column.tolist())) for column in model.predict_summary(X, coverage)]
-                if passthrough and fast:
-                    sink.write("\r\n".join(map(",".join, zip(lines, *summary))) + "\r\n")  # csv's line ends
-                else:
-                    out = [_object_array(values[j])[X[:, j]].tolist() for j in range(space.n_positions)]
-                    writer.writerows(zip(*out, *summary))  # repr: every float round-trips exactly
-                count += len(raw)
+                summary = model.predict_summary(X, coverage)
+                return _output_rows(block, X, summary, values, decoder, passthrough and fast and b'"' not in block)
+
+            # Blocks are independent (save that side features join the model), so each core takes one: NumPy, BLAS
+            # and Arrow release the GIL, and one thread alone leaves a core idle in the single-threaded steps
+            workers = 1 if side else min(available_cores(), 4)
+            for out, n_lines in _in_order(line_blocks(source, chunk), block_rows, workers):
+                sink.write(out)
+                count += n_lines
         os.replace(tmp, out_path)
     except UnicodeDecodeError as err:
         os.unlink(tmp)
@@ -227,3 +288,19 @@ def predict_csv(model, data_path: str | Path, out_path: str | Path, chunk: int =
         os.unlink(tmp)
         raise
     return count
+
+
+def _output_rows(block: bytes, X: np.ndarray, summary: tuple[np.ndarray, ...], values: list[list[str]], decoder,
+                 passthrough: bool) -> bytes:
+    """The output lines of one block: its own lines where ``passthrough`` (see :func:`predict_csv`), the space's
+    spelling of ``X`` otherwise, then the ``summary`` columns."""
+    if isinstance(decoder, arrow_blocks.ArrowBlocks) and (passthrough or decoder.joinable):
+        prefix = [decoder.lines(block)] if passthrough else decoder.choice_columns(X)
+        return decoder.rows(prefix, summary)
+    numbers = [arrow_blocks.float_texts(column) for column in summary]
+    if passthrough:
+        lines = block.decode("utf-8").split("\n")[:-1]
+        end = arrow_blocks.LINE_END.decode()
+        return (end.join(map(",".join, zip(lines, *numbers))) + end).encode("utf-8")
+    out = [_object_array(values[j])[X[:, j]].tolist() for j in range(X.shape[1])]
+    return arrow_blocks.csv_rows(zip(*out, *numbers))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import lapack, solve_triangular
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from gpnas.gp.linalg import robust_cholesky
 
@@ -158,7 +158,7 @@ def acquisition_scores(kind: str, mean: np.ndarray, variance: np.ndarray, best: 
     if kind == "ucb":
         return mean + beta * std
     z = (mean - best) / std
-    return (mean - best) * norm.cdf(z) + std * norm.pdf(z)
+    return (mean - best) * ndtr(z) + std * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
 
 
 def greedy_batch(

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from gpnas.sampling.acquisition_search import local_search
 from gpnas.sampling.candidates import CandidateSet
@@ -243,6 +242,8 @@ class AutoSampler(UCBSampler):
         loo = getattr(model, "loo_latent_mean_", None)
         if loo is None or loo.size < 5:
             return True
+        from scipy.stats import kendalltau  # imported where used: scipy.stats is slow to import
+
         tau = kendalltau(loo, model.target_.forward(model.y_train_))[0]
         return bool(np.isfinite(tau) and tau >= self.min_loo_tau)
 

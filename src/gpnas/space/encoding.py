@@ -112,10 +112,17 @@ class Encoder:
     def n_positions(self) -> int:
         return int(self.n_options.size)
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Encode ``X (n, d)`` of valid indices into ``Z (n, p)`` floats."""
+    @property
+    def exact_in_single_precision(self) -> bool:
+        """Whether every feature is 0 or 1 (one-hot choices, no cell features), so that ``transform(X,
+        np.float32)`` loses nothing: large pools are encoded in half the memory, and the kernel's products on them
+        run in single precision."""
+        return self.encoding == "onehot" and not self.cell_blocks
+
+    def transform(self, X: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """Encode ``X (n, d)`` of valid indices into ``Z (n, p)`` floats (of ``dtype``)."""
         X = np.atleast_2d(np.asarray(X, dtype=int))
-        Z = np.zeros((X.shape[0], self.n_features))
+        Z = np.zeros((X.shape[0], self.n_features), dtype=dtype)
         P = X[:, self.positions]
         if self.encoding == "ordinal":
             Z[:, : self.positions.size] = P / np.maximum(self.n_options[self.positions] - 1, 1)
