@@ -1,19 +1,23 @@
-"""Latency on an unseen device from ten measurements, under HELP's protocol (NeurIPS 2021, Table 3), NAS-Bench-201.
+"""Latency on an unseen device from ten measurements, under HELP's protocol (NeurIPS 2021): NAS-Bench-201 (Table 3),
+FBNet (Table 2) and OFA-MobileNetV3 (``--space``).
 
-Every NAS-Bench-201 cell's latency on HELP's nine meta-training devices is known; on each of the six test devices
-ten cells are measured (chosen at random, or by a farthest-point design in the training devices' latencies,
+Every network's latency on HELP's nine meta-training devices is known; on each test device (or, with ``--devices
+validation``, each of HELP's validation devices, where variants are chosen) ten networks are measured (chosen at
+random, or by a farthest-point design in the training devices' latencies,
 :mod:`gpnas.sampling.design`), and every method ranks all the other cells by predicted latency (Spearman rho, mean
 over ``--splits`` draws of the ten):
 
 * gpnas with the training devices' log latencies as side features (one kernel group, or a group per device);
 * gpnas on the cell alone (no other device);
 * scikit-learn's BayesianRidge on the training devices' log latencies (a linear map between devices);
-* FLOPs alone (NAS-Bench-Suite-Zero's, on the 14,921 cells it covers).
+* FLOPs alone (NAS-Bench-Suite-Zero's, on the 14,921 cells it covers; NAS-Bench-201 only).
 
-HELP's published figures are quoted beside them.
+HELP's published figures are quoted beside them (NAS-Bench-201: Table 3; FBNet: Table 2, with MAML and Meta-SGD;
+HELP publishes no correlation for OFA).  FBNet and OFA hold 5,000 sampled networks each, not the whole space.
 
     python benchmarks/latency.py [--splits 5] [--measurements 10] [--name latency]
     python benchmarks/latency.py --measurements 5 --name latency_5    # and 20, 50: the curve of the README figure
+    python benchmarks/latency.py --space fbnet --name latency_fbnet   # and --space ofa --name latency_ofa
 """
 
 from __future__ import annotations
@@ -30,16 +34,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, write_results  # noqa: E402
 
 from gpnas import GPNASRegressor  # noqa: E402
-from gpnas.io.latency import HELP_TEST_DEVICES, HELP_TRAIN_DEVICES, latency_side_features, load_nb201_latency  # noqa
+from gpnas.io import latency as help_data  # noqa: E402
 from gpnas.io.proxies import load_nb201_proxies  # noqa: E402
-from gpnas.io.tables import nasbench201_space  # noqa: E402
 from gpnas.sampling.design import farthest_point_design  # noqa: E402
 
-#: HELP (NeurIPS 2021, Table 3): Spearman with 10 measurements on each unseen device; FLOPs alone; BRP-NAS with 900.
-HELP = {"titan_rtx_256": 0.987, "gold_6226": 0.989, "pixel2": 0.802, "raspi4": 0.890, "eyeriss": 0.940,
-        "fpga": 0.985}
-PUBLISHED_MEANS = {"HELP (10 measurements, meta-trained)": 0.932, "FLOPs (HELP's table)": 0.787,
-                   "BRP-NAS (900 measurements)": 0.789}
+#: Per space: HELP's meta-training, validation and test devices, its published Spearman per test device with 10
+#: measurements (NAS-Bench-201: Table 3; FBNet: Table 2), and published means of it and its baselines.
+PROTOCOLS = {
+    "nasbench201": (help_data.HELP_TRAIN_DEVICES, ("titanx_1", "titanx_32", "titanx_256", "gold_6240"),
+                    help_data.HELP_TEST_DEVICES,
+                    {"titan_rtx_256": 0.987, "gold_6226": 0.989, "pixel2": 0.802, "raspi4": 0.890, "eyeriss": 0.940,
+                     "fpga": 0.985},
+                    {"HELP (10 measurements, meta-trained)": 0.932, "FLOPs (HELP's table)": 0.787,
+                     "BRP-NAS (900 measurements)": 0.789}),
+    "fbnet": (help_data.FBNET_TRAIN_DEVICES, help_data.FBNET_VALID_DEVICES, help_data.FBNET_TEST_DEVICES,
+              {"fpga": 0.892, "raspi4": 0.887, "eyeriss": 0.943},
+              {"HELP (10 measurements, meta-trained)": 0.910, "Meta-SGD": 0.806, "MAML": 0.736}),
+    "ofa": (help_data.OFA_TRAIN_DEVICES, help_data.OFA_VALID_DEVICES, help_data.OFA_TEST_DEVICES, {}, {}),
+}
 
 
 def main() -> None:
@@ -48,20 +60,28 @@ def main() -> None:
     parser.add_argument("--measurements", type=int, default=10)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--name", default="latency", help="results file name (results/NAME.md and .json)")
+    parser.add_argument("--space", choices=sorted(PROTOCOLS), default="nasbench201")
+    parser.add_argument("--devices", choices=["test", "validation"], default="test",
+                        help="HELP's test devices, or its validation devices (where variants are chosen)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from sklearn.linear_model import BayesianRidge
 
-    space = nasbench201_space()
-    side = latency_side_features(HELP_TRAIN_DEVICES, args.data_dir)
-    X, latency = load_nb201_latency(HELP_TEST_DEVICES, args.data_dir)
-    flops_side = load_nb201_proxies("cifar10", ["flops"], data_dir_=args.data_dir)
-    has_flops = flops_side.covers(X)
-    flops = np.full(len(X), np.nan)
-    flops[has_flops] = flops_side.lookup(X[has_flops])[:, 0]
+    train_devices, valid_devices, test_devices, HELP, PUBLISHED_MEANS = PROTOCOLS[args.space]
+    devices = test_devices if args.devices == "test" else valid_devices
+    if args.devices == "validation":
+        HELP, PUBLISHED_MEANS = {}, {}
+    side = help_data.help_side_features(args.space, train_devices, args.data_dir)
+    space, X, latency = help_data.load_help_latency(args.space, devices, args.data_dir)
+    flops = None
+    if args.space == "nasbench201":
+        flops_side = load_nb201_proxies("cifar10", ["flops"], data_dir_=args.data_dir)
+        has_flops = flops_side.covers(X)
+        flops = np.full(len(X), np.nan)
+        flops[has_flops] = flops_side.lookup(X[has_flops])[:, 0]
     F = side.lookup(X)
     results: dict = {}
-    for device in HELP_TEST_DEVICES:
+    for device in devices:
         y = np.log(latency[device])
         cell: dict = {}
         for split in range(args.splits):
@@ -86,29 +106,35 @@ def main() -> None:
                     cell.setdefault("gpnas, cell only (random)", []).append(rho(plain.predict(X)))
                     ridge = BayesianRidge().fit(F[measured], y[measured])
                     cell.setdefault("BayesianRidge on other devices (random)", []).append(rho(ridge.predict(F)))
-        keep = has_flops
-        cell["FLOPs alone"] = [float(spearmanr(flops[keep], y[keep])[0])]
+        if flops is not None:
+            cell["FLOPs alone"] = [float(spearmanr(flops[has_flops], y[has_flops])[0])]
         results[device] = cell
         print(device, {k: round(float(np.mean(v)), 3) for k, v in cell.items()}, flush=True)
     methods = list(next(iter(results.values())))
-    means = {m: float(np.mean([np.mean(results[d][m]) for d in HELP_TEST_DEVICES])) for m in methods}
-    top = max(max(means.values()), float(np.mean(list(HELP.values()))))
+    means = {m: float(np.mean([np.mean(results[d][m]) for d in devices])) for m in methods}
+    top = max(list(means.values()) + ([float(np.mean(list(HELP.values())))] if HELP else []))
     rows = []
     for method in methods:
-        values = [float(np.mean(results[d][method])) for d in HELP_TEST_DEVICES]
+        values = [float(np.mean(results[d][method])) for d in devices]
         rows.append([method] + [f"{v:.3f}" for v in values]
                     + [f"**{means[method]:.3f}**" if means[method] == top else f"{means[method]:.3f}"])
-    rows.append(["HELP, published (10 measurements)"] + [f"{HELP[d]:.3f}" for d in HELP_TEST_DEVICES]
-                + [f"{np.mean(list(HELP.values())):.3f}"])
+    if HELP:
+        rows.append(["HELP, published (10 measurements)"] + [f"{HELP[d]:.3f}" for d in devices]
+                    + [f"{np.mean(list(HELP.values())):.3f}"])
+    title = {"nasbench201": "NAS-Bench-201", "fbnet": "FBNet", "ofa": "OFA-MobileNetV3"}[args.space]
+    options = "".join(f" --{k} {v}" for k, v in (("space", args.space), ("devices", args.devices), ("name", args.name))
+                      if v != {"space": "nasbench201", "devices": "test", "name": "latency"}[k])
     markdown = (
-        f"## Latency on unseen devices from {args.measurements} measurements (HELP's NAS-Bench-201 protocol)\n\n"
-        f"Command: `python benchmarks/latency.py --splits {args.splits} --measurements {args.measurements}"
-        + (f" --name {args.name}" if args.name != "latency" else "") + "`. "
-        f"The nine training devices ({', '.join(HELP_TRAIN_DEVICES)}) are known for every cell; on each test "
-        f"device {args.measurements} cells are measured and the other {len(X) - args.measurements:,} ranked "
-        f"(Spearman rho of the log latency, mean over {args.splits} draws; FLOPs over the 14,921 cells with published FLOPs). Published means for "
-        "reference: " + "; ".join(f"{k} {v:.3f}" for k, v in PUBLISHED_MEANS.items()) + ".\n\n"
-        + markdown_table(["method"] + list(HELP_TEST_DEVICES) + ["mean"], rows))
+        f"## Latency on {'unseen' if args.devices == 'test' else 'validation'} devices from {args.measurements} "
+        f"measurements (HELP's {title} protocol)\n\n"
+        f"Command: `python benchmarks/latency.py --splits {args.splits} --measurements {args.measurements}{options}`. "
+        f"The nine training devices ({', '.join(train_devices)}) are known for every network; on each "
+        f"{args.devices} device {args.measurements} networks are measured and the other {len(X) - args.measurements:,} "
+        f"ranked (Spearman rho of the log latency, mean over {args.splits} draws"
+        + ("; FLOPs over the 14,921 cells with published FLOPs" if flops is not None else "") + ")."
+        + (" Published means for reference: " + "; ".join(f"{k} {v:.3f}" for k, v in PUBLISHED_MEANS.items()) + "."
+           if PUBLISHED_MEANS else "") + "\n\n"
+        + markdown_table(["method"] + list(devices) + ["mean"], rows))
     print(markdown)
     path = write_results(args.name, markdown, {"args": vars(args), "rho": results, "help": HELP},
                          script="benchmarks/latency.py")

@@ -151,3 +151,19 @@ def test_the_pool_works_after_the_parent_used_torch_threads(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str([256.0 ** 3 + a for a in range(4)])
+
+
+def test_map_runs_bulk_work_in_order_and_raises_what_it_raises():
+    import math
+
+    import pytest
+
+    from gpnas.run.executors import InProcessExecutor
+
+    for executor in (InProcessExecutor(), ProcessPoolExecutor(2)):
+        try:
+            assert list(executor.map(math.factorial, [5, 0, 3, 1])) == [120, 1, 6, 1]
+            with pytest.raises(ValueError, match="not defined for negative"):
+                list(executor.map(math.factorial, [2, -1]))
+        finally:
+            executor.shutdown()

@@ -102,3 +102,24 @@ def test_losing_a_node_mid_study_retries_its_trials_elsewhere(tmp_path, small_sp
     assert all(t.value == float(t.arch.sum()) for t in done)
     # only trials finished before the removal can carry the doomed node's name; the ones it was running were retried
     assert sum(t.worker.startswith(doomed_id[:8]) for t in done) <= removed["done_before"]
+
+
+def test_map_spreads_bulk_work_over_the_cluster_in_order():
+    """Zero-cost proxies of a pool are bulk work, not trials: ``map`` runs them as Ray tasks, results in order."""
+    pytest.importorskip("torch", reason="the torch extra is not installed")
+    from gpnas.nets.nb201 import NB201Network
+    from gpnas.nets.proxies import random_batch, score_architectures
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    executor = RayExecutor(local_num_cpus=2)
+    try:
+        import math
+
+        assert list(executor.map(math.factorial, list(range(7)))) == [1, 1, 2, 6, 24, 120, 720]
+        X = np.array([[1, 2, 3, 4, 0, 1], [3, 3, 3, 3, 3, 3], [2, 0, 1, 4, 4, 2]])
+        inputs, labels = random_batch((3, 32, 32), 8, 10)
+        on_ray = score_architectures(NB201Network, X, inputs, labels, chunk=1, progress=False, mapper=executor.map)
+    finally:
+        executor.shutdown()
+    here = score_architectures(NB201Network, X, inputs, labels, workers=1, progress=False)
+    np.testing.assert_allclose(on_ray.lookup(X), here.lookup(X), rtol=1e-9)

@@ -7,6 +7,7 @@ import json
 import os
 import math
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 
@@ -264,6 +265,11 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--mse-threshold", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
               help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--proxies", "proxy_pool", type=click.IntRange(min=2), default=None,
+              help="Training searches: score N random children with zero-cost proxies (synflow, NASWOT, jacov, "
+                   "snip, grad_norm, params, FLOPs) on one batch of the training images first, spread over the "
+                   "executor's workers; the search then proposes among those N only, the proxies are model inputs, "
+                   "and the first trials are the children the proxies rank best. Stored with the study.")
 @click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
 @storage_option
 @executor_options
@@ -271,8 +277,8 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
               help="Also write the study's trials and summary to this JSON file (the study itself is in --storage).")
 @friendly_errors
 def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
-           batch_size, strategy, direction, n_initial, mse_threshold, seed, study_name, storage, executor, workers,
-           address, gpus_per_trial, threads, out_path) -> None:
+           batch_size, strategy, direction, n_initial, mse_threshold, seed, proxy_pool, study_name, storage, executor,
+           workers, address, gpus_per_trial, threads, out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
 
     Ctrl-C stops it with exit status 130; the finished trials are kept and the same command resumes.
@@ -316,6 +322,12 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
         if len(epochs) > 1:
             budgets, described["epochs"] = epochs, epochs
+        if proxy_pool is not None:
+            described["proxies"] = proxy_pool  # a study resumed with another pool (or none) is refused below
+    if proxy_pool is not None and (table_path is not None or budgets is not None):
+        raise DataError("--proxies applies to single-budget training searches (the children are scored before "
+                        "they are trained); a table's published proxies go in with `gpnas table --proxies` and "
+                        "`gpnas fit --side-columns`")
     if budgets is not None:
         ctx = click.get_current_context()
         for option in ("strategy", "mse_threshold"):  # never ignore an option without a word
@@ -343,9 +355,17 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         # a table that lists part of its space: propose only what it can answer
         candidates = (objective.architectures if isinstance(objective, TableObjective)
                       and not objective.covers_space() else None)
+        side = None
+        if proxy_pool is not None:
+            runner = make_executor(executor, workers, address, gpus_per_trial, cores)
+            try:
+                side = _child_proxies(objective, space, proxy_pool, seed, runner, cores)
+            finally:
+                if runner is not None:
+                    runner.shutdown()
         study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
                       seed=seed, storage=store, study_name=study_name, user_attrs={"objective": described},
-                      candidates=candidates)
+                      candidates=candidates, side_features=side)
     if isinstance(study.sampler, MultiBudgetSampler) != (budgets is not None):
         raise DataError(f"study {study.study_name!r} was created with {'one' if budgets else 'several'} budget(s); "
                         "resume it with the same --epochs or --target")
@@ -387,6 +407,23 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
                    f"over {n} (each predicted before it was trained; {verdict})")
     click.echo(f"study {study.study_name!r} in {storage}")
     study.storage.close()  # now, not whenever the collector gets to it: SQLite folds its WAL into the file on close
+
+
+def _child_proxies(objective, space, count: int, seed: int, runner, workers: int):
+    """Zero-cost proxies of ``count`` distinct random children (seeded), on the objective's proxy batch, spread
+    over ``runner`` (an executor; ``None``: a local pool of ``workers`` processes); says what they cost."""
+    from gpnas.nets.proxies import score_architectures
+
+    X = np.unique(space.sample(count, random_state=np.random.default_rng([seed, count])), axis=0)
+    inputs, labels = objective.proxy_batch()
+    start = time.perf_counter()
+    side = score_architectures(objective.networks(space), X, inputs, labels, seed=seed,
+                               workers=max(1, workers), mapper=None if runner is None else runner.map)
+    seconds = time.perf_counter() - start
+    click.echo(f"zero-cost proxies of {len(X)} children in {seconds:.0f} s ({seconds / len(X):.2f} s each on "
+               f"{runner.n_workers if runner is not None else max(1, workers)} worker(s)); the search proposes "
+               "among them")
+    return side
 
 
 def _device_used(device: str) -> str:
@@ -632,8 +669,10 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
         click.echo(f"best found:     {shown(best['arch'])}  value {best['value']:.{d}f}{at}{cost(best['arch'])}")
         n_initial = summary.get("n_initial")
         if n_initial and best["number"] < n_initial:
-            click.echo(f"  (trial {best['number']}, one of the {n_initial} random starting trials: the model-guided "
-                       "ones found nothing better)")
+            chosen = ("starting trials the proxies ranked best" if summary.get("initial_by") == "proxies"
+                      else "random starting trials")
+            click.echo(f"  (trial {best['number']}, one of the {n_initial} {chosen}: the model-guided ones found "
+                       "nothing better)")
     if summary["best_predicted"]:
         pred = summary["best_predicted"]
         click.echo(f"best predicted: {shown(pred['arch'])}  mean {pred['mean']:.{d}f}, 95 % interval for a "

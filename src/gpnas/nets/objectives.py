@@ -99,3 +99,35 @@ class TrainingObjective(ChildCosts):
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
+
+    def proxy_batch(self, size: int = 64):
+        """``(inputs, labels)`` torch tensors: ``size`` images of the training split (seeded by ``seed``), the batch
+        the zero-cost proxies of the children see (:mod:`gpnas.nets.proxies`); never a validation image."""
+        import numpy as np
+        import torch
+
+        data = self.data()
+        train, _ = self.split()
+        rows = np.sort(np.random.default_rng(self.seed).choice(train, min(size, len(train)), replace=False))
+        return torch.as_tensor(data.images[rows], dtype=torch.float32), torch.as_tensor(data.labels[rows])
+
+    def networks(self, space) -> "ChildNetworks":
+        """The children this objective trains, built from choice indices of ``space`` (for the proxies)."""
+        return ChildNetworks(self, space)
+
+
+@dataclass(frozen=True)
+class ChildNetworks:
+    """``build(arch_row, batch_norm=True) -> nn.Module``: an objective's child of the choice indices ``arch_row``
+    of ``space``, freshly initialised, as :func:`gpnas.nets.proxies.score_architectures` builds networks; without
+    batch norm for synflow.  Picklable, so proxies can be scored in worker processes and on Ray."""
+
+    objective: TrainingObjective
+    space: Any
+
+    def __call__(self, arch_row, batch_norm: bool = True):
+        from gpnas.nets.proxies import without_batch_norm
+        from gpnas.nets.torch_models import build_network
+
+        net = build_network(self.objective.plan(self.space.to_dict_arch(arch_row)))
+        return net if batch_norm else without_batch_norm(net)

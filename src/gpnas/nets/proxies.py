@@ -27,7 +27,9 @@ proxies' authors give (larger is better for all seven).
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Sequence
+from contextlib import ExitStack
+from functools import partial
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -128,14 +130,26 @@ def random_batch(input_shape: Sequence[int], batch_size: int, num_classes: int, 
             torch.randint(0, num_classes, (batch_size,), generator=generator))
 
 
-def _score_chunk(build, archs, inputs, labels, seed) -> list[list[float]]:
+def _score_chunk(build, inputs, labels, seed, archs) -> list[list[float]]:
     torch.set_num_threads(1)  # one thread per worker: the workers are the parallelism
     return [network_proxies(build, arch, inputs, labels, seed) for arch in archs]
 
 
+def without_batch_norm(net: nn.Module) -> nn.Module:
+    """``net`` with every batch norm replaced by the identity (in place): synflow's network (Tanaka et al. score
+    the network without it, since its running statistics would rescale the all-ones input's signal)."""
+    for name, child in list(net.named_children()):
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(net, name, nn.Identity())
+        else:
+            without_batch_norm(child)
+    return net
+
+
 def score_architectures(build: Callable[..., nn.Module], X: np.ndarray, inputs: torch.Tensor, labels: torch.Tensor,
                         seed: int = 0, workers: int | None = None, chunk: int = 32, progress: bool = True,
-                        keys: Sequence | None = None) -> SideFeatures:
+                        keys: Sequence | None = None,
+                        mapper: Callable[[Callable, list], Iterable] | None = None) -> SideFeatures:
     """The :data:`PROXIES` of architectures ``X (N, d)`` (each distinct row once) as side features.
 
     ``keys (N,)``: an equivalence class per row (NAS-Bench-201's isomorphism classes): one network of each class is
@@ -143,9 +157,10 @@ def score_architectures(build: Callable[..., nn.Module], X: np.ndarray, inputs: 
 
     ``build(arch_row, batch_norm=True)`` makes the network; it must be picklable (a module-level function or a
     ``functools.partial``) when ``workers > 1``.  ``workers`` processes (default: the usable cores) score chunks of
-    ``chunk`` architectures.  A proxy that cannot be computed for a network (``jacov`` of a network whose output
-    ignores its input, as a cell of ``none`` edges) takes the column's worst computed value: the network scored
-    nothing.
+    ``chunk`` architectures.  ``mapper(function, chunks)`` (an executor's ``map``: a process pool, a Ray cluster)
+    spreads the chunks instead of a local pool of ``workers``.  A proxy that cannot be computed for a network
+    (``jacov`` of a network whose output ignores its input, as a cell of ``none`` edges) takes the column's worst
+    computed value: the network scored nothing.
     """
     X = np.asarray(X, dtype=np.int64)
     if keys is not None:
@@ -153,7 +168,7 @@ def score_architectures(build: Callable[..., nn.Module], X: np.ndarray, inputs: 
         if keys.shape != (len(X),):
             raise ValueError(f"keys must give one class per architecture ({len(X)}), got shape {keys.shape}")
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        side = score_architectures(build, X[first], inputs, labels, seed, workers, chunk, progress)
+        side = score_architectures(build, X[first], inputs, labels, seed, workers, chunk, progress, mapper=mapper)
         return _as_side_features(X, side.lookup(X[first])[inverse])
     X = np.unique(X, axis=0)
     workers = available_cores() if workers is None else int(workers)
@@ -164,19 +179,16 @@ def score_architectures(build: Callable[..., nn.Module], X: np.ndarray, inputs: 
 
         bar = tqdm(total=len(X), desc="zero-cost proxies", unit="net", ncols=80)
     rows: list[list[float]] = []
-    if workers <= 1:
-        for archs in chunks:
-            rows += _score_chunk(build, archs, inputs, labels, seed)
+    score = partial(_score_chunk, build, inputs, labels, seed)
+    with ExitStack() as stack:
+        if mapper is None and workers <= 1:
+            mapper = map
+        elif mapper is None:
+            mapper = stack.enter_context(ProcessPoolExecutor(workers)).map
+        for archs, result in zip(chunks, mapper(score, chunks)):
+            rows += result
             if bar is not None:
                 bar.update(len(archs))
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for archs, result in zip(chunks, pool.map(_score_chunk, [build] * len(chunks), chunks,
-                                                      [inputs] * len(chunks), [labels] * len(chunks),
-                                                      [seed] * len(chunks))):
-                rows += result
-                if bar is not None:
-                    bar.update(len(archs))
     if bar is not None:
         bar.close()
     values = np.array(rows, dtype=float)

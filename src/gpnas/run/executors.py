@@ -13,7 +13,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from gpnas.threads import THREADS_VARIABLE, available_cores, threads_per_worker
 
@@ -79,6 +79,12 @@ class Executor:
         """Block until at least one of ``handles`` finished; return the finished ones with their outcomes (or a
         :class:`Retry` naming the handle that replaces a lost one)."""
         raise NotImplementedError
+
+    def map(self, function: Callable[[Any], Any], items: list) -> Iterator[Any]:
+        """``function(item)`` for each of ``items``, in order, spread over this executor's workers: bulk work that is
+        not a trial (zero-cost proxies of a pool of candidates).  ``function`` and the items must be picklable for
+        the parallel executors; an exception is raised to the caller, as the built-in ``map`` raises it."""
+        return map(function, items)
 
     def shutdown(self) -> None:
         """Release workers."""
@@ -207,6 +213,9 @@ class ProcessPoolExecutor(Executor):
 
     def submit(self, objective, arch, number):
         return self._submit(objective, arch, number, 0)
+
+    def map(self, function, items):
+        return self._pool.map(function, items)
 
     def wait(self, handles):
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)

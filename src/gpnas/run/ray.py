@@ -21,13 +21,22 @@ from gpnas.run.executors import Executor, Outcome, evaluate
 from gpnas.threads import THREADS_VARIABLE
 
 
-def _run_trial(objective: Callable[[dict], Any], arch: dict, torch_threads: int | None) -> Outcome:
+def _set_threads(torch_threads: int | None) -> None:
     if torch_threads:
         # a reused worker keeps the thread count of its last task, so set it on every task
         os.environ["OMP_NUM_THREADS"] = str(torch_threads)
         os.environ[THREADS_VARIABLE] = str(torch_threads)  # gpnas's trainings read it
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(torch_threads)
+
+
+def _run_with_threads(function: Callable[[Any], Any], item: Any, torch_threads: int | None) -> Any:
+    _set_threads(torch_threads)
+    return function(item)
+
+
+def _run_trial(objective: Callable[[dict], Any], arch: dict, torch_threads: int | None) -> Outcome:
+    _set_threads(torch_threads)
     outcome = evaluate(objective, arch)
     try:
         import ray
@@ -83,12 +92,20 @@ class RayExecutor(Executor):
             self._started_here = True
         self._ray = ray
         self._task = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)(_run_trial)
+        self._num_cpus, self._num_gpus, self._max_retries = num_cpus, num_gpus, max_retries
         self.torch_threads = torch_threads
         cpus = ray.cluster_resources().get("CPU", 1)
         self.n_workers = int(n_workers or max(1, cpus // max(num_cpus, 1e-9)))
 
     def submit(self, objective, arch, number):
         return self._task.remote(objective, arch, self.torch_threads)
+
+    def map(self, function, items):
+        """Each item a Ray task with this executor's resources; results in order, as they are needed."""
+        task = self._ray.remote(num_cpus=self._num_cpus, num_gpus=self._num_gpus, max_retries=self._max_retries)(
+            _run_with_threads)
+        refs = [task.remote(function, item, self.torch_threads) for item in items]
+        return (self._ray.get(ref) for ref in refs)
 
     def wait(self, handles):
         ready, _ = self._ray.wait(handles, num_returns=1)

@@ -37,9 +37,28 @@ def candidate_pool(
             parts.append(mutations(space, parents, n_mutations, rng))
             parts.append(np.concatenate([space.neighbours(p) for p in parents[:2]]))
             parts.append(crossover(parents, n_crossovers, rng).reshape(-1, space.n_positions))
-        candidates = np.unique(np.vstack(parts), axis=0)
+        candidates = unique_rows(space, np.vstack(parts))
     if exclude is not None and len(exclude):
-        seen = {tuple(x) for x in np.asarray(exclude)}
-        keep = np.fromiter((tuple(x) not in seen for x in candidates), dtype=bool, count=len(candidates))
-        candidates = candidates[keep]
+        candidates = candidates[~is_in(space, candidates, np.asarray(exclude))]
     return candidates
+
+
+def unique_rows(space: SearchSpace, X: np.ndarray) -> np.ndarray:
+    """The distinct rows of ``X``, in lexicographic order (``np.unique(X, axis=0)``), through the space's exact
+    integer keys where it has them: a sort of ``n`` integers instead of ``n`` rows."""
+    keys = space.row_keys(X)
+    if keys is None:
+        return np.unique(X, axis=0)
+    _, first = np.unique(keys, return_index=True)
+    return X[first]
+
+
+def is_in(space: SearchSpace, X: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """``(n,)``: whether each row of ``X`` is a row of ``others``."""
+    if len(others) == 0:
+        return np.zeros(len(X), dtype=bool)
+    keys = space.row_keys(X)
+    if keys is None:
+        seen = {tuple(x) for x in others.tolist()}
+        return np.fromiter((tuple(x) in seen for x in X.tolist()), dtype=bool, count=len(X))
+    return np.isin(keys, space.row_keys(others))

@@ -32,7 +32,7 @@ from gpnas.sampling.mutual_information import (
     acquisition_scores,
     greedy_batch,
 )
-from gpnas.sampling.pool import candidate_pool
+from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
 from gpnas.space import SearchSpace
 
 
@@ -179,10 +179,9 @@ class GPSampler(Sampler):
         starts = pool[np.argsort(-values)[: self.local_starts]]
         if top is not None:
             starts = np.vstack([top, starts])
-        visited = local_search(ctx.space, score, starts)
-        seen = {tuple(x) for x in ctx.X_seen}
-        fresh = [x for x in visited if tuple(x) not in seen]
-        return np.unique(np.vstack([pool] + ([np.array(fresh)] if fresh else [])), axis=0)
+        visited = np.asarray(local_search(ctx.space, score, starts)).reshape(-1, ctx.space.n_positions)
+        fresh = visited[~is_in(ctx.space, visited, np.asarray(ctx.X_seen).reshape(-1, ctx.space.n_positions))]
+        return unique_rows(ctx.space, np.vstack([pool, fresh]))
 
 
 class MISampler(GPSampler):

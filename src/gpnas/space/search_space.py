@@ -194,6 +194,15 @@ class SearchSpace:
         """Number of distinct architectures (an exact Python int; may be astronomically large)."""
         return math.prod(int(n) for n in self.n_options)
 
+    def row_keys(self, X: np.ndarray) -> np.ndarray | None:
+        """One exact ``int64`` per architecture of ``X (n, d)`` (valid indices): its number in the space's
+        mixed-radix order, position 0 the most significant, so that keys order rows lexicographically and equal
+        keys are equal rows.  ``None`` when the space has more architectures than an ``int64`` counts."""
+        if self.size >= 2**63:
+            return None
+        strides = np.cumprod(np.concatenate([[1], self.n_options[::-1][:-1]]))[::-1].astype(np.int64)
+        return np.asarray(X, dtype=np.int64).reshape(-1, self.n_positions) @ strides
+
     # ------------------------------------------------------------------ validation and conversion
     def validate(self, X: Any) -> np.ndarray:
         """Check an architecture ``(d,)`` or a batch ``(n, d)`` of choice indices; return it as an int array.

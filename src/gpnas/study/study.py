@@ -643,6 +643,9 @@ class Study:
                              if self.model_ is not None and self.rounds and not self._multi_budget else None),
             "noise_share": self.model_.noise_share_ if self.model_ is not None else None,
             "n_initial": self.n_initial,
+            # how the starting trials were chosen: at random, or the side features' (proxies') best
+            "initial_by": "proxies" if self.side_features is not None and self.side_features.vote() is not None
+            else "random",
             "values": [t.value for t in self.trials_in("done")],
         }
 

@@ -1,0 +1,49 @@
+"""`gpnas search --proxies N`: the main job's children scored by zero-cost proxies before the search."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("torch", reason="the torch extra is not installed")
+
+from gpnas.cli import main  # noqa: E402
+from gpnas.study import load_study  # noqa: E402
+
+TINY = ["--dataset", "digits", "--width", "0.25", "--resolution", "12", "--n-initial", "2", "--batch-size", "1",
+        "--seed", "5"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_search_with_proxies_proposes_among_the_scored_children_and_starts_with_their_best(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    result = run("search", "--proxies", 6, "--budget", 3, "--storage", url, "--study", "p", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "zero-cost proxies of 6 children in" in result.output
+    study = load_study("p", url)
+    side = study.side_features
+    assert side is not None and side.values.shape == (6, 7) and np.isfinite(side.values).all()
+    scored = {tuple(x) for x in side.X.tolist()}
+    trials = sorted(study.trials_in("done"), key=lambda t: t.number)
+    assert len(trials) == 3 and all(tuple(t.arch.tolist()) in scored for t in trials)
+    assert tuple(trials[0].arch.tolist()) == tuple(side.X[np.argmax(side.vote())].tolist())  # the proxies' pick
+    assert study.model_ is not None and study.model_.side_features is not None  # the model reads them too
+    # resumed: the stored proxies are used, never recomputed; another pool is refused
+    again = run("search", "--proxies", 6, "--budget", 4, "--storage", url, "--study", "p", *TINY)
+    assert again.exit_code == 0, again.output
+    assert "resuming study 'p'" in again.output and "zero-cost proxies of" not in again.output
+    other = run("search", "--proxies", 5, "--budget", 5, "--storage", url, "--study", "p", *TINY)
+    assert other.exit_code != 0 and "proxies" in other.output
+
+
+def test_proxies_apply_to_training_searches_only(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("k,acc\n3,1.0\n5,2.0\n")
+    space = tmp_path / "s.yaml"
+    space.write_text("name: s\nchoices:\n  - {name: k, values: [3, 5], group: kernel}\n")
+    result = run("search", "--space", space, "--table", table, "--target", "acc", "--proxies", 4,
+                 "--storage", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.exit_code != 0 and "--proxies applies to single-budget training searches" in result.output
+    assert not (tmp_path / "x.db").exists()
