@@ -9,8 +9,9 @@ pytest.importorskip("torch", reason="the torch extra is not installed")
 from gpnas.cli import main  # noqa: E402
 from gpnas.study import load_study  # noqa: E402
 
+# --threads 2: the proxies are scored in the two-process pool an in-process search uses
 TINY = ["--dataset", "digits", "--width", "0.25", "--resolution", "12", "--n-initial", "2", "--batch-size", "1",
-        "--seed", "5"]
+        "--threads", "2", "--seed", "5"]
 
 
 def run(*args):

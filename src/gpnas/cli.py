@@ -357,9 +357,12 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
                       and not objective.covers_space() else None)
         side = None
         if proxy_pool is not None:
-            runner = make_executor(executor, workers, address, gpus_per_trial, cores)
+            # the proxies are bulk work for the search's executor; an in-process search still scores them over the
+            # cores, in the project's spawn-started pool (a fork after torch started its threads can hang)
+            runner = (make_executor("process", cores, cores=cores) if executor == "inprocess" and cores > 1
+                      else make_executor(executor, workers, address, gpus_per_trial, cores))
             try:
-                side = _child_proxies(objective, space, proxy_pool, seed, runner, cores)
+                side = _child_proxies(objective, space, proxy_pool, seed, runner)
             finally:
                 if runner is not None:
                     runner.shutdown()
@@ -409,19 +412,19 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     study.storage.close()  # now, not whenever the collector gets to it: SQLite folds its WAL into the file on close
 
 
-def _child_proxies(objective, space, count: int, seed: int, runner, workers: int):
+def _child_proxies(objective, space, count: int, seed: int, runner):
     """Zero-cost proxies of ``count`` distinct random children (seeded), on the objective's proxy batch, spread
-    over ``runner`` (an executor; ``None``: a local pool of ``workers`` processes); says what they cost."""
+    over ``runner`` (an executor; ``None``: one at a time in this process); says what they cost."""
     from gpnas.nets.proxies import score_architectures
 
     X = np.unique(space.sample(count, random_state=np.random.default_rng([seed, count])), axis=0)
     inputs, labels = objective.proxy_batch()
     start = time.perf_counter()
     side = score_architectures(objective.networks(space), X, inputs, labels, seed=seed,
-                               workers=max(1, workers), mapper=None if runner is None else runner.map)
+                               workers=1, mapper=None if runner is None else runner.map)
     seconds = time.perf_counter() - start
     click.echo(f"zero-cost proxies of {len(X)} children in {seconds:.0f} s ({seconds / len(X):.2f} s each on "
-               f"{runner.n_workers if runner is not None else max(1, workers)} worker(s)); the search proposes "
+               f"{runner.n_workers if runner is not None else 1} worker(s)); the search proposes "
                "among them")
     return side
 
