@@ -19,7 +19,8 @@ answered from a cache and not counted.
 
 Reported per table: queries until the global best's equivalence class and until a top-0.1 % architecture is found
 (median, quartiles, share found within the budget), random search's expectation for both, the regret of the best
-measured after 25/50/100/200 queries, and milliseconds per query.  Runs stop at the global best (not on the
+measured after 25/50/100/200 queries, milliseconds per new architecture (per query) and per trial (an Optuna
+sampler's repeats cost a proposal each).  Runs stop at the global best (not on the
 surrogate, whose optimum is an estimate).  Every run is cached by every setting that changes it (table, strategy
 and every setting it resolves to, the code's defaults included; seed, budget, batch size).
 
@@ -189,7 +190,7 @@ def run_optuna(objective: Objective, spec: str, seed: int, budget: int) -> list:
     name, options = parse_spec(spec)  # optuna-gpnas:warm_start=1
     study = optuna.create_study(direction="maximize", sampler=samplers[name](seed=seed, **options))
     study.optimize(evaluate, n_trials=5 * budget)  # repeats are answered from the cache and not counted
-    return archs
+    return archs, len(study.trials)
 
 
 @functools.lru_cache(maxsize=None)
@@ -203,13 +204,14 @@ def run_one(job: dict) -> dict:
     objective = objective_for(job["table"], job["data_dir"])
     start = time.perf_counter()
     if job["strategy"].startswith("optuna-"):
-        archs = run_optuna(objective, job["strategy"], job["seed"], job["budget"])
+        archs, trials = run_optuna(objective, job["strategy"], job["seed"], job["budget"])
     else:
         archs = run_gpnas(objective, job["strategy"], job["seed"], job["budget"], job["batch"])
+        trials = len(archs)  # a gpnas study never proposes an architecture twice
     seconds = time.perf_counter() - start
     values, keys = zip(*[objective(x) for x in archs]) if archs else ((), ())
     return {**{k: v for k, v in job.items() if k != "data_dir"}, "values": list(values), "keys": list(keys),
-            "seconds": seconds, "best": objective.best, "best_key": objective.best_key, "top": objective.top,
+            "seconds": seconds, "trials": trials, "best": objective.best, "best_key": objective.best_key, "top": objective.top,
             "random_to_best": objective.random_to_best, "random_to_top": objective.random_to_top}
 
 
@@ -284,7 +286,12 @@ def summarise(runs: list) -> dict:
     regret = {c: float(np.median([r0["best"] - max(r["values"][:c]) for r in runs])) for c in CHECKPOINTS}
     return {"seeds": [int(r["seed"]) for r in runs], "to_best": to_best, "to_top": to_top,
             "median_to_best": float(np.median(to_best)), "median_to_top": float(np.median(to_top)),
-            "regret": regret, "ms": float(np.median([1000 * r["seconds"] / max(1, len(r["values"])) for r in runs]))}
+            "regret": regret, "ms": float(np.median([1000 * r["seconds"] / max(1, len(r["values"])) for r in runs])),
+            # an Optuna sampler may suggest an architecture already measured (or, on a partial table, one whose
+            # nearest row was): each such trial costs a proposal but brings no new architecture
+            "ms_trial": float(np.median([1000 * r["seconds"] / max(1, r.get("trials", len(r["values"])))
+                                         for r in runs])),
+            "trials": float(np.median([r.get("trials", len(r["values"])) for r in runs]))}
 
 
 def quartiles(values, budget) -> str:
@@ -314,11 +321,13 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
                              quartiles(s["to_top"], budget), f"{int(np.isfinite(s['to_top']).sum())}/{len(runs)}",
                              f"{first['random_to_top'] / s['median_to_top']:.1f}x" if np.isfinite(s["median_to_top"])
                              else "<" + f"{first['random_to_top'] / budget:.1f}x",
-                             " / ".join(f"{s['regret'][c]:.2f}" for c in CHECKPOINTS), f"{s['ms']:.0f}"])
+                             " / ".join(f"{s['regret'][c]:.2f}" for c in CHECKPOINTS), f"{s['ms']:.0f}",
+                             f"{s['trials']:.0f}", f"{s['ms_trial']:.0f}"])
                 data["tables"].setdefault(table, {"role": role})[f"{strategy}|{batch}"] = {
                     "seeds": s["seeds"], "queries_to_best": [None if not np.isfinite(v) else float(v) for v in s["to_best"]],
                     "queries_to_top_0.1pct": [None if not np.isfinite(v) else float(v) for v in s["to_top"]],
-                    "regret": s["regret"], "ms_per_query": s["ms"]}
+                    "regret": s["regret"], "ms_per_query": s["ms"], "trials": s["trials"],
+                    "ms_per_trial": s["ms_trial"]}
                 overview.append((table, role, strategy, batch, s["median_to_best"], s["median_to_top"]))
         if not rows:
             continue
@@ -330,7 +339,8 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
             f"### {table} ({role}; best {first['best']:.2f}, top-0.1 % threshold {first['top']:.2f}; {expect})\n\n"
             + markdown_table(["strategy", "seeds", "seed range", "queries to the best (q25 / median / q75)", "found",
                               "queries to top-0.1 %", "found", "vs random (median)",
-                              "regret of the best measured at " + " / ".join(map(str, CHECKPOINTS)), "ms / query"],
+                              "regret of the best measured at " + " / ".join(map(str, CHECKPOINTS)),
+                              "ms / query (new architecture)", "trials (median)", "ms / trial"],
                              rows))
     columns = [t for t in tables if any(o[0] == t for o in overview)]
     head = ["strategy"] + [f"{t} ({'T' if t in TUNING else 'H'})" for t in columns] + [

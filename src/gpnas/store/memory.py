@@ -14,7 +14,10 @@ import zipfile
 from gpnas.exceptions import GPNASError
 
 TRIAL_FIELDS = ("number", "arch", "state", "value", "error", "started", "finished", "worker", "round", "attempts",
-                "heartbeat")
+                "heartbeat", "objectives")
+#: Fields stored as JSON text in the SQL stores: the architecture, and a multi-objective trial's values (``value``
+#: holds the first of them, so that a reader of single values sees the first objective).
+JSON_FIELDS = ("arch", "objectives")
 STATES = ("pending", "running", "done", "failed")
 
 

@@ -106,6 +106,8 @@ class PostgresStorage(SQLStorage):
                 conn.executemany("INSERT INTO gpnas_meta VALUES (?, ?)",
                                  [("application", "gpnas"), ("schema_version", str(SCHEMA_VERSION))])
                 tables = {"gpnas_meta"}
+            elif "gpnas_meta" in tables and create:  # a reading command (create=False) changes nothing
+                _migrate(conn)
             return tables
 
         tables = self._transaction(work)
@@ -116,7 +118,9 @@ class PostgresStorage(SQLStorage):
         meta = dict(self._query(lambda c: c.execute("SELECT key, value FROM gpnas_meta").fetchall()))
         if meta.get("application") != "gpnas":
             raise StorageError(f"schema {PG_SCHEMA!r} of {self.where!r} is not a gpnas database")
-        if meta.get("schema_version") != str(SCHEMA_VERSION):
+        if meta.get("schema_version") == "3" and not create:
+            self.has_objectives = False  # read as it is: single-objective studies only, as before version 4
+        elif meta.get("schema_version") != str(SCHEMA_VERSION):
             raise StorageError(f"{self.where!r} has gpnas schema version {meta.get('schema_version')}, "
                                f"this gpnas reads version {SCHEMA_VERSION}")
 
@@ -128,6 +132,16 @@ class PostgresStorage(SQLStorage):
     def close(self) -> None:
         with self._lock:
             self._raw.close()
+
+
+def _migrate(conn: Any) -> None:
+    """Version 3 to 4 (the objectives column of multi-objective trials), under the schema's advisory lock: adding a
+    column leaves every row as it was.  Any other version is left for the check that follows to refuse."""
+    row = conn.execute(f"SELECT value FROM {PG_SCHEMA}.gpnas_meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and row[0] == "3":
+        conn.execute(f"ALTER TABLE {PG_SCHEMA}.trials ADD COLUMN IF NOT EXISTS objectives TEXT")
+        conn.execute(f"UPDATE {PG_SCHEMA}.gpnas_meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION),))
 
 
 def _first_line(err: Exception) -> str:

@@ -1,12 +1,13 @@
 """What the SQL stores share: the schema, and every read and write of studies, trials and models.
 
-Schema version 3 (the version is a row of ``gpnas_meta``, so that a foreign database is told apart from a gpnas one):
+Schema version 4 (the version is a row of ``gpnas_meta``, so that a foreign database is told apart from a gpnas one):
 
-* ``gpnas_meta(key, value)``: ``application = gpnas``, ``schema_version = 3``.
+* ``gpnas_meta(key, value)``: ``application = gpnas``, ``schema_version = 4``.
 * ``studies(id, name UNIQUE, space JSON, settings JSON, created, clock)``; ``clock`` counts the writes to the study's
   trials (see :mod:`gpnas.store.memory`).
 * ``trials(study_id, number, arch JSON, state, value, error, started, finished, worker, round, attempts, heartbeat,
-  changed)``, one row per trial, primary key ``(study_id, number)``; ``state`` is ``pending``, ``running``, ``done``
+  changed, objectives JSON)``, one row per trial, primary key ``(study_id, number)``; ``objectives`` holds a
+  multi-objective trial's values (``value`` is the first of them), ``NULL`` in a single-objective study; ``state`` is ``pending``, ``running``, ``done``
   or ``failed``; ``worker`` is the owner (``host:pid:token`` of the study object that asked for or claimed it,
   ``NULL`` when free) until the trial finishes, then the evaluating worker; ``changed`` is the study's clock when the
   row was last written.
@@ -29,9 +30,18 @@ import json
 import time
 from typing import Any, Callable
 
-from gpnas.store.memory import STATES, TRIAL_FIELDS, InMemoryStorage, StorageError, admissible, zip_damage
+from gpnas.store.memory import (
+    JSON_FIELDS,
+    STATES,
+    TRIAL_FIELDS,
+    InMemoryStorage,
+    StorageError,
+    admissible,
+    zip_damage,
+)
 
-SCHEMA_VERSION = 3
+#: 4 added ``trials.objectives`` (multi-objective studies); 3 the change clock; 2 heartbeats.
+SCHEMA_VERSION = 4
 
 # {id}, {real} and {blob} are filled in by each dialect (SQLite: INTEGER PRIMARY KEY, REAL, BLOB; PostgreSQL:
 # BIGSERIAL PRIMARY KEY, DOUBLE PRECISION, BYTEA): a trial's value is stored as the same 64-bit float everywhere.
@@ -44,7 +54,7 @@ CREATE TABLE trials (
     study_id BIGINT NOT NULL REFERENCES studies(id), number INTEGER NOT NULL, arch TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')), value {real}, error TEXT,
     started {real}, finished {real}, worker TEXT, round INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0, heartbeat {real}, changed BIGINT NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0, heartbeat {real}, changed BIGINT NOT NULL DEFAULT 0, objectives TEXT,
     PRIMARY KEY (study_id, number));
 CREATE INDEX trials_changed ON trials (study_id, changed);
 CREATE TABLE models (
@@ -53,6 +63,12 @@ CREATE TABLE models (
 """
 
 _COLUMNS = ", ".join(TRIAL_FIELDS)
+
+
+def _field(trial: dict, name: str) -> Any:
+    """A trial field as a column value: JSON text for the architecture and the objectives (``NULL`` stays)."""
+    value = trial.get(name)
+    return json.dumps(value) if name in JSON_FIELDS and value is not None else value
 
 
 class SQLStorage(InMemoryStorage):
@@ -66,6 +82,7 @@ class SQLStorage(InMemoryStorage):
     where: str = "?"  # the database, as error messages name it
     null_safe_equal = "IS"  # SQLite's spelling of IS NOT DISTINCT FROM
     incremental = True  # whether the schema has the change clock (a read-only old SQLite file has not)
+    has_objectives = True  # whether it has the objectives column (a read-only file older than version 4 has not)
 
     # ------------------------------------------------------------------ dialect hooks
     def _transaction(self, work: Callable[[Any], Any]) -> Any:
@@ -124,7 +141,7 @@ class SQLStorage(InMemoryStorage):
 
     # ------------------------------------------------------------------ trials
     def _row(self, study_id: int, trial: dict, clock: int) -> tuple:
-        return (study_id, *(json.dumps(trial[f]) if f == "arch" else trial.get(f) for f in TRIAL_FIELDS), clock)
+        return (study_id, *(_field(trial, f) for f in TRIAL_FIELDS), clock)
 
     def _insert(self, conflict: str = "") -> str:
         return (f"INSERT INTO trials (study_id, {_COLUMNS}, changed) VALUES (?" + ", ?" * (len(TRIAL_FIELDS) + 1)
@@ -187,7 +204,7 @@ class SQLStorage(InMemoryStorage):
             cursor = conn.execute(
                 "UPDATE trials SET " + ", ".join(f"{f} = ?" for f in fields) + ", heartbeat = NULL, changed = ? "
                 "WHERE study_id = ? AND number = ? AND state IN ('pending', 'running')",
-                (*(trial.get(f) for f in fields), clock, study_id, trial["number"]))
+                (*(_field(trial, f) for f in fields), clock, study_id, trial["number"]))
             return cursor.rowcount == 1
 
         return self._transaction(work)
@@ -221,7 +238,8 @@ class SQLStorage(InMemoryStorage):
             # next time if this read misses it
             now = conn.execute("SELECT clock FROM studies WHERE id = ?", (study_id,)).fetchone()[0] \
                 if self.incremental else 0
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM trials WHERE study_id = ?"
+            columns = _COLUMNS if self.has_objectives else _COLUMNS.replace("objectives", "NULL AS objectives")
+            rows = conn.execute(f"SELECT {columns} FROM trials WHERE study_id = ?"
                                 + (" AND changed > ?" if clock else "") + " ORDER BY number",
                                 (study_id, clock) if clock else (study_id,)).fetchall()
             return rows, int(now)
@@ -229,7 +247,8 @@ class SQLStorage(InMemoryStorage):
         rows, now = self._query(work)
         trials = [dict(zip(TRIAL_FIELDS, row)) for row in rows]
         for t in trials:
-            t["arch"] = json.loads(t["arch"])
+            for f in JSON_FIELDS:
+                t[f] = None if t[f] is None else json.loads(t[f])
         return trials, now
 
     # ------------------------------------------------------------------ models

@@ -1,8 +1,9 @@
 """SQLite, the embedded default store (``sqlite:///gpnas.db``): one file that several processes on one machine share.
 
 The schema is :mod:`gpnas.store.sql`'s.  Older gpnas files are migrated in place when opened with write access
-(version 1 lacks the heartbeat column, version 2 the change clock); a read-only version 2 file is read whole each
-time.  The database runs in WAL mode with ``synchronous=NORMAL``: every commit survives a killed process (power loss
+(version 1 lacks the heartbeat column, version 2 the change clock, version 3 the objectives of multi-objective
+studies); a read-only version 2 file is read whole each time, and a read-only file before version 4 holds
+single-objective studies only.  The database runs in WAL mode with ``synchronous=NORMAL``: every commit survives a killed process (power loss
 may drop the last commits, never corrupt the file).  Each trial state change is one transaction, which costs one
 fsync of the WAL, so a study commits per trial, not per event.  A file that is not SQLite, or SQLite without the gpnas
 tables (and not empty), or of another schema version, is refused with a clear error and never written to.  SQLite
@@ -136,10 +137,11 @@ class SQLiteStorage(SQLStorage):
         if version == "1" and not writable:
             raise StorageError(f"{str(self.path)!r} has gpnas schema version 1 and is read-only; open it once with "
                                "write access to migrate it")
-        if version == "2" and not writable:
-            self.incremental = False  # no change clock: read whole each time
+        if version in ("2", "3") and not writable:
+            self.incremental = version == "3"  # version 2 has no change clock: read whole each time
+            self.has_objectives = False  # nor (before 4) the objectives column: single-objective studies only
             return
-        if version in ("1", "2"):
+        if version in ("1", "2", "3"):
             self._transaction(self._migrate)
             version = str(SCHEMA_VERSION)
         if version != str(SCHEMA_VERSION):
@@ -148,15 +150,18 @@ class SQLiteStorage(SQLStorage):
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
-        """Version 1 or 2 to 3, in one transaction: the heartbeat column (2), then the change clock (3)."""
+        """Version 1, 2 or 3 to 4, in one transaction: the heartbeat column (2), the change clock (3), the
+        objectives column (4).  Adding columns leaves every stored row as it was."""
         version = conn.execute("SELECT value FROM gpnas_meta WHERE key = 'schema_version'").fetchone()[0]
-        if version not in ("1", "2"):  # another process migrated it meanwhile
+        if version not in ("1", "2", "3"):  # another process migrated it meanwhile
             return
         trial_columns = {r[1] for r in conn.execute("PRAGMA table_info(trials)")}
         if "heartbeat" not in trial_columns:
             conn.execute("ALTER TABLE trials ADD COLUMN heartbeat REAL")
         if "changed" not in trial_columns:
             conn.execute("ALTER TABLE trials ADD COLUMN changed BIGINT NOT NULL DEFAULT 0")
+        if "objectives" not in trial_columns:
+            conn.execute("ALTER TABLE trials ADD COLUMN objectives TEXT")
         if "clock" not in {r[1] for r in conn.execute("PRAGMA table_info(studies)")}:
             conn.execute("ALTER TABLE studies ADD COLUMN clock BIGINT NOT NULL DEFAULT 0")
         conn.execute("CREATE INDEX IF NOT EXISTS trials_changed ON trials (study_id, changed)")

@@ -196,8 +196,12 @@ class _Progress:
                         ncols=80)
 
     def update(self, n: int, running: int) -> None:
-        best = self.study.best_trial
-        parts = [] if best is None else [f"best {best.value:.4g}"]
+        if self.study.is_multi_objective:
+            front = self.study.best_trials
+            parts = [f"front {len(front)}"] if front else []
+        else:
+            best = self.study.best_trial
+            parts = [] if best is None else [f"best {best.value:.4g}"]
         failed = len(self.study.trials_in("failed"))
         parts += ([f"{failed} failed"] if failed else []) + ([f"{running} running"] if running else [])
         self.bar.set_postfix_str(", ".join(parts), refresh=False)  # drawn once, by the update below

@@ -15,7 +15,7 @@ import uuid
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
 from gpnas.gp.side_features import SideFeatures
 from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.pool import candidate_pool
+from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, pareto_front, simplex_weights
 from gpnas.sampling.zero_shot import ZeroShotSampler
 from gpnas.sampling.strategies import (
     SAMPLERS,
@@ -120,6 +121,14 @@ class Study:
         or a :class:`Sampler`.
     direction:
         ``"maximize"`` (accuracy) or ``"minimize"`` (error).
+    directions:
+        Several objectives, each ``"maximize"`` or ``"minimize"`` (Optuna's ``directions``): the objective returns one
+        value per objective, :attr:`best_trials` is the Pareto front of the finished trials, and each proposal is
+        ParEGO's (Knowles 2006): the objectives normalised over the finished trials, a random augmented Chebyshev
+        scalarisation of them (:mod:`gpnas.sampling.scalarization`), a GP fitted to it, and the strategy proposing
+        as in a single-objective search.  (ParEGO was chosen over a model per objective in
+        ``benchmarks/multi_objective.py``.)  The study's own model (:attr:`model_`, :meth:`best_predicted`, the
+        report's figures) is of the first objective.  Not with a multi-budget sampler or ``mse_threshold``.
     n_initial:
         Random architectures before the first model-guided batch.
     model_params:
@@ -193,12 +202,30 @@ class Study:
         candidates: Any = None,
         warm_start: bool = False,
         side_features: SideFeatures | Mapping[str, Any] | None = None,
+        directions: Sequence[str] | None = None,
     ) -> None:
-        if direction not in ("maximize", "minimize"):
-            raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        if directions is not None:
+            directions = [str(d) for d in directions]
+            if not directions:
+                raise ValueError("directions must name at least one objective")
+            if direction != "maximize" and direction != directions[0]:
+                raise ValueError(f"give direction or directions, not both (direction={direction!r}, "
+                                 f"directions={directions!r})")
+            direction = directions[0]
+        for d in directions or [direction]:
+            if d not in ("maximize", "minimize"):
+                raise ValueError(f"direction must be 'maximize' or 'minimize', got {d!r}")
         self.space = space
         self.sampler = make_sampler(sampler, pool_size=pool_size)
         self.direction = direction
+        #: One direction per objective (a single-objective study: ``[direction]``).
+        self.directions = list(directions or [direction])
+        if self.is_multi_objective and isinstance(self.sampler, MultiBudgetSampler):
+            raise ValueError("a multi-budget study has one objective; directions names "
+                             f"{len(self.directions)}")
+        if self.is_multi_objective and mse_threshold is not None:
+            raise ValueError("mse_threshold (Theorem 3's stop) applies to one objective; a multi-objective study "
+                             "stops on its budget")
         self.n_initial = int(n_initial)
         self.model_params = {**SEARCH_MODEL_DEFAULTS, **(model_params or {})}
         self.mse_threshold = mse_threshold
@@ -255,6 +282,7 @@ class Study:
                 "heartbeat_grace": self.heartbeat_grace,
                 "candidates": None if self.candidates is None else self.candidates.X.tolist(),
                 "warm_start": self.warm_start,
+                "directions": self.directions if self.is_multi_objective else None,
                 "side_features": None if self.side_features is None else {
                     "X": self.side_features.X.tolist(), "values": self.side_features.values.tolist(),
                     "names": self.side_features.names, "signs": self.side_features.signs.tolist()}}
@@ -311,12 +339,43 @@ class Study:
         """``+1`` when maximising, ``-1`` when minimising: ``sign * value`` is larger-is-better."""
         return 1.0 if self.direction == "maximize" else -1.0
 
+    @property
+    def is_multi_objective(self) -> bool:
+        """Whether the study has several objectives (``directions``)."""
+        return len(self.directions) > 1
+
+    @property
+    def signs(self) -> np.ndarray:
+        """``+1`` per maximised objective, ``-1`` per minimised one."""
+        return np.array([1.0 if d == "maximize" else -1.0 for d in self.directions])
+
     def trials_in(self, *states: str) -> list[Trial]:
         return [t for t in self.trials if t.state in states]
 
+    def objective_values(self, trials: Sequence[Trial] | None = None) -> np.ndarray:
+        """``(n, k)`` values of ``trials`` (default: the finished ones), one column per objective."""
+        trials = self.trials_in("done") if trials is None else trials
+        rows = [t.values if t.values is not None else [t.value] for t in trials]
+        return np.array(rows, dtype=float).reshape(-1, len(self.directions))
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The finished trials no other finished trial dominates (Optuna's ``best_trials``): the Pareto front of a
+        multi-objective study, in trial order; in a single-objective study, the best trial (and any tied with it)."""
+        done = self.trials_in("done")
+        if isinstance(self.sampler, MultiBudgetSampler):
+            done = [t for t in done if t.arch[-1] == self.sampler.target_index]
+        if not done:
+            return []
+        return [done[i] for i in pareto_front(self.objective_values(done), self.signs)]
+
     @property
     def best_trial(self) -> Trial | None:
-        """The finished trial with the best value (in a multi-budget study, among those at the target budget)."""
+        """The finished trial with the best value (in a multi-budget study, among those at the target budget).  A
+        multi-objective study has no single best: :attr:`best_trials` is its Pareto front."""
+        if self.is_multi_objective:
+            raise RuntimeError(f"study {self.study_name!r} has {len(self.directions)} objectives, so no single best "
+                               "trial: best_trials is the Pareto front")
         done = self.trials_in("done")
         if isinstance(self.sampler, MultiBudgetSampler):
             done = [t for t in done if t.arch[-1] == self.sampler.target_index]
@@ -341,7 +400,8 @@ class Study:
     def trials_dataframe(self):
         """Every trial as a row of a pandas ``DataFrame``, in Optuna's column names: ``number``, ``value``,
         ``datetime_start``, ``datetime_complete``, ``duration``, ``params_<choice>`` per choice, ``state`` (upper
-        case, as Optuna's), and gpnas's ``worker``, ``attempts`` and ``error``.  Needs pandas."""
+        case, as Optuna's), and gpnas's ``worker``, ``attempts`` and ``error``; a multi-objective study has
+        ``values_0``, ``values_1``, ... instead of ``value``.  Needs pandas."""
         try:
             import pandas as pd
         except ImportError:
@@ -350,7 +410,12 @@ class Study:
         for trial in self.trials:
             start = pd.to_datetime(trial.started, unit="s") if trial.started else pd.NaT
             end = pd.to_datetime(trial.finished, unit="s") if trial.finished else pd.NaT
-            rows.append({"number": trial.number, "value": trial.value, "datetime_start": start,
+            if self.is_multi_objective:  # Optuna's columns values_0, values_1, ... of a multi-objective study
+                values = trial.values or [None] * len(self.directions)
+                scores = {f"values_{j}": v for j, v in enumerate(values)}
+            else:
+                scores = {"value": trial.value}
+            rows.append({"number": trial.number, **scores, "datetime_start": start,
                          "datetime_complete": end, "duration": end - start,
                          **{f"params_{name}": value for name, value in trial.params.items()},
                          "state": {"done": "COMPLETE", "failed": "FAIL"}.get(trial.state, trial.state.upper()),
@@ -413,21 +478,7 @@ class Study:
         start = time.perf_counter()
         X = np.array([t.arch for t in done])
         y = np.array([t.value for t in done])
-        limit = min(MAX_MODEL_TRIALS, MAX_EXACT_N)
-        if len(y) > limit:
-            # the better half of the limit by value (where the search looks), the rest drawn from the others
-            order = np.argsort(-self.sign * y)
-            head, tail = order[: limit // 2], order[limit // 2:]
-            rest = np.random.default_rng([self.seed or 0, len(y)]).choice(tail, limit - head.size, replace=False)
-            X, y = X[np.concatenate([head, rest])], y[np.concatenate([head, rest])]
-        params = {"random_state": self.seed, **self.model_params, "space": self.space}
-        if self.side_features is not None:
-            params["side_features"] = self.side_features
-        if self.warm_start and self.model_ is not None and "sigma" not in self.model_params:
-            # warm start from the last round's hyperparameters with fewer restarts: they move little between rounds
-            params.update(sigma=self.model_.kernel_.sigma, lengthscale=self.model_.kernel_.lengthscale,
-                          noise=max(self.model_.noise_, 1e-5), n_restarts=min(1, params.get("n_restarts", 1)))
-        self.model_ = GPNASRegressor(**params).fit(X, y)
+        self.model_ = self._fit(X, y, self.sign, warm=self.model_ if self.warm_start else None)
         self._model_n_done = len(done)
         pool = self._mse_pool()
         mse = self.model_.expected_mse(pool, calibrated=False)
@@ -437,6 +488,26 @@ class Study:
                                  time.perf_counter() - start, validated))
         self.storage.save_model(self.study_name, len(done), vars(self.rounds[-1]), model_to_bytes(self.model_))
         return self.model_
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, sign: float, warm: GPNASRegressor | None = None) -> GPNASRegressor:
+        """The study's GP fitted to ``y`` (``sign * y`` larger is better): at most :data:`MAX_MODEL_TRIALS` points,
+        the better half of them by value and a random draw of the rest; ``warm`` starts the hyperparameters from
+        another fit's with one restart."""
+        limit = min(MAX_MODEL_TRIALS, MAX_EXACT_N)
+        if len(y) > limit:
+            # the better half of the limit by value (where the search looks), the rest drawn from the others
+            order = np.argsort(-sign * y)
+            head, tail = order[: limit // 2], order[limit // 2:]
+            rest = np.random.default_rng([self.seed or 0, len(y)]).choice(tail, limit - head.size, replace=False)
+            X, y = X[np.concatenate([head, rest])], y[np.concatenate([head, rest])]
+        params = {"random_state": self.seed, **self.model_params, "space": self.space}
+        if self.side_features is not None:
+            params["side_features"] = self.side_features
+        if warm is not None and "sigma" not in self.model_params:
+            # warm start from the last round's hyperparameters with fewer restarts: they move little between rounds
+            params.update(sigma=warm.kernel_.sigma, lengthscale=warm.kernel_.lengthscale,
+                          noise=max(warm.noise_, 1e-5), n_restarts=min(1, params.get("n_restarts", 1)))
+        return GPNASRegressor(**params).fit(X, y)
 
     # ------------------------------------------------------------------ ask / tell
     def _round_rng(self) -> np.random.Generator:
@@ -464,19 +535,26 @@ class Study:
     def _propose_and_add(self, k: int, cap: int | None) -> list[Trial]:
         self.refresh()
         n_done = len(self.trials_in("done"))
+        rng = self._round_rng()
+        done = self.trials_in("done")
+        y_done, sign = self.sign * np.array([t.value for t in done], dtype=float), self.sign
+        if self.is_multi_objective and done:
+            # ParEGO: this proposal's random Chebyshev scalarisation of the normalised objectives, larger is better
+            y_done = chebyshev_utility(normalized_utilities(self.objective_values(done), self.signs),
+                                       simplex_weights(len(self.directions), rng))
+            sign = 1.0
         model = None
         if self.sampler.uses_model and n_done >= max(2, self.n_initial):
-            model = self.refit()
-        done = self.trials_in("done")
+            model = self.refit() if not self.is_multi_objective else self._fit(self._arrays("done"), y_done, 1.0)
         ctx = SamplingContext(
             space=self.space,
             X_done=self._arrays("done"),
-            y_done=self.sign * np.array([t.value for t in done], dtype=float),
+            y_done=y_done,
             X_pending=self._arrays("pending", "running"),
             X_failed=self._arrays("failed"),
-            rng=self._round_rng(),
+            rng=rng,
             model=model,
-            sign=self.sign,
+            sign=sign,
             candidates=self.candidates,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
@@ -501,8 +579,9 @@ class Study:
         x = self.space.from_dict_arch(arch) if isinstance(arch, Mapping) else self.space.validate(arch)
         return self._add([np.asarray(x, dtype=int)], owner=None)[0]
 
-    def tell(self, trial: Trial | int, value: float | None, error: str | None = None) -> Trial:
-        """Report a result.  ``None``, NaN or infinite values, or an ``error``, mark the trial failed.
+    def tell(self, trial: Trial | int, value: float | Sequence[float] | None, error: str | None = None) -> Trial:
+        """Report a result: a number, or in a multi-objective study one number per objective.  ``None``, NaN or
+        infinite values, the wrong count of values, or an ``error``, mark the trial failed.
 
         A result is recorded only if the trial is not finished yet: if another process finished it meanwhile (it was
         re-queued as stale and evaluated again), its result stays and this one is dropped, with a warning.
@@ -512,12 +591,13 @@ class Study:
         if trial.state in ("done", "failed"):
             raise ValueError(f"trial {trial.number} was already told ({trial.state})")
         trial.finished = time.time()
-        ok = error is None and value is not None and math.isfinite(float(value))
-        if ok:
-            trial.state, trial.value = "done", float(value)
+        values, problem = self._values_of(value) if error is None else (None, error)
+        if problem is None:
+            trial.state, trial.value = "done", values[0]
+            trial.values = values if self.is_multi_objective else None
         else:
             trial.state = "failed"
-            trial.error = error or f"objective returned {value!r}"
+            trial.error = problem
         trial.heartbeat = None
         if not self.storage.finish_trial(self.study_name, trial.record()):
             warnings.warn(f"trial {trial.number} was already finished by another process; this result is dropped")
@@ -526,6 +606,23 @@ class Study:
         if trial.number < len(self.trials) and self.trials[trial.number] is not trial:
             self.trials[trial.number] = trial
         return trial
+
+    def _values_of(self, value: Any) -> tuple[list[float] | None, str | None]:
+        """The objective's result as one float per objective, or ``None`` and why it fails the trial."""
+        if value is None:
+            return None, "objective returned None"
+        many = isinstance(value, (list, tuple, np.ndarray))
+        raw = list(np.asarray(value, dtype=object).ravel()) if many else [value]
+        if len(raw) != len(self.directions):
+            expected = f"{len(self.directions)} values, one per objective" if self.is_multi_objective else "a number"
+            return None, f"objective returned {value!r}, not {expected}"
+        try:
+            values = [float(v) for v in raw]
+        except (TypeError, ValueError):
+            return None, f"objective returned {value!r}, not a number"
+        if not all(math.isfinite(v) for v in values):
+            return None, f"objective returned {value!r}"
+        return values, None
 
     # ------------------------------------------------------------------ optimise
     def optimize(
@@ -602,6 +699,8 @@ class Study:
         """The architecture to ship now by ``rule`` (``"measured"``, ``"predicted"`` or ``"lcb"``, see
         :mod:`gpnas.study.recommend`), with ``mean`` and ``std`` of its predicted performance when a model exists and
         ``measured`` when it was evaluated.  ``None`` before the first result."""
+        if self.is_multi_objective:
+            return None  # no single architecture to ship: best_trials is the Pareto front
         done = self.trials_in("done")
         pool = self._pool() if rule == "predicted" else None
         if self._multi_budget:
@@ -626,6 +725,8 @@ class Study:
     def summary(self) -> dict[str, Any]:
         if isinstance(self.sampler, MultiBudgetSampler):
             return multi_budget_summary(self)
+        if self.is_multi_objective:
+            return self._multi_objective_summary()
         best = self.best_trial
         return {
             "space": self.space.name,
@@ -647,6 +748,56 @@ class Study:
             "initial_by": "proxies" if self.side_features is not None and self.side_features.vote() is not None
             else "random",
             "values": [t.value for t in self.trials_in("done")],
+        }
+
+    def objective_models(self) -> list[GPNASRegressor]:
+        """A GP per objective, fitted on the finished trials (the first objective's is :attr:`model_`): what the
+        report's predicted Pareto front is drawn from.  Empty under 2 finished trials."""
+        first = self.refit()
+        if first is None:
+            return []
+        X = self._arrays("done")
+        values = self.objective_values()
+        return [first] + [self._fit(X, values[:, j], float(self.signs[j])) for j in range(1, values.shape[1])]
+
+    def predicted_front(self) -> tuple[np.ndarray, np.ndarray]:
+        """The architectures of the candidate pool (and the evaluated ones) whose predicted means no other's
+        dominate: ``(X (m, d), means (m, k))``, sorted by the first objective."""
+        models = self.objective_models()
+        if not models:
+            return np.empty((0, self.space.n_positions), dtype=int), np.empty((0, len(self.directions)))
+        X = np.unique(np.vstack([self._mse_pool(), self._arrays("done")]), axis=0)
+        means = np.column_stack([m.predict(X) for m in models])
+        front = pareto_front(means, self.signs)
+        order = front[np.argsort(means[front, 0])]
+        return X[order], means[order]
+
+    def _multi_objective_summary(self) -> dict[str, Any]:
+        """A multi-objective study's summary: its Pareto front instead of a best trial (and no single-objective
+        recommendation or expected error)."""
+        front = self.best_trials
+        return {
+            "space": self.space.name,
+            "strategy": self.sampler.name,
+            "direction": self.direction,
+            "directions": self.directions,
+            # the objectives' names where the study was told them (the command line stores NAME:direction)
+            "objective_names": [spec.rsplit(":", 1)[0] for spec in
+                                (self.user_attrs.get("objective") or {}).get("objectives") or []] or None,
+            "n_done": len(self.trials_in("done")),
+            "n_failed": len(self.trials_in("failed")),
+            "stop_reason": self.stop_reason,
+            "best_found": None,
+            "pareto_front": [{"number": t.number, "arch": t.params, "values": list(t.values or [t.value])}
+                             for t in front],
+            "best_predicted": None,
+            "recommended": None,
+            "expected_mse": None,
+            "noise_share": None,
+            "n_initial": self.n_initial,
+            "initial_by": "proxies" if self.side_features is not None and self.side_features.vote() is not None
+            else "random",
+            "values": self.objective_values().tolist(),
         }
 
     def to_dict(self) -> dict[str, Any]:

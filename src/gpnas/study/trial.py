@@ -30,6 +30,9 @@ class Trial:
     attempts: int = 0
     heartbeat: float | None = None
     space: SearchSpace | None = field(default=None, repr=False, compare=False)
+    #: A multi-objective trial's values, one per objective in the study's order (``value`` is the first); ``None``
+    #: in a single-objective study and before the trial is done.
+    values: list[float] | None = None
 
     @property
     def params(self) -> dict[str, Any]:
@@ -41,16 +44,19 @@ class Trial:
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "arch": self.params, "state": self.state, "value": self.value,
                 "error": self.error, "round": self.round, "worker": self.worker, "attempts": self.attempts,
-                "duration_s": (self.finished - self.started) if self.finished and self.started else None}
+                "duration_s": (self.finished - self.started) if self.finished and self.started else None,
+                **({"values": list(self.values)} if self.values is not None else {})}
 
     def record(self) -> dict[str, Any]:
         """The storage row (architecture as indices)."""
         return {"number": self.number, "arch": [int(v) for v in self.arch], "state": self.state, "value": self.value,
                 "error": self.error, "started": self.started, "finished": self.finished, "worker": self.worker,
-                "round": self.round, "attempts": self.attempts, "heartbeat": self.heartbeat}
+                "round": self.round, "attempts": self.attempts, "heartbeat": self.heartbeat,
+                "objectives": None if self.values is None else [float(v) for v in self.values]}
 
     @classmethod
     def from_record(cls, row: Mapping[str, Any], space: SearchSpace | None = None) -> "Trial":
         return cls(int(row["number"]), np.array(row["arch"], dtype=int), row["state"], row["value"], row["error"],
                    row["started"], row["finished"], int(row["round"] or 0), row["worker"], int(row["attempts"] or 0),
-                   row.get("heartbeat"), space)
+                   row.get("heartbeat"), space,
+                   None if row.get("objectives") is None else [float(v) for v in row["objectives"]])
