@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "figures"
-COLORS = {"gpnas": "#1b6ca8", "gpnas-per-objective": "#67a9cf", "optuna-gp": "#e08214", "tpe": "#5aae61",
+COLORS = {"gpnas": "#1b6ca8", "gpnas-study": "#08306b", "gpnas-per-objective": "#67a9cf", "optuna-gp": "#e08214",
+          "tpe": "#5aae61",
           "nsga2": "#9970ab", "random": "#999999"}
 
 

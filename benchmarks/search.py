@@ -248,6 +248,8 @@ def load_cache(path: Path) -> dict:
     if path.exists():
         for line in path.read_text().splitlines():
             run = json.loads(line)
+            if run["strategy"].startswith("optuna-") and "trials" not in run:
+                continue  # cached before trials were counted: its ms / trial is unknown, so it runs again
             done[cache_key(run)] = run
     return done
 
