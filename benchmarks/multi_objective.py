@@ -1,7 +1,11 @@
 """Accuracy against latency (issue #24): the Pareto front found by multi-objective Optuna studies on NAS-Bench-201.
 
 Each (dataset, device) pair is a two-objective table: a cell's NATS-Bench accuracy (maximise) and its latency on one
-of HELP's devices (minimise; ``../shared/data/help-latency``).  Every sampler runs a plain Optuna study,
+of HELP's devices (minimise; ``../shared/data/help-latency``); or, for ``accel:DEVICE``, an Accel-NASBench
+architecture's ImageNet accuracy (maximise) and its measured throughput on ``DEVICE`` (a100, 3090, tpuv2, tpuv3,
+zcu102, vck190; images/s, maximise).  Accel-NASBench lists 5,125 of its 5.9e11 architectures: an Optuna sampler's
+suggestion is answered by the nearest listed one (Hamming distance, ties to the first row), and gpnas's own study
+proposes among the listed ones (as ``gpnas search --table`` does).  Every sampler runs a plain Optuna study,
 ``suggest_categorical`` per edge, for ``--trials`` trials:
 
 * ``gpnas``: :class:`GPNASSampler` (ParEGO scalarisations of the two objectives, the default strategy);
@@ -19,6 +23,7 @@ GPNASSampler's multi-objective default is chosen on the tuning pairs (:data:`TUN
 
     python benchmarks/multi_objective.py [--seeds 5] [--trials 100]
         [--pairs cifar10:pixel2,cifar10:eyeriss,cifar100:fpga,imagenet16-120:raspi4]
+    python benchmarks/multi_objective.py --pairs accel:a100,accel:zcu102 --out multi_objective_accel
 """
 
 from __future__ import annotations
@@ -46,11 +51,27 @@ SAMPLERS = ["gpnas", "gpnas-study", "gpnas-per-objective", "nsga2", "tpe", "optu
 #: GPNASSampler's multi-objective default is chosen on these pairs; the others are held out from that choice.
 TUNING = ("cifar10:pixel2", "cifar10:eyeriss")
 CHECKPOINTS = [25, 50, 100]
-SIGNS = np.array([1.0, -1.0])
+SIGNS = np.array([1.0, -1.0])  # NB201: accuracy up, latency down
+
+
+def _signs(pair: str) -> np.ndarray:
+    """Accel-NASBench pairs maximise both accuracy and throughput; NB201 pairs minimise latency."""
+    return np.array([1.0, 1.0]) if pair.startswith("accel:") else SIGNS
+
+
+def _directions(pair: str) -> list[str]:
+    return ["maximize" if s > 0 else "minimize" for s in _signs(pair)]
 
 
 @functools.lru_cache(maxsize=None)  # once per worker process: loading the two tables takes seconds
 def _table(dataset: str, device: str):
+    if dataset == "accel":
+        from gpnas.io.tables import load_accel_nasbench
+
+        table = load_accel_nasbench()
+        throughput = table.extra[f"throughput_{device}_mean"]
+        keep = np.isfinite(throughput)
+        return table.space, table.X[keep], np.column_stack([table.y[keep], throughput[keep]])
     from gpnas.io.latency import load_nb201_latency
     from gpnas.io.tables import load_table
 
@@ -68,12 +89,23 @@ def _problem(pair: str):
 
     dataset, device = pair.split(":")
     space, X, values = _table(dataset, device)
-    lookup = {tuple(int(v) for v in x): v for x, v in zip(X, values)}
+    lookup = {}
+    for x, v in zip(X, values):  # a duplicated architecture keeps its first row
+        lookup.setdefault(tuple(int(c) for c in x), v)
     # the median cell: only points better than a typical cell in both objectives count (the table's worst corner
     # would let any few random points cover most of the volume)
     reference = np.array([np.median(values[:, 0]), np.median(values[:, 1])])
-    best = hypervolume_2d(values[pareto_front(values, SIGNS)], SIGNS, reference)
-    return space, lookup, reference, best
+    signs = _signs(pair)
+    best = hypervolume_2d(values[pareto_front(values, signs)], signs, reference)
+    rows = np.array(list(lookup), dtype=int)
+    return space, lookup, reference, best, (None if len(rows) == space.size else rows)
+
+
+def _nearest(rows: np.ndarray | None, lookup: dict, arch: tuple) -> tuple:
+    """``arch`` itself when the table lists it, else the listed architecture nearest to it (Hamming; first row)."""
+    if rows is None or arch in lookup:
+        return arch
+    return tuple(int(v) for v in rows[int(np.argmin((rows != np.asarray(arch)[None, :]).sum(axis=1)))])
 
 
 def _sampler(name: str, seed: int):
@@ -95,36 +127,39 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
     from gpnas.sampling.scalarization import hypervolume_2d
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space, lookup, reference, best = _problem(pair)
+    space, lookup, reference, best, rows = _problem(pair)
+    signs = _signs(pair)
     names = [c.name for c in space.choices]
     options = [list(c.values) for c in space.choices]
     if sampler == "gpnas-study":
-        measured, seconds = _native_study(space, lookup, seed, trials)
-        share = {c: hypervolume_2d(measured[:c], SIGNS, reference) / best for c in CHECKPOINTS if c <= trials}
+        measured, seconds = _native_study(space, lookup, rows, _directions(pair), seed, trials)
+        share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
         return {"pair": pair, "sampler": sampler, "seed": seed, "share": share,
                 "ms_per_trial": 1000 * seconds / trials}
 
     def objective(trial):
         arch = tuple(options[j].index(trial.suggest_categorical(name, options[j])) for j, name in enumerate(names))
-        acc, lat = lookup[arch]
-        return float(acc), float(lat)
+        acc, cost = lookup[_nearest(rows, lookup, arch)]
+        return float(acc), float(cost)
 
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=_sampler(sampler, seed))
+    study = optuna.create_study(directions=_directions(pair), sampler=_sampler(sampler, seed))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study.optimize(objective, n_trials=trials)
     seconds = time.perf_counter() - start
     measured = np.array([t.values for t in study.trials])
-    share = {c: hypervolume_2d(measured[:c], SIGNS, reference) / best for c in CHECKPOINTS if c <= trials}
+    share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
     return {"pair": pair, "sampler": sampler, "seed": seed, "share": share, "ms_per_trial": 1000 * seconds / trials}
 
 
-def _native_study(space, lookup: dict, seed: int, trials: int) -> tuple[np.ndarray, float]:
-    """A gpnas multi-objective study over the table: its measured values in trial order, and its seconds."""
+def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
+                  trials: int) -> tuple[np.ndarray, float]:
+    """A gpnas multi-objective study over the table (its listed architectures only, where it lists part of its
+    space): its measured values in trial order, and its seconds."""
     from gpnas.study import create_study
 
-    study = create_study(space, directions=["maximize", "minimize"], seed=seed, heartbeat_interval=None)
+    study = create_study(space, directions=directions, seed=seed, heartbeat_interval=None, candidates=rows)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -140,6 +175,7 @@ def main() -> None:
     parser.add_argument("--pairs", default="cifar10:pixel2,cifar10:eyeriss,cifar100:fpga,imagenet16-120:raspi4")
     parser.add_argument("--samplers", default=",".join(SAMPLERS))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="multi_objective", help="results name (results/OUT.md and .json)")
     args = parser.parse_args()
     jobs = [(pair, s, seed) for pair in args.pairs.split(",") for s in args.samplers.split(",")
             for seed in range(args.seeds)]
@@ -156,15 +192,16 @@ def main() -> None:
             print(rows[-1], flush=True)
     markdown = (
         f"Hypervolume of the measured points as a share of the whole table's Pareto front (NB201 accuracy, maximised, "
-        f"against HELP latency on the device, minimised; reference point: the table's median accuracy and median "
-        f"latency), median of {args.seeds} seeds (0..{args.seeds - 1}), plain Optuna studies; T = a tuning pair "
-        "(GPNASSampler's multi-objective default was chosen on it), H = held out:\n\n"
+        f"against HELP latency on the device, minimised; Accel-NASBench accuracy and throughput on the device, both "
+        f"maximised, the nearest listed architecture answering an Optuna suggestion; reference point: the table's "
+        f"median accuracy and median latency or throughput), median of {args.seeds} seeds (0..{args.seeds - 1}), "
+        "plain Optuna studies; T = a tuning pair (GPNASSampler's multi-objective default was chosen on it), H = held out:\n\n"
         + markdown_table(["dataset:device", "sampler"] + [f"after {c}" for c in CHECKPOINTS if c <= args.trials]
                          + ["ms / trial"], rows)
         + f"\n\nCommand: `python benchmarks/multi_objective.py {' '.join(sys.argv[1:])}`."
     )
     print(markdown)
-    write_results("multi_objective", markdown, {"results": results, "args": vars(args)})
+    write_results(args.out, markdown, {"results": results, "args": vars(args)})
 
 
 if __name__ == "__main__":

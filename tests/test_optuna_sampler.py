@@ -266,3 +266,58 @@ def test_startup_is_random_for_exactly_the_startup_trials():
     study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0, n_startup_trials=5))
     study.optimize(categorical_objective, n_trials=8)
     assert [ARCH_KEY in t.system_attrs for t in study.trials] == [False] * 5 + [True] * 3
+
+
+def test_finished_trials_are_decoded_once_and_the_cache_changes_nothing(monkeypatch):
+    def run(cached):
+        sampler = GPNASSampler(seed=5)
+        decoded = []
+        original = GPNASSampler._arch
+
+        def counting(self, trial, names, search_space):
+            decoded.append(trial.number)
+            return original(self, trial, names, search_space)
+
+        monkeypatch.setattr(GPNASSampler, "_arch", counting)
+        if not cached:  # each proposal starts from an empty cache: every finished trial is decoded again
+            original_history = GPNASSampler._history
+
+            def uncached(self, *args):
+                self._arch_cache.clear()
+                return original_history(self, *args)
+
+            monkeypatch.setattr(GPNASSampler, "_history", uncached)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(categorical_objective, n_trials=20)
+        monkeypatch.undo()
+        return [architecture(t) for t in study.trials], decoded, sampler
+
+    with_cache, decoded, sampler = run(True)
+    without, decoded_again, _ = run(False)
+    assert with_cache == without  # the same proposals
+    assert len(decoded) == len(set(decoded)) == 19  # each finished trial once (the last one is never read back)
+    assert len(decoded_again) > 5 * len(decoded)
+    other = optuna.create_study(direction="maximize", sampler=sampler)  # another study: the cache starts afresh
+    other.optimize(categorical_objective, n_trials=12)
+    assert sampler._arch_cache_owner == (other.study_name, id(other._storage))
+    assert len(sampler._arch_cache) == 11
+
+
+def test_warm_start_reuses_the_last_fit_and_stays_as_good(monkeypatch):
+    from gpnas.gp.regressor import GPNASRegressor
+
+    restarts = []
+    original = GPNASRegressor.fit
+
+    def recording(self, X, y, *args, **kwargs):
+        restarts.append(self.n_restarts)
+        return original(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(GPNASRegressor, "fit", recording)
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=1, warm_start=True))
+    study.optimize(categorical_objective, n_trials=25)
+    # the first fit is fresh (the model's restarts); each later one starts at the previous fit with one restart
+    assert restarts[0] != 1 and set(restarts[1:]) == {1} and len(restarts) == 15
+    best = max(categorical_objective(optuna.trial.FixedTrial({f"layer{i}_op": "conv5" for i in range(6)}
+                                                             | {"width": 4})), 0)
+    assert study.best_value >= best - 1.0

@@ -138,6 +138,10 @@ class GPNASSampler(BaseSampler):
         self._search_space = IntersectionSearchSpace(include_pruned=True)
         self._warm_start = bool(warm_start)
         self._last_fit: dict[tuple, tuple] = {}  # search-space names -> the last fit's (sigma, lengthscale, noise)
+        # (trial id, search-space names) -> the finished trial's choice indices: a finished trial never changes, so
+        # each is decoded from its parameters once, not again at every later trial
+        self._arch_cache: dict[tuple, list[int] | None] = {}
+        self._arch_cache_owner: tuple | None = None
         self._warned_independent: set[str] = set()
         self._proposal_lock = threading.Lock()
         self._warned_fit: set[str] = set()
@@ -145,11 +149,14 @@ class GPNASSampler(BaseSampler):
     def __getstate__(self) -> dict[str, Any]:  # picklable (Ray Tune checkpoints its searcher): a lock is not
         state = self.__dict__.copy()
         del state["_proposal_lock"]
+        state["_arch_cache"], state["_arch_cache_owner"] = {}, None  # rebuilt where it is unpickled
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._proposal_lock = threading.Lock()
+        self.__dict__.setdefault("_arch_cache", {})
+        self.__dict__.setdefault("_arch_cache_owner", None)
 
     # ------------------------------------------------------------------ Optuna's sampler interface
     def reseed_rng(self) -> None:
@@ -180,6 +187,9 @@ class GPNASSampler(BaseSampler):
         names = sorted(search_space)
         space = self._space(names, search_space)
         trials = study._get_trials(deepcopy=False, use_cache=True)
+        owner = (study.study_name, id(study._storage))
+        if self._arch_cache_owner != owner:  # a sampler used for another study: trial ids mean other trials there
+            self._arch_cache, self._arch_cache_owner = {}, owner
         X_done, y_done, violation, X_pending, X_failed = self._history(trials, trial, names, search_space, space)
         if len(y_done) < max(MIN_FIT_TRIALS, self._n_startup_trials):
             return {}
@@ -332,10 +342,17 @@ class GPNASSampler(BaseSampler):
 
     def _history(self, trials, current: FrozenTrial, names, search_space, space):
         done, values, violations, pending, failed = [], [], [], [], []
+        key_names = tuple(names)
         for t in trials:
             if t.number == current.number:
                 continue
-            arch = self._arch(t, names, search_space)
+            if t.state.is_finished():
+                key = (t._trial_id, key_names)
+                if key not in self._arch_cache:
+                    self._arch_cache[key] = self._arch(t, names, search_space)
+                arch = self._arch_cache[key]
+            else:
+                arch = self._arch(t, names, search_space)
             if arch is None:
                 continue
             if t.state == TrialState.COMPLETE and t.values is not None and np.all(np.isfinite(t.values)):
