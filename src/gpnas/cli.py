@@ -332,6 +332,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         described = {k: v for k, v in vars(objective).items() if not k.startswith("_") and k != "device"}
         if len(epochs) > 1:
             budgets, described["epochs"] = epochs, epochs
+        if proxy_pool is not None:
+            described["proxies"] = proxy_pool  # a study resumed with another pool (or none) is refused below
     if directions is not None or table_path is None and objectives and [n for n, _ in objectives] != ["accuracy"]:
         described["objectives"] = [f"{n}:{d}" for n, d in objectives]  # a resume with others is refused below
         if budgets is not None:
@@ -340,8 +342,6 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         if mse_threshold is not None:
             raise DataError("--mse-threshold (Theorem 3's stop) applies to one objective; a multi-objective search "
                             "stops on --budget")
-        if proxy_pool is not None:
-            described["proxies"] = proxy_pool  # a study resumed with another pool (or none) is refused below
     if proxy_pool is not None and (table_path is not None or budgets is not None):
         raise DataError("--proxies applies to single-budget training searches (the children are scored before "
                         "they are trained); a table's published proxies go in with `gpnas table --proxies` and "
