@@ -61,7 +61,12 @@ PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": lambda v: bool(int(v))}
-MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int}
+MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
+              "sigma_bounds": lambda v: [float(b) for b in v.split("/")],
+              "lengthscale_bounds": lambda v: [float(b) for b in v.split("/")]}
+#: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
+#: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
+OPTUNA_KEYS = {"candidates": lambda v: bool(int(v))}
 CACHE = Path(__file__).resolve().parent / "_cache" / "search_runs_v2.jsonl"
 
 
@@ -71,7 +76,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     options = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
-        kinds = {**SAMPLER_KEYS, **STUDY_KEYS, **MODEL_KEYS}
+        kinds = {**SAMPLER_KEYS, **STUDY_KEYS, **MODEL_KEYS, **(OPTUNA_KEYS if name == "optuna-gpnas" else {})}
         if key not in kinds:
             raise SystemExit(f"unknown option {key!r} in {spec!r}; expected one of {sorted(kinds)}")
         options[key] = kinds[key](value)
@@ -188,6 +193,8 @@ def run_optuna(objective: Objective, spec: str, seed: int, budget: int) -> list:
     samplers = {"optuna-tpe": optuna.samplers.TPESampler, "optuna-gp": optuna.samplers.GPSampler,
                 "optuna-gpnas": GPNASSampler}
     name, options = parse_spec(spec)  # optuna-gpnas:warm_start=1
+    if options.pop("candidates", False) and objective.candidates is not None:
+        options["candidates"] = [dict(zip(names, map(int, row))) for row in objective.candidates]
     study = optuna.create_study(direction="maximize", sampler=samplers[name](seed=seed, **options))
     study.optimize(evaluate, n_trials=5 * budget)  # repeats are answered from the cache and not counted
     return archs, len(study.trials)
@@ -407,8 +414,8 @@ def main() -> None:
     jobs = []
     for table in tables:
         for strategy in strategies:
-            n = (args.seeds if ":" in strategy or strategy == DEFAULT else
-                 args.slow_peer_seeds if strategy in ("optuna-gp", "optuna-gpnas") else args.peer_seeds)
+            n = (args.slow_peer_seeds if strategy.split(":")[0] in ("optuna-gp", "optuna-gpnas") else
+                 args.seeds if ":" in strategy or strategy == DEFAULT else args.peer_seeds)
             if table == "accel-surrogate":  # seconds per query (a local search over 5.9e11 architectures)
                 n = min(n, args.surrogate_seeds)
             if strategy == "optuna-gp" and args.gp_tables is not None and table not in args.gp_tables:

@@ -321,3 +321,65 @@ def test_warm_start_reuses_the_last_fit_and_stays_as_good(monkeypatch):
     best = max(categorical_objective(optuna.trial.FixedTrial({f"layer{i}_op": "conv5" for i in range(6)}
                                                              | {"width": 4})), 0)
     assert study.best_value >= best - 1.0
+
+
+def _candidates(n: int, seed: int = 0) -> list[dict]:
+    """``n`` distinct architectures of :func:`categorical_objective`'s space, as ``enqueue_trial`` takes them."""
+    rng = np.random.default_rng(seed)
+    found: dict[tuple, dict] = {}
+    while len(found) < n:
+        c = {f"layer{i}_op": OPS[int(rng.integers(len(OPS)))] for i in range(6)} | {"width": int(rng.integers(1, 5))}
+        found.setdefault(tuple(c.values()), c)
+    return list(found.values())
+
+
+def test_candidates_are_the_only_architectures_proposed_each_once_before_any_repeats():
+    candidates = _candidates(25)
+    allowed = {tuple(c.values()) for c in candidates}
+    study = optuna.create_study(direction="maximize",
+                                sampler=GPNASSampler(seed=0, n_startup_trials=5, candidates=candidates))
+    study.optimize(categorical_objective, n_trials=30)
+    archs = [architecture(t) for t in study.trials]
+    assert set(archs) <= allowed
+    assert len(set(archs[:25])) == 25  # every candidate once (model proposals included) before the first repeat
+    best = max(categorical_objective(optuna.trial.FixedTrial(c)) for c in candidates)
+    assert study.best_value == pytest.approx(best)
+
+
+def test_the_model_proposes_among_candidates_and_finds_their_best_sooner_than_random():
+    # 200 candidates, the best of them planted; the model (from trial 8 on) must reach it well before 100 trials,
+    # where a uniform draw without repeats expects it at about trial 100
+    candidates = _candidates(199, seed=1) + [{f"layer{i}_op": "conv5" for i in range(6)} | {"width": 4}]
+    allowed = {tuple(c.values()) for c in candidates}
+    first = []
+    for seed in range(3):
+        study = optuna.create_study(direction="maximize",
+                                    sampler=GPNASSampler(seed=seed, n_startup_trials=8, candidates=candidates))
+        study.optimize(categorical_objective, n_trials=40)
+        archs = [architecture(t) for t in study.trials]
+        assert set(archs) <= allowed
+        first.append(next((i for i, a in enumerate(archs) if a == ("conv5",) * 6 + (4,)), 40))
+    assert np.median(first) < 25
+
+
+def test_bad_candidates_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="empty"):
+        GPNASSampler(candidates=[])
+    with pytest.raises(ValueError, match="candidate 1 has the parameters"):
+        GPNASSampler(candidates=[{"a": 1, "b": 2}, {"a": 1}])
+    candidates = _candidates(5)
+    candidates[3] = dict(candidates[3], layer2_op="conv7")
+    study = optuna.create_study(direction="maximize",
+                                sampler=GPNASSampler(seed=0, n_startup_trials=2, candidates=candidates))
+    with pytest.raises(ValueError, match="candidate 3 gives 'layer2_op' the value 'conv7'"):
+        study.optimize(categorical_objective, n_trials=6)
+
+
+def test_a_pickled_sampler_keeps_its_candidates():
+    import pickle
+
+    candidates = _candidates(12)
+    sampler = pickle.loads(pickle.dumps(GPNASSampler(seed=0, n_startup_trials=3, candidates=candidates)))
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(categorical_objective, n_trials=8)
+    assert {architecture(t) for t in study.trials} <= {tuple(c.values()) for c in candidates}

@@ -33,6 +33,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from gpnas.gp.regressor import GPNASRegressor
+from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, simplex_weights
 from gpnas.sampling.strategies import SamplingContext, make_sampler
@@ -52,6 +53,25 @@ def default_group(name: str) -> str:
     """The operation type of a parameter when no ``groups`` are given: its name without digits, so that
     ``block3_kernel`` and ``block5_kernel`` share the group ``block_kernel`` and ``edge0 .. edge5`` share ``edge``."""
     return re.sub(r"\d+", "", name).strip("_-.") or "op"
+
+
+def _checked_candidates(candidates: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """``candidates`` as a list of dicts over one set of names, or ``ValueError`` saying what is wrong."""
+    if candidates is None:
+        return None
+    checked = [dict(c) for c in candidates]
+    if not checked:
+        raise ValueError("GPNASSampler: candidates is empty; give at least one, or None for the whole space")
+    names = set(checked[0])
+    for i, candidate in enumerate(checked):
+        if set(candidate) != names:
+            raise ValueError(f"GPNASSampler: candidate {i} has the parameters {sorted(candidate)}, candidate 0 "
+                             f"{sorted(names)}; every candidate needs the same ones")
+    return checked
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
 
 
 class IndependentSamplingWarning(UserWarning):
@@ -100,6 +120,12 @@ class GPNASSampler(BaseSampler):
     warm_start:
         Start each trial's hyperparameter fit from the last trial's values with one restart (cheaper per trial), as a
         gpnas study does, instead of a fresh fit with the model's restarts (the default).
+    candidates:
+        The only architectures to propose, when just some can be evaluated (a benchmark table's rows, a set of
+        pretrained subnets): each a mapping from parameter name to value, as ``study.enqueue_trial`` takes, all over
+        the same names.  Trials before the model is fitted draw unseen candidates at random, the model then chooses
+        among the unseen ones, and once every candidate has been tried a random one is repeated.  A value that is not
+        among its parameter's options raises ``ValueError`` when the model first meets it.
 
     multi_objective:
         How a multi-objective study (``optuna.create_study(directions=[...])``) proposes.  Each proposal draws weights
@@ -120,8 +146,12 @@ class GPNASSampler(BaseSampler):
                  constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
                  max_int_choices: int = 32, pool_size: int = 20000,
                  model_params: Mapping[str, Any] | None = None, warm_start: bool = False,
-                 multi_objective: str = "parego") -> None:
+                 multi_objective: str = "parego", candidates: Sequence[Mapping[str, Any]] | None = None) -> None:
         make_sampler(strategy)  # fails early on an unknown name
+        self._candidates = _checked_candidates(candidates)
+        # search-space names -> (the candidates' distinct choice indices over them, each row's candidate numbers)
+        self._candidate_sets: dict[tuple, tuple[CandidateSet, dict[tuple, list[int]]]] = {}
+        self._chosen: dict[int, dict[str, Any]] = {}  # trial id -> the candidate it was given
         if multi_objective not in MULTI_OBJECTIVE_MODES:
             raise ValueError(f"multi_objective must be one of {MULTI_OBJECTIVE_MODES}, got {multi_objective!r}")
         self._multi_objective = multi_objective
@@ -157,6 +187,8 @@ class GPNASSampler(BaseSampler):
         self._proposal_lock = threading.Lock()
         self.__dict__.setdefault("_arch_cache", {})
         self.__dict__.setdefault("_arch_cache_owner", None)
+        for name, default in (("_candidates", None), ("_candidate_sets", {}), ("_chosen", {})):
+            self.__dict__.setdefault(name, default)
 
     # ------------------------------------------------------------------ Optuna's sampler interface
     def reseed_rng(self) -> None:
@@ -176,6 +208,9 @@ class GPNASSampler(BaseSampler):
         # previous proposal was stored as that trial's pending architecture, so two threads never propose the same
         with self._proposal_lock:
             params = self._propose(study, trial, choices) if choices else {}
+            for name, dist in search_space.items():
+                if name not in params and self._candidates is not None and name in self._candidates[0]:
+                    params[name] = self._independent_candidate(study, trial)[name]
         for name, dist in search_space.items():
             if name not in params:
                 params[name] = self._independent_sampler.sample_independent(study, trial, name, dist)
@@ -191,18 +226,23 @@ class GPNASSampler(BaseSampler):
         if self._arch_cache_owner != owner:  # a sampler used for another study: trial ids mean other trials there
             self._arch_cache, self._arch_cache_owner = {}, owner
         X_done, y_done, violation, X_pending, X_failed = self._history(trials, trial, names, search_space, space)
-        if len(y_done) < max(MIN_FIT_TRIALS, self._n_startup_trials):
-            return {}
+        candidates = self._candidate_set(names, search_space) if self._candidates is not None else None
         rng = self._trial_rng(trial)
+        if len(y_done) < max(MIN_FIT_TRIALS, self._n_startup_trials):
+            if candidates is None:
+                return {}
+            seen = {tuple(int(v) for v in x) for x in np.vstack([X_done, X_pending, X_failed])}
+            draw = candidates[0].sample(1, rng, seen)
+            return self._give(study, trial, names, search_space, draw[0], rng) if draw.shape[0] else {}
         signs = np.array([1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions])
         if signs.size == 1:
             y_done, sign = y_done[:, 0], float(signs[0])
         elif self._multi_objective == "per-objective" and violation is None:
-            arch = self._per_objective_proposal(space, X_done, y_done, signs, X_pending, X_failed, rng)
+            arch = self._per_objective_proposal(space, X_done, y_done, signs, X_pending, X_failed, rng,
+                                                candidates[0] if candidates is not None else None)
             if arch is None:
                 return {}
-            study._storage.set_trial_system_attr(trial._trial_id, ARCH_KEY, dict(zip(names, arch)))
-            return {name: self._value(search_space[name], index) for name, index in zip(names, arch)}
+            return self._give(study, trial, names, search_space, arch, rng)
         else:  # ParEGO: this trial's random Chebyshev scalarisation of the objectives, larger is better
             y_done = chebyshev_utility(normalized_utilities(y_done, signs), simplex_weights(signs.size, rng))
             sign = 1.0
@@ -221,19 +261,63 @@ class GPNASSampler(BaseSampler):
         sampler = make_sampler(self._strategy, pool_size=self._pool_size)
         ctx = SamplingContext(space=space, X_done=X_done[feasible], y_done=sign * y_done[feasible],
                               X_pending=np.vstack([X_pending, X_done[~feasible]]), X_failed=X_failed, rng=rng,
-                              model=model, sign=sign)
+                              model=model, sign=sign, candidates=candidates[0] if candidates is not None else None)
         if violation is None or feasible.all():
             proposal = sampler.propose(ctx, 1)
         else:
             proposal = self._feasible_first(sampler, ctx, X_done, violation, params)
         if proposal.shape[0] == 0:
             return {}  # every architecture has been tried: let the independent sampler repeat one
-        arch = [int(v) for v in proposal[0]]
+        return self._give(study, trial, names, search_space, proposal[0], rng)
+
+    def _give(self, study: optuna.Study, trial: FrozenTrial, names: list[str], search_space, arch,
+              rng: np.random.Generator) -> dict[str, Any]:
+        """Propose ``arch`` (choice indices over ``names``): stored as the trial's pending architecture and, with
+        ``candidates``, the candidate it stands for kept for the trial's other parameters."""
+        arch = [int(v) for v in arch]
         study._storage.set_trial_system_attr(trial._trial_id, ARCH_KEY, dict(zip(names, arch)))
+        if self._candidates is not None:  # several candidates may agree on these names: one of them at random
+            members = self._candidate_set(names, search_space)[1][tuple(arch)]
+            self._chosen[trial._trial_id] = self._candidates[int(rng.choice(members))]
         return {name: self._value(search_space[name], index) for name, index in zip(names, arch)}
 
+    def _candidate_set(self, names: list[str], search_space) -> tuple[CandidateSet, dict[tuple, list[int]]]:
+        """The candidates as choice indices over ``names`` (each distinct row once) and, per row, the candidates
+        it stands for."""
+        key = tuple(names)
+        if key not in self._candidate_sets:
+            members: dict[tuple, list[int]] = {}
+            for i, candidate in enumerate(self._candidates):
+                row = []
+                for name in names:
+                    if name not in candidate:
+                        raise ValueError(f"GPNASSampler: parameter {name!r} is not in the candidates (they hold "
+                                         f"{sorted(candidate)})")
+                    index = self._index(search_space[name], candidate[name])
+                    if index is None:
+                        raise ValueError(f"GPNASSampler: candidate {i} gives {name!r} the value "
+                                         f"{candidate[name]!r}, not one of its options "
+                                         f"{self._options(search_space[name])}")
+                    row.append(index)
+                members.setdefault(tuple(row), []).append(i)
+            self._candidate_sets[key] = (CandidateSet(np.array(list(members), dtype=int)), members)
+        return self._candidate_sets[key]
+
+    def _independent_candidate(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+        """The candidate of a trial the model did not propose (before any trial finished, or with every
+        architecture tried): an untried one at random, else any."""
+        if trial._trial_id not in self._chosen:
+            names = sorted(self._candidates[0])
+            tried = {tuple(_hashable(t.params.get(n)) for n in names)
+                     for t in study._get_trials(deepcopy=False, use_cache=True) if t.number != trial.number}
+            fresh = [c for c in self._candidates if tuple(_hashable(c[n]) for n in names) not in tried]
+            pool = fresh or self._candidates
+            self._chosen[trial._trial_id] = pool[int(self._trial_rng(trial).integers(len(pool)))]
+        return self._chosen[trial._trial_id]
+
     def _per_objective_proposal(self, space: SearchSpace, X_done: np.ndarray, values: np.ndarray, signs: np.ndarray,
-                                X_pending: np.ndarray, X_failed: np.ndarray, rng) -> list[int] | None:
+                                X_pending: np.ndarray, X_failed: np.ndarray, rng,
+                                candidates: CandidateSet | None = None) -> list[int] | None:
         """A model per objective (normalised utilities, larger is better); the unseen candidate whose optimistic
         utilities have the highest random Chebyshev scalarisation."""
         utilities = normalized_utilities(values, signs)
@@ -241,7 +325,8 @@ class GPNASSampler(BaseSampler):
         parents = X_done[np.argsort(-chebyshev_utility(utilities, weights))[:5]]
         seen = np.vstack([X_done, X_pending, X_failed])
         pool = candidate_pool(space, seen, self._pool_size, rng, parents=parents,
-                              n_mutations=self._pool_size // 10, n_crossovers=self._pool_size // 20)
+                              n_mutations=self._pool_size // 10, n_crossovers=self._pool_size // 20,
+                              candidates=candidates)
         if pool.shape[0] == 0:
             return None
         optimistic = []
@@ -256,6 +341,9 @@ class GPNASSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
+        if self._candidates is not None and param_name in self._candidates[0]:
+            with self._proposal_lock:
+                return self._independent_candidate(study, trial)[param_name]
         if param_name not in self._warned_independent and not self._is_choice(param_distribution):
             self._warned_independent.add(param_name)
             warnings.warn(f"GPNASSampler: parameter {param_name!r} ({type(param_distribution).__name__}) is not an "
