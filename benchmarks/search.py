@@ -62,8 +62,7 @@ CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": lambda v: bool(int(v))}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
-              "sigma_bounds": lambda v: [float(b) for b in v.split("/")],
-              "lengthscale_bounds": lambda v: [float(b) for b in v.split("/")]}
+              "sigma_bounds": lambda v: [float(b) for b in v.split("/")]}
 #: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
 #: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
 OPTUNA_KEYS = {"candidates": lambda v: bool(int(v))}

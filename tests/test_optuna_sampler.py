@@ -373,6 +373,11 @@ def test_bad_candidates_are_refused_with_the_reason():
                                 sampler=GPNASSampler(seed=0, n_startup_trials=2, candidates=candidates))
     with pytest.raises(ValueError, match="candidate 3 gives 'layer2_op' the value 'conv7'"):
         study.optimize(categorical_objective, n_trials=6)
+    # drawn before any model (the first trial): the same message, not Optuna's own
+    only_bad = [dict(candidates[3])]
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0, candidates=only_bad))
+    with pytest.raises(ValueError, match="candidate 0 gives 'layer2_op' the value 'conv7'"):
+        study.optimize(categorical_objective, n_trials=1)
 
 
 def test_a_pickled_sampler_keeps_its_candidates():

@@ -125,7 +125,7 @@ class GPNASSampler(BaseSampler):
         pretrained subnets): each a mapping from parameter name to value, as ``study.enqueue_trial`` takes, all over
         the same names.  Trials before the model is fitted draw unseen candidates at random, the model then chooses
         among the unseen ones, and once every candidate has been tried a random one is repeated.  A value that is not
-        among its parameter's options raises ``ValueError`` when the model first meets it.
+        among its parameter's options raises ``ValueError`` naming the candidate when it is first drawn or scored.
 
     multi_objective:
         How a multi-objective study (``optuna.create_study(directions=[...])``) proposes.  Each proposal draws weights
@@ -210,7 +210,7 @@ class GPNASSampler(BaseSampler):
             params = self._propose(study, trial, choices) if choices else {}
             for name, dist in search_space.items():
                 if name not in params and self._candidates is not None and name in self._candidates[0]:
-                    params[name] = self._independent_candidate(study, trial)[name]
+                    params[name] = self._candidate_value(study, trial, name, dist)
         for name, dist in search_space.items():
             if name not in params:
                 params[name] = self._independent_sampler.sample_independent(study, trial, name, dist)
@@ -303,6 +303,16 @@ class GPNASSampler(BaseSampler):
             self._candidate_sets[key] = (CandidateSet(np.array(list(members), dtype=int)), members)
         return self._candidate_sets[key]
 
+    def _candidate_value(self, study: optuna.Study, trial: FrozenTrial, name: str, dist: BaseDistribution) -> Any:
+        """The value of ``name`` in the candidate of a trial the model did not propose, checked against ``dist``
+        as the model's path checks it (the same message, not Optuna's)."""
+        candidate = self._independent_candidate(study, trial)
+        value = candidate[name]
+        if self._is_choice(dist) and self._index(dist, value) is None:
+            raise ValueError(f"GPNASSampler: candidate {self._candidates.index(candidate)} gives {name!r} the value "
+                             f"{value!r}, not one of its options {self._options(dist)}")
+        return value
+
     def _independent_candidate(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
         """The candidate of a trial the model did not propose (before any trial finished, or with every
         architecture tried): an untried one at random, else any."""
@@ -343,7 +353,7 @@ class GPNASSampler(BaseSampler):
                            param_distribution: BaseDistribution) -> Any:
         if self._candidates is not None and param_name in self._candidates[0]:
             with self._proposal_lock:
-                return self._independent_candidate(study, trial)[param_name]
+                return self._candidate_value(study, trial, param_name, param_distribution)
         if param_name not in self._warned_independent and not self._is_choice(param_distribution):
             self._warned_independent.add(param_name)
             warnings.warn(f"GPNASSampler: parameter {param_name!r} ({type(param_distribution).__name__}) is not an "
