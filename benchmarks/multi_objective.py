@@ -201,7 +201,7 @@ def main() -> None:
         + f"\n\nCommand: `python benchmarks/multi_objective.py {' '.join(sys.argv[1:])}`."
     )
     print(markdown)
-    write_results(args.out, markdown, {"results": results, "args": vars(args)})
+    write_results(args.out, markdown, {"results": results, "args": vars(args)}, script="benchmarks/multi_objective.py")
 
 
 if __name__ == "__main__":

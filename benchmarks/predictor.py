@@ -617,6 +617,10 @@ def main() -> None:
     parser.add_argument("--predict-size", type=int, default=1_000_000)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--tables", nargs="+", default=None, help="calibration tables (default: tuning and held-out)")
+    parser.add_argument("--dedup-tables", nargs="+", default=None,
+                        help=f"tables of the dedup section (default {DEDUP})")
+    parser.add_argument("--dedup-sizes", type=int, nargs="+", default=[20, 50, 100, 200],
+                        help="training set sizes of the dedup section")
     parser.add_argument("--ablation", action="store_true", help="compare gpnas variants instead of other methods")
     parser.add_argument("--name", default=None, help="results file name (default predictor or predictor_ablation)")
     args = parser.parse_args()
@@ -640,7 +644,8 @@ def main() -> None:
         parts.append("### Fit + predict time per split (median, ms)\n\n"
                      + markdown_table(["method", "ms"], timing_rows))
     if "dedup" in args.sections:
-        results, _ = ranking(args, methods_for, DEDUP, [20, 50, 100, 200], dedup=True, test_size=args.test_size)
+        results, _ = ranking(args, methods_for, args.dedup_tables or DEDUP, args.dedup_sizes, dedup=True,
+                             test_size=args.test_size)
         data["dedup"] = results
         parts.append(ranking_markdown(results, "tau", (
             f"## Other spaces (deduplicated, {args.splits} splits, up to {args.test_size} held out; CVPR 2022 Track 2: "

@@ -62,7 +62,7 @@ CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": lambda v: bool(int(v))}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
-              "sigma_bounds": lambda v: [float(b) for b in v.split("/")]}
+              "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str}
 #: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
 #: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
 OPTUNA_KEYS = {"candidates": lambda v: bool(int(v))}
@@ -226,21 +226,23 @@ def run_one(job: dict) -> dict:
 EARLIER_DEFAULTS = {"warm_start": True, "features": "auto"}
 
 
-def resolved(spec: str, defaults: dict | None = None) -> dict:
-    """Every setting a strategy spec runs with: its options over the code's defaults (``defaults`` overrides those,
-    for runs made when the code had others).  Two specs that resolve alike run alike."""
+def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
+    """Every setting a strategy spec runs with in ``space``: its options over the code's defaults (``defaults``
+    overrides those, for runs made when the code had others; the model's defaults depend on whether the space declares
+    a cell).  Two specs that resolve alike run alike."""
     import inspect
 
     from gpnas.sampling.strategies import SAMPLERS
     from gpnas.study import Study
-    from gpnas.study.study import SEARCH_MODEL_DEFAULTS
+    from gpnas.study.study import SEARCH_MODEL_DEFAULTS, search_model_defaults
 
     name, options = parse_spec(spec)
     if name.startswith("optuna-"):
         return {"name": name, **options}
     study = inspect.signature(Study.__init__).parameters
+    model = SEARCH_MODEL_DEFAULTS if space is None else search_model_defaults(space)
     settings = {"name": name, **SAMPLERS[name]().get_params(), "warm_start": study["warm_start"].default,
-                "n_initial": study["n_initial"].default, **SEARCH_MODEL_DEFAULTS, **(defaults or {}), **options}
+                "n_initial": study["n_initial"].default, **model, **(defaults or {}), **options}
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
 
 
@@ -291,7 +293,9 @@ def summarise(runs: list) -> dict:
     r0 = runs[0]
     to_best = np.array([queries_until(r, lambda v, k: k == r["best_key"]) for r in runs])
     to_top = np.array([queries_until(r, lambda v, k: v >= r["top"] - 1e-9) for r in runs])
-    regret = {c: float(np.median([r0["best"] - max(r["values"][:c]) for r in runs])) for c in CHECKPOINTS}
+    # a checkpoint past the budget was never reached: no regret there
+    regret = {c: float(np.median([r0["best"] - max(r["values"][:c]) for r in runs])) if c <= r0["budget"] else None
+              for c in CHECKPOINTS}
     return {"seeds": [int(r["seed"]) for r in runs], "to_best": to_best, "to_top": to_top,
             "median_to_best": float(np.median(to_best)), "median_to_top": float(np.median(to_top)),
             "regret": regret, "ms": float(np.median([1000 * r["seconds"] / max(1, len(r["values"])) for r in runs])),
@@ -329,7 +333,8 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
                              quartiles(s["to_top"], budget), f"{int(np.isfinite(s['to_top']).sum())}/{len(runs)}",
                              f"{first['random_to_top'] / s['median_to_top']:.1f}x" if np.isfinite(s["median_to_top"])
                              else "<" + f"{first['random_to_top'] / budget:.1f}x",
-                             " / ".join(f"{s['regret'][c]:.2f}" for c in CHECKPOINTS), f"{s['ms']:.0f}",
+                             " / ".join("-" if s["regret"][c] is None else f"{s['regret'][c]:.2f}"
+                                        for c in CHECKPOINTS), f"{s['ms']:.0f}",
                              f"{s['trials']:.0f}", f"{s['ms_trial']:.0f}"])
                 data["tables"].setdefault(table, {"role": role})[f"{strategy}|{batch}"] = {
                     "seeds": s["seeds"], "queries_to_best": [None if not np.isfinite(v) else float(v) for v in s["to_best"]],
@@ -425,8 +430,10 @@ def main() -> None:
             for batch in args.batch_sizes if not strategy.startswith("optuna-") else [1]:
                 if strategy in ("random", "rea", "ls") and batch > 1:
                     continue
-                jobs += [{"table": table, "strategy": strategy, "resolved": resolved(strategy), "seed": base + i,
-                          "budget": args.budget, "batch": batch, "data_dir": args.data_dir} for i in range(n)]
+                space = objective_for(table, args.data_dir).space if n else None
+                jobs += [{"table": table, "strategy": strategy, "resolved": resolved(strategy, space=space),
+                          "seed": base + i, "budget": args.budget, "batch": batch, "data_dir": args.data_dir}
+                         for i in range(n)]
     done = load_cache(CACHE)
     run_all(jobs, args.workers, done)
     runs_by: dict = {}

@@ -7,8 +7,9 @@ Two measurements, written to ``results/search_diagnosis.md``:
   one-hot pairs of positions (second order).  Reported: Kendall tau of the fit with the accuracy, how many cells the
   fit ranks above the global best, and the true rank of the fit's own top cell.  No model fitted on a few dozen cells
   can do better than these fits on all of them.
-* **What the search's model fits.**  The default's runs on the tuning tables and seeds (``benchmarks/search.py``,
-  reproduced exactly), the search's model (:data:`gpnas.study.study.SEARCH_MODEL_DEFAULTS`) refitted on each run's
+* **What the search's model fits.**  The flat model's runs on the tuning tables and seeds (``auto:features=choices``
+  in ``benchmarks/search.py``, reproduced exactly: the default before the cell's operation counts joined the search's
+  model on cell spaces), that model (:data:`gpnas.study.study.SEARCH_MODEL_DEFAULTS`) refitted on each run's
   first n queries: the kernel's amplitude ``sigma`` (the linear mean carries the rest), and how often it sits at its
   lower bound, where the model is the Bayesian linear mean over one-hot choices alone.
 
@@ -81,7 +82,7 @@ def kernel_amplitudes(job: tuple) -> list:
     from gpnas.study.study import SEARCH_MODEL_DEFAULTS
 
     objective = search.objective_for(table_name, data_dir)
-    archs = np.array(search.run_gpnas(objective, "auto", seed, 200, 1))
+    archs = np.array(search.run_gpnas(objective, "auto:features=choices", seed, 200, 1))
     values = np.array([objective(a)[0] for a in archs])
     out = []
     for n in PREFIXES:

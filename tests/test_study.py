@@ -126,3 +126,31 @@ def test_a_study_of_many_trials_models_the_better_half_and_a_random_rest(monkeyp
     assert all(tuple(t.arch) in modelled for t in done[:10])  # the better half of the limit, every one of them
     assert len(modelled) == 20 and modelled <= {tuple(t.arch) for t in done}
     assert study.ask()  # and the search goes on
+
+
+def test_the_search_model_adds_the_cells_operation_counts_only_where_the_space_declares_a_cell(small_space, tmp_path,
+                                                                                              monkeypatch):
+    import gpnas.study.study as study_module
+    from gpnas.io.tables import nasbench201_space
+    from gpnas.study.study import SEARCH_CELL_FEATURES, SEARCH_MODEL_DEFAULTS, search_model_defaults
+
+    cell_space = nasbench201_space()
+    assert search_model_defaults(small_space)["features"] == SEARCH_MODEL_DEFAULTS["features"] == ["choices"]
+    assert search_model_defaults(cell_space)["features"] == SEARCH_CELL_FEATURES == ["choices", "ops"]
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(cell_space.n_positions, 5))
+    objective = lambda a: float(weights[np.arange(cell_space.n_positions), cell_space.from_dict_arch(a)].sum())
+    study = create_study(cell_space, sampler="auto", seed=0, n_initial=5, storage=f"sqlite:///{tmp_path / 's.db'}",
+                         study_name="cell")
+    study.optimize(objective, budget=8)
+    assert study.model_params["features"] == ["choices", "ops"]
+    assert "cell:ops" in study.refit().group_names_ and not any("paths" in g for g in study.model_.group_names_)
+    # stored with the study: a resumed study keeps the features it was created with, whatever the defaults become
+    monkeypatch.setattr(study_module, "SEARCH_CELL_FEATURES", ["choices", "paths"])
+    assert search_model_defaults(cell_space)["features"] == ["choices", "paths"]
+    resumed = create_study(cell_space, sampler="auto", seed=0, storage=f"sqlite:///{tmp_path / 's.db'}",
+                           study_name="cell", load_if_exists=True)
+    assert resumed.model_params["features"] == ["choices", "ops"]
+    # a study's own model_params still win
+    flat = create_study(cell_space, seed=0, model_params={"features": ["choices"]})
+    assert flat.model_params["features"] == ["choices"]

@@ -43,12 +43,25 @@ from gpnas.study.loop import optimize as run_search
 from gpnas.study.trial import Trial
 
 
-#: The model a study fits to search, under the ``model_params`` given: the choices of each position, one-hot, even in a
-#: cell space.  On the tuning tables of ``benchmarks/search.py`` (seeds 0-19) this, with fresh fits every round,
+#: The model a study fits to search, under the ``model_params`` given, in a space without a cell: the choices of each
+#: position, one-hot.  On the tuning tables of ``benchmarks/search.py`` (seeds 0-19) this, with fresh fits every round,
 #: reached the global best in 10 % fewer queries (geometric mean over five tables) than path features with warm
 #: starts; path features rank a cell space's *whole* table better (README: the predictor), which is what
 #: ``GPNASRegressor``'s own default (``features="auto"``) is for.
 SEARCH_MODEL_DEFAULTS: dict[str, Any] = {"features": ["choices"], "max_fit_samples": 300}
+#: The search model's features in a space that declares a cell: the choices, one-hot, and the cell's operation counts
+#: as a kernel group of their own.  On NAS-Bench-201 CIFAR-10 and CIFAR-100 (tuning seeds 0-39) the counts cut the
+#: median queries to the global best from 56 / 41 to 46 / 40 (``benchmarks/results/search_tuning_features.md``);
+#: the cell's paths instead did worse on CIFAR-100.
+SEARCH_CELL_FEATURES: list[str] = ["choices", "ops"]
+
+
+def search_model_defaults(space: SearchSpace) -> dict[str, Any]:
+    """The keyword arguments of the search's :class:`GPNASRegressor` in ``space`` before a study's ``model_params``:
+    :data:`SEARCH_MODEL_DEFAULTS`, with :data:`SEARCH_CELL_FEATURES` where the space declares a cell."""
+    if space.cell is None:
+        return dict(SEARCH_MODEL_DEFAULTS)
+    return {**SEARCH_MODEL_DEFAULTS, "features": list(SEARCH_CELL_FEATURES)}
 
 #: The most finished trials the model conditions on: above it, the better half of this many by value and a random
 #: draw of the others (the exact posterior's O(n^3) factorisation and its O(n^2) predictions per candidate keep
@@ -133,7 +146,8 @@ class Study:
         Random architectures before the first model-guided batch.
     model_params:
         Keyword arguments of :class:`GPNASRegressor` (the space and seed are filled in), over
-        :data:`SEARCH_MODEL_DEFAULTS`: the search's model sees each position's choice, not a cell's paths.
+        :func:`search_model_defaults`: the search's model sees each position's choice and, in a cell space, the
+        cell's operation counts (not its paths).
     mse_threshold:
         Stop once Theorem 3's expected MSE over the pool (in squared target units) is below this for
         ``mse_patience`` consecutive rounds.
@@ -227,7 +241,7 @@ class Study:
             raise ValueError("mse_threshold (Theorem 3's stop) applies to one objective; a multi-objective study "
                              "stops on its budget")
         self.n_initial = int(n_initial)
-        self.model_params = {**SEARCH_MODEL_DEFAULTS, **(model_params or {})}
+        self.model_params = {**search_model_defaults(space), **(model_params or {})}
         self.mse_threshold = mse_threshold
         self.mse_patience = max(1, int(mse_patience))
         self.pool_size = pool_size
