@@ -73,7 +73,7 @@ def whole_table_fits(name: str, data_dir) -> list:
 
 
 def kernel_amplitudes(job: tuple) -> list:
-    """Per prefix n: the fitted kernel amplitude of the search's model on the default's first n queries."""
+    """Per prefix n: the fitted kernel amplitude of the flat search model on its own run's first n queries."""
     table_name, seed, data_dir = job
     warnings.filterwarnings("ignore")
     import search
@@ -102,7 +102,7 @@ def kernel_amplitudes(job: tuple) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=20, help="tuning seeds 0.. of the default's runs")
+    parser.add_argument("--seeds", type=int, default=20, help="tuning seeds 0.. of the flat model's runs")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
@@ -129,7 +129,8 @@ def main() -> None:
         "## What an additive model can find (least squares on every cell of the table, deduplicated)\n\n"
         + markdown_table(["table", "model", "weights", "Kendall tau", "cells ranked above the global best",
                           "true rank of the fit's top cell (0 = the best)"], fits)
-        + f"\n\n## What the search's model fits (the default's runs, tuning seeds 0-{args.seeds - 1}, refitted on "
+        + f"\n\n## What the flat search model fits (`auto:features=choices` runs, tuning seeds 0-{args.seeds - 1}, "
+        "refitted on "
         "the first n queries of each run that had not yet found the best)\n\n"
         "The kernel's amplitude `sigma` and lengthscale in model units (the target's normal scores have unit "
         "variance). The kernel is the only part that can express interactions; the linear mean is additive. Of the "

@@ -51,7 +51,7 @@ from gpnas.study.trial import Trial
 SEARCH_MODEL_DEFAULTS: dict[str, Any] = {"features": ["choices"], "max_fit_samples": 300}
 #: The search model's features in a space that declares a cell: the choices, one-hot, and the cell's operation counts
 #: as a kernel group of their own.  On NAS-Bench-201 CIFAR-10 and CIFAR-100 (tuning seeds 0-39) the counts cut the
-#: median queries to the global best from 56 / 41 to 46 / 40 (``benchmarks/results/search_tuning_features.md``);
+#: median queries to the global best from 56 / 41 to 46 / 40.5 (``benchmarks/results/search_tuning_features.md``);
 #: the cell's paths instead did worse on CIFAR-100.
 SEARCH_CELL_FEATURES: list[str] = ["choices", "ops"]
 
