@@ -79,6 +79,9 @@ class PostgresStorage(SQLStorage):
             except self._psycopg.OperationalError as err:
                 raise StorageError(f"lost the PostgreSQL connection to {self.where!r}: {_first_line(err)}; the "
                                    "transaction was not applied or was applied whole, never in part") from None
+            except KeyboardInterrupt:
+                self._reconnect()
+                raise
 
     def _query(self, work: Callable[[Any], Any]) -> Any:
         with self._lock:
@@ -87,6 +90,23 @@ class PostgresStorage(SQLStorage):
             except self._psycopg.OperationalError as err:
                 raise StorageError(f"lost the PostgreSQL connection to {self.where!r}: {_first_line(err)}") \
                     from None
+            except KeyboardInterrupt:
+                self._reconnect()
+                raise
+
+    def _reconnect(self) -> None:
+        """A fresh connection after Ctrl-C interrupted a command: libpq may still count the old one as busy
+        ("another command is already in progress"), and the interrupted study's clean-up (re-queueing its running
+        trials) must still reach the database.  The interrupted transaction was applied whole or not at all."""
+        try:
+            self._raw.close()
+        except Exception:  # already broken: closing it is all that is left to do
+            pass
+        try:
+            self._raw = self._psycopg.connect(self.url, autocommit=True, connect_timeout=15)
+            self._conn = _Connection(self._raw)
+        except self._psycopg.Error:
+            pass  # the next command reports the lost connection, as before
 
     # ------------------------------------------------------------------ opening
     def _init_schema(self, create: bool) -> None:
