@@ -41,7 +41,8 @@ def _save(fig, name: str) -> Path:
 def latency_figure() -> Path:
     data = json.loads((RESULTS / "latency.json").read_text())
     devices = list(data["help"])
-    methods = {"gpnas + other devices, a group each (farthest point)": ("gpnas (farthest-point cells)", "#1b6ca8"),
+    methods = {"gpnas, op counts + other devices standardised, a group each (farthest point)": (
+                   "gpnas (farthest-point cells)", "#1b6ca8"),
                "BayesianRidge on other devices (random)": ("BayesianRidge (random cells)", "#bbbbbb"),
                "FLOPs alone": ("FLOPs alone", "#dddddd")}
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -64,12 +65,18 @@ def latency_curve_figure() -> Path | None:
     runs = {}
     for path in sorted(RESULTS.glob("latency*.json")):
         data = json.loads(path.read_text())
-        if "rho" in data:
-            runs[int(data["args"]["measurements"])] = data
+        args = data.get("args", {})
+        # NAS-Bench-201's test devices only: the validation, training-device and FBNet/OFA runs have other devices
+        nb201_test = args.get("space", "nasbench201") == "nasbench201" and args.get("devices", "test") == "test"
+        if "rho" in data and nb201_test:
+            runs[int(args["measurements"])] = data
     if len(runs) < 2:
         return None
     counts = sorted(runs)
-    methods = {"gpnas + other devices, a group each (farthest point)": ("gpnas, farthest-point cells", "#1b6ca8", "o"),
+    methods = {"gpnas, op counts + other devices standardised, a group each (farthest point)": (
+                   "gpnas, farthest-point cells", "#1b6ca8", "o"),
+               "gpnas + other devices, a group each (farthest point)": (
+                   "gpnas, farthest-point cells, choices + normal scores (before)", "#9ecae1", "o"),
                "gpnas + other devices, a group each (random)": ("gpnas, random cells", "#6baed6", "o"),
                "BayesianRidge on other devices (random)": ("BayesianRidge, random cells", "#888888", "s"),
                "gpnas, cell only (random)": ("gpnas, cell only", "#bbbbbb", "^")}

@@ -8,6 +8,9 @@ random, or by a farthest-point design in the training devices' latencies,
 over ``--splits`` draws of the ten):
 
 * gpnas with the training devices' log latencies as side features (one kernel group, or a group per device);
+* on NAS-Bench-201, gpnas on the cell's operation counts with the training devices' log latencies standardised
+  (``side_scaling="standardize"``, a group per device): chosen on the validation devices and the training devices
+  left out one at a time (``--devices training``), never on the test devices;
 * gpnas on the cell alone (no other device);
 * scikit-learn's BayesianRidge on the training devices' log latencies (a linear map between devices);
 * FLOPs alone (NAS-Bench-Suite-Zero's, on the 14,921 cells it covers; NAS-Bench-201 only).
@@ -18,6 +21,7 @@ HELP publishes no correlation for OFA).  FBNet and OFA hold 5,000 sampled networ
     python benchmarks/latency.py [--splits 5] [--measurements 10] [--name latency]
     python benchmarks/latency.py --measurements 5 --name latency_5    # and 20, 50: the curve of the README figure
     python benchmarks/latency.py --space fbnet --name latency_fbnet   # and --space ofa --name latency_ofa
+    python benchmarks/latency.py --devices training --name latency_training   # each training device left out
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ PROTOCOLS = {
 }
 
 
+#: The row of the variant chosen on the validation and training devices (NAS-Bench-201 only: it needs the cell).
+OPS_STANDARDIZED = "gpnas, op counts + other devices standardised, a group each"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--splits", type=int, default=5)
@@ -61,17 +69,17 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--name", default="latency", help="results file name (results/NAME.md and .json)")
     parser.add_argument("--space", choices=sorted(PROTOCOLS), default="nasbench201")
-    parser.add_argument("--devices", choices=["test", "validation"], default="test",
-                        help="HELP's test devices, or its validation devices (where variants are chosen)")
+    parser.add_argument("--devices", choices=["test", "validation", "training"], default="test",
+                        help="HELP's test devices, its validation devices, or each of its training devices with the "
+                             "other training devices as inputs (the last two are where variants are chosen)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from sklearn.linear_model import BayesianRidge
 
     train_devices, valid_devices, test_devices, HELP, PUBLISHED_MEANS = PROTOCOLS[args.space]
-    devices = test_devices if args.devices == "test" else valid_devices
-    if args.devices == "validation":
+    devices = {"test": test_devices, "validation": valid_devices, "training": train_devices}[args.devices]
+    if args.devices != "test":
         HELP, PUBLISHED_MEANS = {}, {}
-    side = help_data.help_side_features(args.space, train_devices, args.data_dir)
     space, X, latency = help_data.load_help_latency(args.space, devices, args.data_dir)
     flops = None
     if args.space == "nasbench201":
@@ -79,9 +87,11 @@ def main() -> None:
         has_flops = flops_side.covers(X)
         flops = np.full(len(X), np.nan)
         flops[has_flops] = flops_side.lookup(X[has_flops])[:, 0]
-    F = side.lookup(X)
     results: dict = {}
     for device in devices:
+        inputs = [d for d in train_devices if d != device]  # all nine, or the other eight with --devices training
+        side = help_data.help_side_features(args.space, inputs, args.data_dir)
+        F = side.lookup(X)
         y = np.log(latency[device])
         cell: dict = {}
         for split in range(args.splits):
@@ -101,6 +111,11 @@ def main() -> None:
                     model = GPNASRegressor(space=space, features=["choices"], random_state=split, **params)
                     cell.setdefault(f"{label} ({design})", []).append(rho(model.fit(X[measured],
                                                                                       y[measured]).predict(X)))
+                if design == "farthest point" and space.cell is not None:
+                    model = GPNASRegressor(space=space, features=["ops"], side_features=side, side_grouping="each",
+                                           side_scaling="standardize", random_state=split)
+                    cell.setdefault(f"{OPS_STANDARDIZED} ({design})", []).append(
+                        rho(model.fit(X[measured], y[measured]).predict(X)))
                 if design == "random":
                     plain = GPNASRegressor(space=space, random_state=split).fit(X[measured], y[measured])
                     cell.setdefault("gpnas, cell only (random)", []).append(rho(plain.predict(X)))
@@ -125,11 +140,13 @@ def main() -> None:
     options = "".join(f" --{k} {v}" for k, v in (("space", args.space), ("devices", args.devices), ("name", args.name))
                       if v != {"space": "nasbench201", "devices": "test", "name": "latency"}[k])
     markdown = (
-        f"## Latency on {'unseen' if args.devices == 'test' else 'validation'} devices from {args.measurements} "
+        f"## Latency on {({'test': 'unseen'}).get(args.devices, args.devices)} devices from {args.measurements} "
         f"measurements (HELP's {title} protocol)\n\n"
         f"Command: `python benchmarks/latency.py --splits {args.splits} --measurements {args.measurements}{options}`. "
-        f"The nine training devices ({', '.join(train_devices)}) are known for every network; on each "
-        f"{args.devices} device {args.measurements} networks are measured and the other {len(X) - args.measurements:,} "
+        f"The nine training devices ({', '.join(train_devices)}) are known for every network"
+        + (" (each left out in turn: the other eight are the inputs)" if args.devices == "training" else "")
+        + f"; on each {({'test': 'test', 'validation': 'validation'}).get(args.devices, 'left-out')} device "
+        f"{args.measurements} networks are measured and the other {len(X) - args.measurements:,} "
         f"ranked (Spearman rho of the log latency, mean over {args.splits} draws"
         + ("; FLOPs over the 14,921 cells with published FLOPs" if flops is not None else "") + ")."
         + (" Published means for reference: " + "; ".join(f"{k} {v:.3f}" for k, v in PUBLISHED_MEANS.items()) + "."

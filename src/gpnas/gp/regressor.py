@@ -133,6 +133,11 @@ class GPNASRegressor:
     side_grouping:
         ``"one"``: the side features form one kernel group (one signal variance, one lengthscale); ``"each"``: a group
         per feature, each weighed by the evidence.
+    side_scaling:
+        ``"normal_scores"`` (default): each side feature enters as the normal score of its rank in the lookup's
+        population (right for proxies that span orders of magnitude); ``"standardize"``: as its value centred and
+        scaled by the population's mean and standard deviation (right where the target is near-linear in it, as one
+        device's log latency is in another's).
     max_fit_samples:
         ``None`` (default): the hyperparameters are estimated on every training point.  An integer ``m``: above ``m``
         points they are estimated on ``m`` drawn at random, then held fixed while the posterior conditions on all
@@ -166,6 +171,7 @@ class GPNASRegressor:
         side_features: SideFeatures | None = None,
         side_grouping: str = "one",
         max_fit_samples: int | None = None,
+        side_scaling: str = "normal_scores",
     ) -> None:
         self.space = space
         self.groups = groups
@@ -191,6 +197,7 @@ class GPNASRegressor:
         self.side_features = side_features
         self.side_grouping = side_grouping
         self.max_fit_samples = max_fit_samples
+        self.side_scaling = side_scaling
 
     # ------------------------------------------------------------------ scikit-learn protocol
     @classmethod
@@ -302,12 +309,13 @@ class GPNASRegressor:
         cell = self.space.cell_features() if self.space is not None else None
         encoder = Encoder(n_options, groups, getattr(self, "encoding_", self.encoding), self.resolved_features(), cell)
         if self.side_features is not None:
-            encoder = SideFeatureEncoder(encoder, self.side_features, self.side_grouping)
+            encoder = SideFeatureEncoder(encoder, self.side_features, self.side_grouping,
+                                         scaling=self.side_scaling)
         return encoder
 
     def add_side_features(self, X: Any, values: Any) -> "GPNASRegressor":
         """Make the side features ``values (m, q)`` of architectures ``X (m, d)`` known to this fitted model, so that
-        it can predict them (a pool the lookup did not hold at fit time); the maps to normal scores stay as fitted,
+        it can predict them (a pool the lookup did not hold at fit time); the maps to model inputs stay as fitted,
         so predictions of the architectures already known do not change."""
         self.check_is_fitted()
         encoder = self.encoder_

@@ -10,6 +10,12 @@ Each column is mapped to normal scores of its population (the rows the lookup ho
 rank of the value among them, through the Gaussian quantile, linearly interpolated between distinct values and
 clamped beyond them.  Proxies span orders of magnitude (synflow) or are signed (jacov); their ranks, not their raw
 values, carry what they know, and a fixed map keeps a point's features the same however many points are added.
+
+Where the values are already on a scale on which the target is close to linear in them, ranks throw that away:
+another device's log latency predicts this device's log latency through a near-linear map, and its normal scores
+bend it.  ``scaling="standardize"`` keeps the values and only centres and scales each column by its population's
+mean and standard deviation (:class:`Standardized`).  On HELP's latency tables, choosing on devices no test used,
+it ranked better (``benchmarks/latency.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from gpnas.space.encoding import Encoder
 
 #: Ways to group the side columns in the kernel: all in one group, or one group (signal variance, lengthscale) each.
 SIDE_GROUPINGS = ("one", "each")
+#: Maps from a side column's values to model inputs: normal scores of its population, or its standardised values.
+SIDE_SCALINGS = ("normal_scores", "standardize")
 
 
 class SideFeatures:
@@ -143,19 +151,37 @@ class NormalScores:
         return np.column_stack([np.interp(values[:, j], v, s) for j, (v, s) in enumerate(self.knots)])
 
 
+class Standardized:
+    """Per-column standardisation fitted on a population ``(N, q)``: ``(value - mean) / std`` (a constant column
+    maps to 0)."""
+
+    def __init__(self, population: np.ndarray) -> None:
+        population = np.asarray(population, dtype=float)
+        self.mean = population.mean(axis=0)
+        std = population.std(axis=0)
+        self.std = np.where(std > 0, std, 1.0)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, dtype=float) - self.mean) / self.std
+
+
 class SideFeatureEncoder:
-    """An :class:`Encoder` with the side features' normal scores appended, as kernel groups ``side`` (one group) or
-    ``side:<name>`` (one per column)."""
+    """An :class:`Encoder` with the side features appended (normal scores, or standardised values with
+    ``scaling="standardize"``), as kernel groups ``side`` (one group) or ``side:<name>`` (one per column)."""
 
     def __init__(self, base: Encoder, side: SideFeatures, grouping: str = "one",
-                 scores: NormalScores | None = None) -> None:
+                 scores: NormalScores | Standardized | None = None, scaling: str = "normal_scores") -> None:
         if grouping not in SIDE_GROUPINGS:
             raise ValueError(f"unknown side feature grouping {grouping!r}; expected one of {SIDE_GROUPINGS}")
+        if scaling not in SIDE_SCALINGS:
+            raise ValueError(f"unknown side feature scaling {scaling!r}; expected one of {SIDE_SCALINGS}")
         if side.X.shape[1] != base.n_positions:
             raise ValueError(f"side features are keyed by {side.X.shape[1]} positions, the space has "
                              f"{base.n_positions}")
-        self.base, self.side, self.grouping = base, side, grouping
-        self.scores = scores if scores is not None else NormalScores(side.values)
+        self.base, self.side, self.grouping, self.scaling = base, side, grouping, scaling
+        if scores is None:
+            scores = NormalScores(side.values) if scaling == "normal_scores" else Standardized(side.values)
+        self.scores = scores
         start, q = base.n_features, side.n_features
         self.n_options, self.encoding = base.n_options, base.encoding
         if grouping == "one":
@@ -177,5 +203,5 @@ class SideFeatureEncoder:
         self.side = self.side.merged(X, values)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """``[Z_base, normal scores of the side features]`` ``(n, p + q)``."""
+        """``[Z_base, scaled side features]`` ``(n, p + q)``."""
         return np.hstack([self.base.transform(X), self.scores.transform(self.side.lookup(X))])
