@@ -12,6 +12,11 @@ proposes among the listed ones (as ``gpnas search --table`` does).  Every sample
 * ``gpnas-per-objective``: :class:`GPNASSampler` with a model per objective (``multi_objective="per-objective"``);
 * ``gpnas-study``: gpnas's own study, ``create_study(directions=["maximize", "minimize"])`` with its defaults
   (ParEGO proposals by the ``auto`` strategy over the whole cell space, one at a time);
+* ``gpnas-study+devices`` (NAS-Bench-201 pairs): the same study with HELP's nine meta-training devices' log latencies
+  as side features (``create_study(side_features=...)``, standardised, a kernel group each, as
+  ``benchmarks/latency.py`` chose): public latency tables of other devices, information Optuna's samplers cannot
+  take, and none of them is a device of the pairs (``results/multi_objective_devices.md``: worse on the tuning pairs,
+  not adopted);
 * Optuna's ``NSGAIISampler``, ``TPESampler`` and ``GPSampler`` (its multi-objective mode);
 * ``random``.
 
@@ -24,6 +29,8 @@ GPNASSampler's multi-objective default is chosen on the tuning pairs (:data:`TUN
     python benchmarks/multi_objective.py [--seeds 5] [--trials 100]
         [--pairs cifar10:pixel2,cifar10:eyeriss,cifar100:fpga,imagenet16-120:raspi4]
     python benchmarks/multi_objective.py --pairs accel:a100,accel:zcu102 --out multi_objective_accel
+    python benchmarks/multi_objective.py --seeds 10 --samplers gpnas-study,gpnas-study+devices --workers 1 \
+        --out multi_objective_devices
 """
 
 from __future__ import annotations
@@ -47,7 +54,10 @@ _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
 from _common import markdown_table, write_results  # noqa: E402
 
-SAMPLERS = ["gpnas", "gpnas-study", "gpnas-per-objective", "nsga2", "tpe", "optuna-gp", "random"]
+SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-per-objective", "nsga2", "tpe", "optuna-gp",
+            "random"]
+#: Model settings of ``gpnas-study+devices`` (the variant ``benchmarks/latency.py`` chose for a device's latency).
+DEVICES_MODEL = {"side_grouping": "each", "side_scaling": "standardize"}
 #: GPNASSampler's multi-objective default is chosen on these pairs; the others are held out from that choice.
 TUNING = ("cifar10:pixel2", "cifar10:eyeriss")
 CHECKPOINTS = [25, 50, 100]
@@ -131,8 +141,11 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
     signs = _signs(pair)
     names = [c.name for c in space.choices]
     options = [list(c.values) for c in space.choices]
-    if sampler == "gpnas-study":
-        measured, seconds = _native_study(space, lookup, rows, _directions(pair), seed, trials)
+    if sampler.startswith("gpnas-study"):
+        if sampler == "gpnas-study+devices" and pair.startswith("accel:"):
+            raise SystemExit("gpnas-study+devices needs HELP's NAS-Bench-201 latencies; not an Accel-NASBench pair")
+        measured, seconds = _native_study(space, lookup, rows, _directions(pair), seed, trials,
+                                          devices=sampler == "gpnas-study+devices")
         share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
         return {"pair": pair, "sampler": sampler, "seed": seed, "share": share,
                 "ms_per_trial": 1000 * seconds / trials}
@@ -154,12 +167,19 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
 
 
 def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
-                  trials: int) -> tuple[np.ndarray, float]:
+                  trials: int, devices: bool = False) -> tuple[np.ndarray, float]:
     """A gpnas multi-objective study over the table (its listed architectures only, where it lists part of its
-    space): its measured values in trial order, and its seconds."""
+    space): its measured values in trial order, and its seconds.  ``devices``: HELP's training devices' log
+    latencies as side features."""
     from gpnas.study import create_study
 
-    study = create_study(space, directions=directions, seed=seed, heartbeat_interval=None, candidates=rows)
+    extra = {}
+    if devices:
+        from gpnas.io.latency import latency_side_features
+
+        # a multi-objective study starts at random whatever the features' signs (a vote would pick the slowest cells)
+        extra = {"side_features": latency_side_features(), "model_params": DEVICES_MODEL}
+    study = create_study(space, directions=directions, seed=seed, heartbeat_interval=None, candidates=rows, **extra)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -195,7 +215,8 @@ def main() -> None:
         f"against HELP latency on the device, minimised; Accel-NASBench accuracy and throughput on the device, both "
         f"maximised, the nearest listed architecture answering an Optuna suggestion; reference point: the table's "
         f"median accuracy and median latency or throughput), median of {args.seeds} seeds (0..{args.seeds - 1}), "
-        "plain Optuna studies; T = a tuning pair (GPNASSampler's multi-objective default was chosen on it), H = held out:\n\n"
+        "plain Optuna studies; T = a tuning pair (GPNASSampler's multi-objective default was chosen on it), "
+        "H = held out:\n\n"
         + markdown_table(["dataset:device", "sampler"] + [f"after {c}" for c in CHECKPOINTS if c <= args.trials]
                          + ["ms / trial"], rows)
         + f"\n\nCommand: `python benchmarks/multi_objective.py {' '.join(sys.argv[1:])}`."

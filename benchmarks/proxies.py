@@ -4,7 +4,8 @@ and what they do for the predictor under the published protocol.
 1. Computes :data:`gpnas.nets.proxies.PROXIES` for all 15,625 cells, one network per isomorphism class (6,466),
    with ``--workers`` processes, on a seeded random batch (``--batch-size`` inputs of 3x32x32, 10 classes: the
    machine has no CIFAR-10), and times it.  The values are cached in ``benchmarks/_cache`` under a name that holds
-   every setting that changes them.
+   every setting that changes them.  Then, in the same run, where one network's time goes: zen against the seven
+   others, on one thread over 100 random cells.
 2. Spearman correlation of each with NAS-Bench-Suite-Zero's value on the 9,445 cells that file lists itself.
 3. The published protocol (train on n random cells, Kendall tau on all the others; the 14,921 cells that have
    published proxies, so that every variant ranks the same cells), 5 splits: gpnas with no proxies, with its own,
@@ -46,7 +47,8 @@ def own_proxies(args) -> tuple[SideFeatures, float, bool]:
     from gpnas.nets.proxies import PROXIES, random_batch, score_architectures
 
     table = load_table("nb201-cifar10", args.data_dir)
-    path = CACHE / f"nb201_own_proxies_b{args.batch_size}_s{args.seed}_random32_v1.npz"
+    # keyed by every setting that changes a value, the proxies computed included
+    path = CACHE / f"nb201_own_proxies_b{args.batch_size}_s{args.seed}_random32_{'-'.join(PROXIES)}_v2.npz"
     if path.exists():
         with np.load(path) as data:
             return SideFeatures(data["X"], data["values"], list(PROXIES), np.ones(len(PROXIES))), \
@@ -59,6 +61,32 @@ def own_proxies(args) -> tuple[SideFeatures, float, bool]:
     CACHE.mkdir(exist_ok=True)
     np.savez(path, X=side.X, values=side.values, seconds=seconds)
     return side, seconds, False
+
+
+def zen_share(X: np.ndarray, batch_size: int, seed: int, count: int = 100) -> dict:
+    """Where a network's time goes, in this process on one thread: median milliseconds of the seven other proxies
+    (two builds, the batch's passes, synflow) and of zen (the Gaussian re-initialisation and its two passes) over
+    ``count`` seeded random cells, and zen's share of the whole."""
+    import torch
+
+    from gpnas.nets.nb201 import NB201Network
+    from gpnas.nets.proxies import batch_proxies, gaussian_init, random_batch, synflow_and_flops, zen_score
+
+    torch.set_num_threads(1)
+    inputs, labels = random_batch((3, 32, 32), batch_size, 10, seed=seed)
+    noise = random_batch((3, 32, 32), batch_size, 10, seed=seed + 1)[0]
+    others, zen = [], []
+    for cell in X[np.random.default_rng(seed).choice(len(X), count, replace=False)]:
+        start = time.perf_counter()
+        net = NB201Network(cell)
+        batch_proxies(net, inputs, labels)
+        synflow_and_flops(NB201Network(cell, batch_norm=False), (3, 32, 32))
+        middle = time.perf_counter()
+        zen_score(gaussian_init(net), inputs, noise)
+        others.append(middle - start)
+        zen.append(time.perf_counter() - middle)
+    others_ms, zen_ms = 1000 * float(np.median(others)), 1000 * float(np.median(zen))
+    return {"count": count, "others_ms": others_ms, "zen_ms": zen_ms, "zen_share": zen_ms / (others_ms + zen_ms)}
 
 
 def listed_cells(data_dir_) -> set:
@@ -86,6 +114,8 @@ def main() -> None:
     n_classes = len(set(table.dedup_key))
     print(f"own proxies of {len(own)} cells ({n_classes} networks) in {seconds:.0f} s"
           + (" (cached)" if cached else ""), flush=True)
+    share = zen_share(table.X, args.batch_size, args.seed)
+    print("zen's share of a network's time:", share, flush=True)
     published = load_nb201_proxies("cifar10", data_dir_=args.data_dir)
     listed_set = listed_cells(args.data_dir)
     listed = np.array([tuple(x) in listed_set for x in own.X])
@@ -131,7 +161,10 @@ def main() -> None:
         f"**Cost**: the {len(own):,} cells, one network per isomorphism class ({n_classes:,} networks), "
         f"{len(own.names)} proxies ({', '.join(own.names)}), batch of {args.batch_size} seeded random 3x32x32 inputs, "
         f"{args.workers} worker processes of one thread: **{seconds / 60:.1f} min** ({per_net * 1000:.0f} ms a "
-        f"network of wall time){' (from the cache of an earlier run of the same settings)' if cached else ''}.\n\n"
+        f"network of wall time){' (from the cache of an earlier run of the same settings)' if cached else ''}. "
+        f"Measured in this run, on one thread over {share['count']} random cells (medians): the seven other proxies "
+        f"{share['others_ms']:.0f} ms a network, zen {share['zen_ms']:.0f} ms, **{100 * share['zen_share']:.0f} %** "
+        "of the whole.\n\n"
         "**Agreement** with NAS-Bench-Suite-Zero (Spearman over the 9,445 cells it lists; its data-dependent "
         "proxies used a CIFAR-10 batch, these a random one):\n\n"
         + markdown_table(["proxy", "Spearman"], [[k, f"{v:.3f}"] for k, v in agreement.items()])
@@ -139,7 +172,7 @@ def main() -> None:
         f"Kendall tau, mean ± standard error; best per row in bold). Published for reference: {ANCHORS}.\n\n"
         + markdown_table(["table", "n train"] + list(next(iter(results["cifar10"].values()))), rows))
     print(markdown)
-    path = write_results("proxies", markdown, {"args": vars(args), "seconds": seconds, "cached": cached,
+    path = write_results("proxies", markdown, {"args": vars(args), "seconds": seconds, "cached": cached, "zen_share": share,
                                                "networks": n_classes, "agreement": agreement, "tau": results})
     print(f"\nwrote {path}")
 

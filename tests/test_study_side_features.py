@@ -56,3 +56,20 @@ def test_zero_shot_sampler_needs_signs(small_space):
     X, _, _, side = _setup(small_space, signs=(0.0, 0.0))
     with pytest.raises(ValueError, match="signs"):
         ZeroShotSampler(side)
+
+
+def test_a_multi_objective_study_starts_at_random_not_by_the_vote(small_space):
+    """A vote ranks one quantity; a front needs a spread start (signed latencies of other devices would start an
+    accuracy-against-latency study at its slowest cells)."""
+    X, values, _, side = _setup(small_space)
+    study = Study(small_space, seed=0, n_initial=5, side_features=side, directions=["maximize", "minimize"],
+                  heartbeat_interval=None)
+    def objectives(arch):
+        x = small_space.from_dict_arch(arch)
+        return [values[tuple(x)], float(np.sum(x))]
+    study.optimize(objectives, budget=8)
+    first = {tuple(t.arch) for t in sorted(study.trials, key=lambda t: t.number)[:5]}
+    assert first != {tuple(x) for x in X[np.argsort(-side.vote(), kind="stable")[:5]]}
+    assert study.summary()["initial_by"] == "random"
+    single = Study(small_space, seed=0, n_initial=5, side_features=side, heartbeat_interval=None)
+    assert single.summary()["initial_by"] == "proxies"

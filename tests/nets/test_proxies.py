@@ -12,11 +12,14 @@ from torch import nn  # noqa: E402
 from gpnas.nets.nb201 import NB201Network  # noqa: E402
 from gpnas.nets.proxies import (  # noqa: E402
     PROXIES,
+    ZEN_GAMMA,
     batch_proxies,
+    gaussian_init,
     network_proxies,
     random_batch,
     score_architectures,
     synflow_and_flops,
+    zen_score,
 )
 
 
@@ -68,6 +71,40 @@ def test_batch_proxies_by_hand():
     assert grad_norm == pytest.approx(np.linalg.norm(g2) + np.linalg.norm(g1), rel=1e-5)
 
 
+def test_zen_score_against_numpy():
+    """A 1x1 convolution, batch norm (training mode: the batch's own statistics), ReLU, pooling: the Zen-score
+    computed with NumPy from the same weights and inputs; the batch norm's running statistics do not matter."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 3, 1, bias=False), nn.BatchNorm2d(3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(3, 2))
+    gaussian_init(net)
+    net[1].running_var.fill_(123.0)
+    x, noise = torch.randn(4, 2, 3, 3), torch.randn(4, 2, 3, 3)
+    W = net[0].weight.detach().numpy()[:, :, 0, 0].astype(float)
+
+    def pre_pool(inputs):
+        y = np.einsum("oi,bihw->bohw", W, inputs.numpy().astype(float))
+        var = y.var(axis=(0, 2, 3), keepdims=True)
+        return np.maximum((y - y.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(var + 1e-5), 0.0), var
+    clean, var = pre_pool(x)
+    perturbed, _ = pre_pool(x + ZEN_GAMMA * noise)
+    unbiased = var * 36 / 35  # 4 inputs of 3x3 values per channel
+    expected = np.log(np.abs(clean - perturbed).reshape(4, -1).sum(axis=1).mean()) + np.log(np.sqrt(unbiased.mean()))
+    assert zen_score(net, x, noise) == pytest.approx(expected, rel=1e-5)
+    # without a pooling layer the network's output is compared
+    flat = nn.Sequential(nn.Flatten(), nn.Linear(18, 2, bias=False))
+    V = flat[1].weight.detach().numpy().astype(float)
+    out = (x.numpy().reshape(4, -1).astype(float) - (x + ZEN_GAMMA * noise).numpy().reshape(4, -1)) @ V.T
+    assert zen_score(flat, x, noise) == pytest.approx(np.log(np.abs(out).sum(axis=1).mean()), rel=1e-4)
+
+
+def test_gaussian_init_draws_unit_weights():
+    net = gaussian_init(nn.Sequential(nn.Conv2d(16, 32, 3), nn.BatchNorm2d(32), nn.Linear(8, 4)))
+    assert net[0].weight.std().item() == pytest.approx(1.0, abs=0.05)
+    assert abs(net[0].weight.mean().item()) < 0.05 and torch.all(net[0].bias == 0)
+    assert torch.all(net[1].weight == 1) and torch.all(net[1].bias == 0) and torch.all(net[2].bias == 0)
+
+
 def _listed_cells(n):
     """NB201 cells NAS-Bench-Suite-Zero lists itself (no borrowed values), with their published proxies."""
     from gpnas.io.tables import NB201_OPS, data_dir
@@ -77,12 +114,12 @@ def _listed_cells(n):
         rows = list(csv.DictReader(handle))
     rows = [rows[i] for i in np.random.default_rng(0).choice(len(rows), n, replace=False)]
     X = np.array([[NB201_OPS.index(t.split("~")[0]) for t in r["net_str"].split("|") if "~" in t] for r in rows])
-    return X, {k: np.array([float(r[k]) for r in rows]) for k in ("params", "flops", "synflow")}
+    return X, {k: np.array([float(r[k]) for r in rows]) for k in ("params", "flops", "synflow", "zen")}
 
 
 def test_nb201_networks_match_the_published_params_flops_and_synflow(real_table):
-    """The project's NB201 networks against NAS-Bench-Suite-Zero on 25 cells: parameter counts equal, FLOPs and
-    synflow rank alike (NB201's FLOPs also count what is not a convolution or linear layer)."""
+    """The project's NB201 networks against NAS-Bench-Suite-Zero on 25 cells: parameter counts equal, FLOPs,
+    synflow and zen rank alike (NB201's FLOPs also count what is not a convolution or linear layer)."""
     from scipy.stats import spearmanr
 
     real_table("nb201-cifar10")
@@ -92,6 +129,10 @@ def test_nb201_networks_match_the_published_params_flops_and_synflow(real_table)
     ours = np.array([synflow_and_flops(NB201Network(x, batch_norm=False), (3, 32, 32)) for x in X])
     assert spearmanr(ours[:, 1], published["flops"])[0] > 0.95
     assert spearmanr(ours[:, 0], published["synflow"])[0] > 0.95
+    # zen on seeded Gaussian inputs (NAS-Bench-Suite-Zero's used its own draws and batch size)
+    x, noise = random_batch((3, 32, 32), 8, 10, seed=0)[0], random_batch((3, 32, 32), 8, 10, seed=1)[0]
+    zen = np.array([zen_score(gaussian_init(NB201Network(cell)), x, noise) for cell in X])
+    assert spearmanr(zen, published["zen"])[0] > 0.85
 
 
 def test_nb201_network_shapes_and_operations():

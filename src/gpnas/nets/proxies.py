@@ -15,13 +15,19 @@ computes, with a fixed seed:
   ``-sum_k [log(v_k + 1e-5) + 1 / (v_k + 1e-5)]`` over the eigenvalues ``v`` of their correlation matrix.
 * ``snip`` (Lee et al., ICLR 2019): ``sum |theta * dL/dtheta|`` with the cross-entropy ``L`` of the batch.
 * ``grad_norm``: ``sum ||dL/dtheta||`` over convolution and linear weights.
+* ``zen`` (Zen-NAS, Lin et al., ICCV 2021): data-free.  The network with every convolution and linear weight drawn
+  from ``N(0, 1)`` and batch norm at ``gamma = 1, beta = 0``, in training mode; Gaussian inputs ``x`` and ``x + 0.01
+  e``; the features ``g`` that enter the global average pooling (the output where the network has no
+  ``AdaptiveAvgPool2d``).  Score ``log mean_i ||g(x_i) - g(x_i + 0.01 e_i)||_1 + sum log sqrt(mean_c var_c)`` over
+  the batch norms, ``var_c`` the (unbiased) variance of channel ``c`` in the clean pass (Zen-NAS reads the running
+  variance after both passes, a fixed blend of the same batch variances).
 
 Data: a batch of the user's images and labels, or, when there are none, seeded standard-normal inputs and random
 labels (then ``nwot``, ``jacov``, ``snip`` and ``grad_norm`` measure the network's response to noise).
 
 :func:`score_architectures` scores many architectures in worker processes (one torch thread each), each distinct
 architecture once, with a progress bar, and returns :class:`~gpnas.gp.side_features.SideFeatures` with the signs the
-proxies' authors give (larger is better for all seven).
+proxies' authors give (larger is better for all eight).
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from torch import nn
 from gpnas.gp.side_features import SideFeatures
 from gpnas.threads import available_cores
 
-PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm")
+PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "zen")
+#: Zen-NAS's perturbation of the input (its ``mixup_gamma``).
+ZEN_GAMMA = 1e-2
 _WEIGHTED = (nn.Conv2d, nn.Linear)
 
 
@@ -109,10 +117,57 @@ def _jacov(jacobians: np.ndarray) -> float:
     return float(-np.sum(np.log(v + k) + 1.0 / (v + k)))
 
 
+def gaussian_init(net: nn.Module) -> nn.Module:
+    """Zen-NAS's initialisation (in place): convolution and linear weights ``N(0, 1)``, their biases 0, batch norm
+    scale 1 and shift 0."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, _WEIGHTED):
+                nn.init.normal_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+    return net
+
+
+def zen_score(net: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: float = ZEN_GAMMA) -> float:
+    """The Zen-score of ``net`` as it is initialised (see the module's docstring), in training mode: inputs ``x``
+    and ``x + gamma * noise``.  The batch norms' running statistics are reset and then hold the clean pass's."""
+    pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    for m in norms:
+        # a cumulative average over one batch is that batch's (unbiased) variance: read after the clean pass, at
+        # no cost, where a hook on every batch norm costs a fifth of the score
+        m.reset_running_stats()
+        m.momentum = None
+    captured: list[torch.Tensor] = []
+
+    def features(module, inputs, output):
+        captured.append(inputs[0])
+    hooks = [pools[-1].register_forward_hook(features)] if pools else []
+    net.train()
+    try:
+        with torch.no_grad():
+            clean = net(x)
+            scaling = sum(float(torch.log(torch.sqrt(m.running_var.double().mean()))) for m in norms)
+            perturbed = net(x + gamma * noise)
+    finally:
+        for h in hooks:
+            h.remove()
+    if pools:
+        clean, perturbed = captured
+    difference = (clean.double() - perturbed.double()).abs().reshape(len(x), -1).sum(dim=1).mean()
+    with np.errstate(divide="ignore"):
+        return float(np.log(float(difference))) + scaling
+
+
 def network_proxies(build: Callable[..., nn.Module], arch, inputs: torch.Tensor, labels: torch.Tensor,
                     seed: int = 0) -> list[float]:
     """The :data:`PROXIES` of one architecture: ``build(arch)`` with batch norm, ``build(arch, batch_norm=False)``
-    for synflow and FLOPs; the weights are initialised from ``seed`` (the same seed for every architecture)."""
+    for synflow and FLOPs, the first again with :func:`gaussian_init` and seeded Gaussian inputs of the batch's
+    shape for zen; the weights are initialised from ``seed`` (the same seed for every architecture)."""
     torch.manual_seed(seed)
     net = build(arch)
     net.train()
@@ -120,7 +175,11 @@ def network_proxies(build: Callable[..., nn.Module], arch, inputs: torch.Tensor,
     nwot, jacov, snip, grad_norm = batch_proxies(net, inputs, labels)
     torch.manual_seed(seed)
     synflow, flops = synflow_and_flops(build(arch, batch_norm=False), inputs.shape[1:])
-    return [params, flops, synflow, nwot, jacov, snip, grad_norm]
+    generator = torch.Generator().manual_seed(seed)
+    gaussian = [torch.randn(inputs.shape, generator=generator) for _ in range(2)]
+    torch.manual_seed(seed)
+    zen = zen_score(gaussian_init(net), *gaussian)  # the batch proxies' network, every weight drawn anew
+    return [params, flops, synflow, nwot, jacov, snip, grad_norm, zen]
 
 
 def random_batch(input_shape: Sequence[int], batch_size: int, num_classes: int, seed: int = 0):

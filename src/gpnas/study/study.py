@@ -572,11 +572,19 @@ class Study:
             candidates=self.candidates,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
-        if archs is None and self.side_features is not None and self.side_features.vote() is not None:
+        if archs is None and self._starts_from_vote:
             archs = ZeroShotSampler(self.side_features).propose(ctx, k)  # the proxies' pick, not random
         if archs is None:
             archs = RandomSampler().propose(ctx, k)
         return self._add([np.asarray(x, dtype=int) for x in archs], owner=self.owner, unique=True, cap=cap)
+
+    @property
+    def _starts_from_vote(self) -> bool:
+        """Whether the starting trials are the side features' (proxies') best by their vote rather than random: only
+        in a single-objective study.  A vote ranks one quantity, and a front needs a spread start: signed latencies
+        of other devices would otherwise start an accuracy-against-latency study at its slowest cells."""
+        return (not self.is_multi_objective and self.side_features is not None
+                and self.side_features.vote() is not None)
 
     def _add(self, archs: list[np.ndarray], owner: str | None, unique: bool = False,
              cap: int | None = None) -> list[Trial]:
@@ -759,8 +767,7 @@ class Study:
             "noise_share": self.model_.noise_share_ if self.model_ is not None else None,
             "n_initial": self.n_initial,
             # how the starting trials were chosen: at random, or the side features' (proxies') best
-            "initial_by": "proxies" if self.side_features is not None and self.side_features.vote() is not None
-            else "random",
+            "initial_by": "proxies" if self._starts_from_vote else "random",
             "values": [t.value for t in self.trials_in("done")],
         }
 
@@ -809,8 +816,7 @@ class Study:
             "expected_mse": None,
             "noise_share": None,
             "n_initial": self.n_initial,
-            "initial_by": "proxies" if self.side_features is not None and self.side_features.vote() is not None
-            else "random",
+            "initial_by": "proxies" if self._starts_from_vote else "random",
             "values": self.objective_values().tolist(),
         }
 
