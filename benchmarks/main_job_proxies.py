@@ -3,7 +3,7 @@ find better children with them?
 
 1. **Ranking.**  ``--archs`` *diverse* MobileNetV3-large children (from nearly all-small to nearly all-large, as
    ``benchmarks/training.py`` samples them) and as many *uniform* ones, each trained as the main job trains it
-   (mnist5k, 16x16, width 0.35, one epoch, seed 0, one torch thread) and scored by the seven proxies on the main job's
+   (mnist5k, 16x16, width 0.35, one epoch, seed 0, one torch thread) and scored by the proxies on the main job's
    proxy batch (64 training images, never a validation one).  Kendall tau of each proxy and of their vote (the mean
    signed normal score, :meth:`SideFeatures.vote`) with the held-out accuracy, and the seconds per child of each.
 2. **Search.**  The main job as a whole process (``gpnas search``: 20 children, default strategy) with and without
@@ -45,8 +45,19 @@ def objective():
                              width=MAIN_JOB["width"], epochs=MAIN_JOB["epochs"], seed=MAIN_JOB["seed"], device="cpu")
 
 
+def proxy_set() -> str:
+    """The proxies computed (a cache key part: adding one changes every scored child and every search with them)."""
+    from gpnas.nets.proxies import PROXIES
+
+    return "-".join(PROXIES)
+
+
 def ranking_key(sample: str, n: int, index: int) -> str:
-    return f"{sample}-{n}-{index}-{json.dumps(MAIN_JOB, sort_keys=True)}"
+    return f"{sample}-{n}-{index}-{json.dumps(MAIN_JOB, sort_keys=True)}-{proxy_set()}"
+
+
+def search_key(seed: int, pool: int | None, budget: int) -> str:
+    return f"{seed}-{pool}-{budget}" + (f"-{proxy_set()}" if pool else "")
 
 
 def train_and_score(sample: str, n: int, index: int, arch: dict) -> dict:
@@ -83,7 +94,7 @@ def search(seed: int, pool: int | None, budget: int) -> dict:
             raise SystemExit(f"{command} failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
         summary = json.loads(Path(folder, "s.json").read_text())["summary"]
     proxy_line = next((line for line in done.stdout.splitlines() if line.startswith("zero-cost proxies of")), None)
-    return {"part": "search", "key": f"{seed}-{pool}-{budget}", "seed": seed, "pool": pool, "budget": budget,
+    return {"part": "search", "key": search_key(seed, pool, budget), "seed": seed, "pool": pool, "budget": budget,
             "best": summary["best_found"]["value"], "values": summary["values"], "seconds": seconds,
             "proxy_line": proxy_line}
 
@@ -115,6 +126,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=20, help="children the main job trains")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    from gpnas.nets.proxies import PROXIES
     from gpnas.nets.spaces import mobilenetv3_space
 
     space = mobilenetv3_space()
@@ -128,7 +140,7 @@ def main() -> None:
     searches = []
     for seed in range(args.seeds):
         for pool in (None, args.pool):
-            key = ("search", f"{seed}-{pool}-{args.budget}")
+            key = ("search", search_key(seed, pool, args.budget))
             if key not in runs:
                 runs[key] = search(seed, pool, args.budget)
                 with open(CACHE, "a") as handle:
@@ -152,7 +164,8 @@ def main() -> None:
         f" held-out accuracy; proxies on the main job's proxy batch (64 training images).\n\n"
         f"**Ranking**: Kendall tau of each proxy with the accuracy, {args.archs} diverse and {args.archs} uniform "
         "children:\n\n" + table
-        + f"\n\nCost per child on one thread (median): the seven proxies {proxy_s:.2f} s, the one-epoch training "
+        + f"\n\nCost per child on one thread (median): the {len(PROXIES)} proxies {proxy_s:.2f} s, the one-epoch "
+        "training "
         f"{train_s:.1f} s ({train_s / proxy_s:.0f}x).\n\n"
         f"**Search**: the main job ({args.budget} children) as a whole process, without and with `--proxies "
         f"{args.pool}` (the search proposes among {args.pool} random children scored first), seeds 0-"

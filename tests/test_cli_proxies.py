@@ -7,6 +7,7 @@ from click.testing import CliRunner
 pytest.importorskip("torch", reason="the torch extra is not installed")
 
 from gpnas.cli import main  # noqa: E402
+from gpnas.nets.proxies import PROXIES  # noqa: E402
 from gpnas.study import load_study  # noqa: E402
 
 # --threads 2: the proxies are scored in the two-process pool an in-process search uses
@@ -25,7 +26,7 @@ def test_search_with_proxies_proposes_among_the_scored_children_and_starts_with_
     assert "zero-cost proxies of 6 children in" in result.output
     study = load_study("p", url)
     side = study.side_features
-    assert side is not None and side.values.shape == (6, 7) and np.isfinite(side.values).all()
+    assert side is not None and side.values.shape == (6, len(PROXIES)) and np.isfinite(side.values).all()
     scored = {tuple(x) for x in side.X.tolist()}
     trials = sorted(study.trials_in("done"), key=lambda t: t.number)
     assert len(trials) == 3 and all(tuple(t.arch.tolist()) in scored for t in trials)
