@@ -91,11 +91,39 @@ def test_zen_score_against_numpy():
     unbiased = var * 36 / 35  # 4 inputs of 3x3 values per channel
     expected = np.log(np.abs(clean - perturbed).reshape(4, -1).sum(axis=1).mean()) + np.log(np.sqrt(unbiased.mean()))
     assert zen_score(net, x, noise) == pytest.approx(expected, rel=1e-5)
+    assert net[1].momentum == 0.1  # the network's batch norm is left as it was configured
     # without a pooling layer the network's output is compared
     flat = nn.Sequential(nn.Flatten(), nn.Linear(18, 2, bias=False))
     V = flat[1].weight.detach().numpy().astype(float)
     out = (x.numpy().reshape(4, -1).astype(float) - (x + ZEN_GAMMA * noise).numpy().reshape(4, -1)) @ V.T
     assert zen_score(flat, x, noise) == pytest.approx(np.log(np.abs(out).sum(axis=1).mean()), rel=1e-4)
+
+
+class _PoolTwice(nn.Module):
+    """The same pooling module called twice in a pass (as a shared squeeze-and-excite pool would be)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 1, bias=False)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        y = y * self.pool(y)
+        return self.pool(torch.relu(y)).flatten(1)
+
+
+def test_zen_score_takes_the_pool_input_of_its_last_call_in_each_pass():
+    torch.manual_seed(0)
+    net = gaussian_init(_PoolTwice())
+    x, noise = torch.randn(4, 2, 3, 3), torch.randn(4, 2, 3, 3)
+
+    def pre_pool(inputs):
+        with torch.no_grad():
+            y = net.conv(inputs)
+            return torch.relu(y * y.mean((2, 3), keepdim=True)).double()
+    expected = np.log(float((pre_pool(x) - pre_pool(x + ZEN_GAMMA * noise)).abs().reshape(4, -1).sum(1).mean()))
+    assert zen_score(net, x, noise) == pytest.approx(expected, rel=1e-6)
 
 
 def test_gaussian_init_draws_unit_weights():

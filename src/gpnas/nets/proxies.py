@@ -134,12 +134,14 @@ def gaussian_init(net: nn.Module) -> nn.Module:
 
 def zen_score(net: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: float = ZEN_GAMMA) -> float:
     """The Zen-score of ``net`` as it is initialised (see the module's docstring), in training mode: inputs ``x``
-    and ``x + gamma * noise``.  The batch norms' running statistics are reset and then hold the clean pass's."""
+    and ``x + gamma * noise``; the features are the input of the last ``AdaptiveAvgPool2d`` in module order (at its
+    last call in a pass).  The batch norms' running statistics are reset and then hold the clean pass's."""
     pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    momenta = [m.momentum for m in norms]
     for m in norms:
-        # a cumulative average over one batch is that batch's (unbiased) variance: read after the clean pass, at
-        # no cost, where a hook on every batch norm costs a fifth of the score
+        # a cumulative average over one batch is that batch's (unbiased) variance: read after the clean pass, with
+        # no hook on every batch norm
         m.reset_running_stats()
         m.momentum = None
     captured: list[torch.Tensor] = []
@@ -151,13 +153,16 @@ def zen_score(net: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: float
     try:
         with torch.no_grad():
             clean = net(x)
+            in_clean = len(captured)
             scaling = sum(float(torch.log(torch.sqrt(m.running_var.double().mean()))) for m in norms)
             perturbed = net(x + gamma * noise)
     finally:
         for h in hooks:
             h.remove()
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
     if pools:
-        clean, perturbed = captured
+        clean, perturbed = captured[in_clean - 1], captured[-1]
     difference = (clean.double() - perturbed.double()).abs().reshape(len(x), -1).sum(dim=1).mean()
     with np.errstate(divide="ignore"):
         return float(np.log(float(difference))) + scaling
