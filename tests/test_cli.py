@@ -358,3 +358,38 @@ def test_a_bad_side_column_value_is_one_clear_line(files):
     result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "m.npz", "--replicates",
                  "--side-columns", "flops")
     assert result.exit_code != 0 and "lacks side column(s) ['flops']" in result.output
+
+
+def test_fit_with_a_source_model_transfers_and_predicts(files, tmp_path):
+    """``gpnas fit --source``: a second task on the same space, fitted with the first task's model, saved, and
+    predicted through ``gpnas predict``; a source of another space, or one that is itself a transfer, is refused."""
+    tmp, space, data = files
+    assert run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "src.npz",
+               "--replicates").exit_code == 0
+    target = tmp / "target.csv"
+    with open(data) as handle, open(target, "w", newline="") as out:
+        rows = list(csv.DictReader(handle))[:6]
+        writer = csv.DictWriter(out, fieldnames=["k_0", "k_1", "se", "top1"])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({"k_0": r["k_0"], "k_1": r["k_1"], "se": r["se"], "top1": 2 * float(r["acc"]) - 90})
+    result = run("fit", "--space", space, "--data", target, "--target", "top1", "--out", tmp / "t.npz",
+                 "--source", tmp / "src.npz", "--replicates")
+    assert result.exit_code == 0, result.output
+    assert "correlation" in result.output
+    result = run("predict", "--model", tmp / "t.npz", "--data", data, "--out", tmp / "pred.csv")
+    assert result.exit_code == 0, result.output
+    with open(tmp / "pred.csv") as handle:
+        pred = list(csv.DictReader(handle))
+    with open(data) as handle:
+        truth = [2 * float(r["acc"]) - 90 for r in csv.DictReader(handle)]
+    assert np.corrcoef([float(r["mean"]) for r in pred], truth)[0, 1] > 0.9  # 6 points, the source's shape
+    assert all(float(r["lower"]) < float(r["mean"]) < float(r["upper"]) for r in pred)
+    again = run("fit", "--space", space, "--data", target, "--target", "top1", "--out", tmp / "t2.npz",
+                "--source", tmp / "t.npz", "--replicates")
+    assert again.exit_code == 1 and "itself a transfer" in again.output
+    other = tmp / "other.yaml"
+    other.write_text(SPACE.replace("[3, 5, 7]", "[3, 5, 7, 9]"))
+    refused = run("fit", "--space", other, "--data", target, "--target", "top1", "--out", tmp / "t3.npz",
+                  "--source", tmp / "src.npz", "--replicates")
+    assert refused.exit_code == 1 and "another space" in refused.output

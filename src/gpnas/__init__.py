@@ -20,7 +20,7 @@ The names below are the public API; the optional ones (``GPNASSampler`` needs Op
 from typing import Any
 
 from gpnas.exceptions import ArchitectureError, DataError, GPNASError, ModelFileError, NotFittedError, SpaceError
-from gpnas.gp import GPNASRegressor, GroupedRBFKernel, JitterWarning, SideFeatures
+from gpnas.gp import GPNASRegressor, GroupedRBFKernel, JitterWarning, SideFeatures, TransferRegressor
 from gpnas.io.data import read_architectures, write_architectures
 from gpnas.io.tables import load_table
 from gpnas.run.ray import RayExecutor
@@ -48,6 +48,7 @@ __all__ = [
     "SideFeatures",
     "SpaceError",
     "Study",
+    "TransferRegressor",
     "create_study",
     "load_model",
     "load_study",

@@ -92,12 +92,21 @@ def main() -> None:
 @click.option("--side-columns", default=None,
               help="Comma list of numeric CSV columns known for every architecture before training (zero-cost "
                    "proxies, FLOPs) to use as model inputs; predict then needs them too.")
+@click.option("--source", "source_path", default=None, type=click.Path(dir_okay=False),
+              help="Model file of a related task (from fit) to transfer from: the new model is fitted on both "
+                   "tasks' data by co-kriging (TransferRegressor) and keeps the source's encoding.")
 @friendly_errors
 def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates, max_rows,
-        side_columns) -> None:
+        side_columns, source_path) -> None:
     """Fit the GP-NAS predictor on measured architectures and save it."""
     space = SearchSpace.load(space_path)
     X, y, rows = read_architectures(data_path, space, target)
+    if source_path is not None:
+        if side_columns:
+            raise DataError("--side-columns cannot be combined with --source: the transfer uses the source model's "
+                            "inputs")
+        _fit_transfer(space, X, y, data_path, source_path, out_path, replicates)
+        return
     side = None
     if side_columns:
         names = [c.strip() for c in side_columns.split(",") if c.strip()]
@@ -124,6 +133,30 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
                f"architecture from the others); measurement noise explains {model.noise_share_:.0%} of the spread")
     weights = ", ".join(f"{g} {s:.2g}" for g, s in zip(model.group_names_, model.sigma_))
     click.echo(f"kernel weight per operation type (sigma, model units): {weights}")
+
+
+def _fit_transfer(space, X, y, data_path, source_path, out_path, replicates) -> None:
+    """``gpnas fit --source``: a TransferRegressor from the source model's file and this task's data."""
+    from gpnas.gp.transfer import TransferRegressor
+
+    source = load_model(source_path)
+    if not isinstance(source, GPNASRegressor):
+        raise DataError(f"--source {source_path!r} is itself a transfer; give the model it was transferred from")
+    if source.space is None or [(c.name, list(c.values)) for c in source.space.choices] != [
+            (c.name, list(c.values)) for c in space.choices]:
+        raise DataError(f"--source {source_path!r} was fitted on another space than {space.name!r}: the choices "
+                        "(names and values) must be the same")
+    if source.side_features is not None:
+        raise DataError(f"--source {source_path!r} uses side features; transfer from a model without them")
+    if not replicates:
+        refuse_conflicts(data_path, X, y, "; pass --replicates if they are repeated runs of one network")
+    if X.shape[0] < 1:
+        raise DataError(f"data file {data_path!r} has no rows")
+    model = TransferRegressor(source).fit(X, y)
+    path = save_model(model, out_path)
+    click.echo(f"fitted on {X.shape[0]} architectures and the source's {len(source.y_train_)}, saved to {path}")
+    click.echo(f"the tasks' fitted correlation: {model.task_correlation_:.2f} (1: they rank alike; 0: the source "
+               "says nothing about this task)")
 
 
 @main.command()

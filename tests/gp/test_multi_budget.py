@@ -28,32 +28,38 @@ def test_coordinate_is_zero_at_the_cheapest_and_one_at_the_target():
     np.testing.assert_allclose(budget_coordinate([5, 5], 5, 5), [0, 0])
 
 
-def test_likelihood_gradient_matches_finite_differences():
+@pytest.mark.parametrize("linear, scale_slope", [(False, False), (True, False), (True, True)])
+def test_likelihood_gradient_matches_finite_differences(linear, scale_slope):
     X, b, y = _data(12)
-    model = MultiBudgetGP(_encoder(), [12, 200]).fit(X, b, y, optimize=False)
+    model = MultiBudgetGP(_encoder(), [12, 200], linear=linear, scale_slope=scale_slope).fit(X, b, y, optimize=False)
     D = model._arch_kernel(np.ones(3), np.ones(3)).distances(model.Z_train_)
     S = (model.s_train_[:, None] - model.s_train_[None, :]) ** 2
     lin = model._mean_design(model.s_train_)
-    theta = np.array([0.2, -0.3, 0.1, 0.4, -0.2, 0.3, np.log(0.7), np.log(0.05), 0.8])
-    args = (D, S, lin, model.y_model_, model.s_train_)
+    theta = np.array([0.2, -0.3, 0.1, 0.4, -0.2, 0.3, np.log(0.7), np.log(0.05), 0.8]
+                     + ([np.log(0.3)] if linear else []) + ([0.4] if scale_slope else []))
+    args = (D, S, lin, model.y_model_, model.s_train_, model.Z_train_ @ model.Z_train_.T)
     _, grad = model._nll_and_grad(theta, *args)
     numeric = approx_fprime(theta, lambda t: model._nll_and_grad(t, *args)[0], 1e-6)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
 
 
-def test_posterior_matches_the_textbook_formulas():
+@pytest.mark.parametrize("linear, scale_slope", [(False, False), (True, False), (True, True)])
+def test_posterior_matches_the_textbook_formulas(linear, scale_slope):
     """Mean phi*^T beta + k*^T A^-1 (y - Phi beta) and covariance k** - k*^T A^-1 k*, A = K + noise, beta the
-    (ridge) generalised least squares weights, with the kernel written out entry by entry from its definition."""
+    (ridge) generalised least squares weights, with the kernel written out entry by entry from its definition (with
+    ``linear``, plus ``sigma_w^2 z^T z'``; with ``scale_slope``, times ``exp(alpha (s + s'))``)."""
     X, b, y = _data(10)
-    model = MultiBudgetGP(_encoder(), [12, 200]).fit(X, b, y)
+    model = MultiBudgetGP(_encoder(), [12, 200], linear=linear, scale_slope=scale_slope).fit(X, b, y)
     sigma, ell, ell_b, _ = model._unpack(model.theta_)
+    weight_var = float(np.exp(model.theta_[9])) if linear else 0.0
+    alpha = float(model.theta_[-1]) if scale_slope else 0.0
     enc = model.encoder
 
     def k(x1, s1, x2, s2):
         z1, z2 = enc.transform(x1[None])[0], enc.transform(x2[None])[0]
         arch = sum(sg ** 2 * np.exp(-np.sum((z1[c] - z2[c]) ** 2) / (2 * el ** 2))
-                   for sg, el, c in zip(sigma, ell, enc.group_columns))
-        return arch * np.exp(-(s1 - s2) ** 2 / (2 * ell_b ** 2))
+                   for sg, el, c in zip(sigma, ell, enc.group_columns)) + weight_var * (z1 @ z2)
+        return arch * np.exp(-(s1 - s2) ** 2 / (2 * ell_b ** 2) + alpha * (s1 + s2))
 
     s = model.coordinate(b)
     K = np.array([[k(X[i], s[i], X[j], s[j]) for j in range(len(X))] for i in range(len(X))])

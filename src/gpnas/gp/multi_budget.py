@@ -20,7 +20,16 @@ log(b_max / b_min)`` in [0, 1], ``y (n,)`` measured values, ``h`` kernel groups 
   short budget whose results are mostly noise must show up as uninformative, not as a perfect correlation.
 * The targets go through the same smoothed normal-score map as :class:`~gpnas.gp.regressor.GPNASRegressor`
   (:mod:`gpnas.gp.target`), fitted on all budgets together, since degenerate architectures sit far below the rest.
-* The hyperparameters ``[log sigma (h), log l (h), log l_b, log noise_T, gamma]`` maximise the marginal likelihood
+* With ``linear=True`` the architecture kernel gains a linear term ``sigma_w^2 z^T z'``: GP-NAS's linear mean
+  ``w^T z`` with its weights ``w ~ N(0, sigma_w^2 I)`` integrated out (the weights' prior variance learnt, as
+  ``GPNASRegressor(estimation="evidence")`` does), shared by the budgets through the same budget factor.  It is what
+  a model of the source task and the target task together (:mod:`gpnas.gp.transfer`) needs to rank as well as the
+  single-task model on the source alone.
+* With ``scale_slope=True`` the signal's amplitude may change along the budget axis, ``exp(alpha s)`` (a
+  coregionalisation with a free variance per budget): two tasks put in model units each on its own (a transfer) need
+  not have the same spread there.
+* The hyperparameters ``[log sigma (h), log l (h), log l_b, log noise_T, gamma]`` (then ``log sigma_w^2`` with
+  ``linear``, then ``alpha`` with ``scale_slope``) maximise the marginal likelihood
   (L-BFGS-B, analytic gradients, from the previous fit's values and from a default start), with a noise floor at
   the target budget of 1e-2 of the unit target variance, as in the single-budget model (``gamma >= -3`` bounds how
   much quieter the cheapest budget may be).
@@ -47,6 +56,10 @@ SIGMA_BOUNDS, LENGTHSCALE_BOUNDS, BUDGET_LENGTHSCALE_BOUNDS, NOISE_BOUNDS = (1e-
     (1e-2, 1.0)
 #: Bounds of gamma, the log ratio of the noise at the cheapest budget to the noise at the target.
 NOISE_SLOPE_BOUNDS = (-3.0, 5.0)
+#: Bounds of the linear term's weight variance ``sigma_w^2`` (unit-variance targets), as GPNASRegressor's.
+WEIGHT_VAR_BOUNDS = (1e-4, 1e2)
+#: Bounds of ``alpha``, the log ratio of the signal's standard deviation at the target to that at the cheapest budget.
+SCALE_SLOPE_BOUNDS = (-3.0, 3.0)
 #: Largest prior correlation between an architecture's values at the cheapest and at the target budget (see
 #: :class:`MultiBudgetGP`, ``max_correlation``).
 MAX_BUDGET_CORRELATION = 0.95
@@ -85,10 +98,19 @@ class MultiBudgetGP:
         down and the search trains the architectures long in the order of their short results.  The bound keeps a
         residual uncertainty, ``1 - rho^2`` of the prior variance, about the long value of an architecture seen short;
         ``1.0`` removes it.
+    linear:
+        Add the linear term ``sigma_w^2 z^T z'`` to the architecture kernel (the module docstring).
+    scale_slope:
+        Let the signal's amplitude change along the budget axis (the module docstring).
+    target_transform:
+        The map of the pooled targets into model units (:class:`~gpnas.gp.target.TargetTransform`); ``"none"``
+        when the caller has already put them there (a transfer maps each task on its own).
     """
 
-    def __init__(self, encoder: Encoder, budgets, max_correlation: float = MAX_BUDGET_CORRELATION) -> None:
+    def __init__(self, encoder: Encoder, budgets, max_correlation: float = MAX_BUDGET_CORRELATION,
+                 linear: bool = False, target_transform: str = "copula", scale_slope: bool = False) -> None:
         self.encoder = encoder
+        self.linear, self.target_transform, self.scale_slope = bool(linear), target_transform, bool(scale_slope)
         self.budgets = np.sort(np.asarray(budgets, dtype=float))
         if self.budgets.size < 1 or np.any(self.budgets <= 0):
             raise ValueError("budgets must be positive numbers")
@@ -98,7 +120,10 @@ class MultiBudgetGP:
     def _default_theta(self) -> np.ndarray:
         h = len(self.encoder.group_columns)
         # l_b = 1 starts the budgets at correlation 0.61: until a long result exists the data cannot tell
-        return np.concatenate([np.zeros(h), np.zeros(h), [0.0, np.log(0.1), 0.0]])
+        theta = np.concatenate([np.zeros(h), np.zeros(h), [0.0, np.log(0.1), 0.0]])
+        # the linear term starts at GPNASRegressor's default weight variance, 1 / (number of positions)
+        theta = np.append(theta, -np.log(len(self.encoder.n_options))) if self.linear else theta
+        return np.append(theta, 0.0) if self.scale_slope else theta
 
     # ------------------------------------------------------------------ pieces
     @property
@@ -124,8 +149,25 @@ class MultiBudgetGP:
         low, high = BUDGET_LENGTHSCALE_BOUNDS
         if self.max_correlation < 1.0:  # exp(-1 / (2 l_b^2)) <= rho  <=>  l_b <= (-2 log rho)^(-1/2)
             high = min(high, (-2.0 * np.log(self.max_correlation)) ** -0.5)
-        return [logs(SIGMA_BOUNDS)] * h + [logs(LENGTHSCALE_BOUNDS)] * h + [logs((low, high)), logs(NOISE_BOUNDS),
-                                                                             NOISE_SLOPE_BOUNDS]
+        bounds = [logs(SIGMA_BOUNDS)] * h + [logs(LENGTHSCALE_BOUNDS)] * h + [logs((low, high)), logs(NOISE_BOUNDS),
+                                                                               NOISE_SLOPE_BOUNDS]
+        bounds = bounds + [logs(WEIGHT_VAR_BOUNDS)] if self.linear else bounds
+        return bounds + [SCALE_SLOPE_BOUNDS] if self.scale_slope else bounds
+
+    def _scale_slope(self, theta: np.ndarray) -> float:
+        """``alpha`` (0 without ``scale_slope``)."""
+        return float(theta[2 * self.n_groups + 3 + int(self.linear)]) if self.scale_slope else 0.0
+
+    def _budget_matrix(self, s1, s2, theta: np.ndarray) -> np.ndarray:
+        """The budget factor ``exp(-(s - s')^2 / (2 l_b^2) + alpha (s + s'))`` between coordinates ``s1`` and
+        ``s2``."""
+        ell_b = self._unpack(theta)[2]
+        s1, s2 = np.asarray(s1, dtype=float)[:, None], np.asarray(s2, dtype=float)[None, :]
+        return np.exp(-(s1 - s2) ** 2 / (2 * ell_b ** 2) + self._scale_slope(theta) * (s1 + s2))
+
+    def _weight_var(self, theta: np.ndarray) -> float:
+        """``sigma_w^2``, the linear term's weight variance (0 without ``linear``)."""
+        return float(np.exp(theta[2 * self.n_groups + 3])) if self.linear else 0.0
 
     def _arch_kernel(self, sigma, lengthscale) -> GroupedRBFKernel:
         return GroupedRBFKernel(self.encoder.group_columns, sigma, lengthscale)
@@ -137,8 +179,9 @@ class MultiBudgetGP:
         Z2, s2 = (Z1, s1) if Z2 is None else (Z2, s2)
         kernel = self._arch_kernel(sigma, ell)
         K_arch = kernel.from_distances(kernel.distances(Z1, Z2))
-        S = (np.asarray(s1)[:, None] - np.asarray(s2)[None, :]) ** 2
-        return K_arch * np.exp(-S / (2 * ell_b ** 2))
+        if self.linear:
+            K_arch = K_arch + self._weight_var(theta) * (Z1 @ Z2.T)
+        return K_arch * self._budget_matrix(s1, s2, theta)
 
     # ------------------------------------------------------------------ fitting
     @staticmethod
@@ -152,15 +195,19 @@ class MultiBudgetGP:
         return np.linalg.solve(Phi.T @ KiPhi + MEAN_RIDGE * np.eye(Phi.shape[1]), KiPhi.T @ y)
 
     def _nll_and_grad(self, theta: np.ndarray, D: np.ndarray, S: np.ndarray, Phi: np.ndarray, y: np.ndarray,
-                      s: np.ndarray):
+                      s: np.ndarray, gram: np.ndarray | None = None):
         """Negative log marginal likelihood with the mean's weights profiled out, and its gradient (the weights
-        are optimal, so their own derivative term vanishes: the envelope theorem)."""
+        are optimal, so their own derivative term vanishes: the envelope theorem).  ``gram`` is ``Z Z^T`` of the
+        training architectures, needed with ``linear``."""
         sigma, ell, ell_b, _ = self._unpack(theta)
         noise = self.noise_at(s, theta)
         h = self.n_groups
-        B = np.exp(-S / (2 * ell_b ** 2))
+        B = self._budget_matrix(s, s, theta)
         parts = self._arch_kernel(sigma, ell).terms(D)  # (h, n, n), summing to the architecture kernel
         K_arch = parts.sum(axis=0)
+        if self.linear:
+            linear_part = self._weight_var(theta) * gram
+            K_arch = K_arch + linear_part
         K = K_arch * B + np.diag(noise)
         try:
             L = np.linalg.cholesky(K)
@@ -181,6 +228,10 @@ class MultiBudgetGP:
         grad[2 * h] = -0.5 * np.sum(W * (K_arch * B * S / ell_b ** 2))
         grad[2 * h + 1] = -0.5 * np.sum(np.diag(W) * noise)
         grad[2 * h + 2] = -0.5 * np.sum(np.diag(W) * noise * (1.0 - s))
+        if self.linear:
+            grad[2 * h + 3] = -0.5 * np.sum(W * linear_part * B)
+        if self.scale_slope:
+            grad[-1] = -0.5 * np.sum(W * K_arch * B * (s[:, None] + s[None, :]))
         return float(nll), grad
 
     def fit(self, X: np.ndarray, budgets, y: np.ndarray, optimize: bool = True, restart: bool = True
@@ -198,7 +249,8 @@ class MultiBudgetGP:
         self.X_train_, self.b_train_ = X, np.asarray(budgets, dtype=float).ravel()
         self.Z_train_ = self.encoder.transform(X)
         self.s_train_ = self.coordinate(self.b_train_)
-        self.transform_ = TargetTransform("copula" if len(y) >= 3 else "standardize").fit(y)
+        kind = self.target_transform if self.target_transform != "copula" or len(y) >= 3 else "standardize"
+        self.transform_ = TargetTransform(kind).fit(y)
         self.y_model_ = self.transform_.forward(y)
         if optimize and len(y) >= 2:
             D = self._arch_kernel(np.ones(self.n_groups), np.ones(self.n_groups)).distances(self.Z_train_)
@@ -206,11 +258,12 @@ class MultiBudgetGP:
             Phi = self._mean_design(self.s_train_)
             from scipy.optimize import minimize  # imported where used: predictions do not need it
 
+            gram = self.Z_train_ @ self.Z_train_.T if self.linear else None
             starts = [self.theta_] + ([self._default_theta()] if restart else [])
             best = None
             for start in starts:
                 result = minimize(self._nll_and_grad, np.clip(start, *np.array(self._bounds()).T), jac=True,
-                                  args=(D, S, Phi, self.y_model_, self.s_train_), method="L-BFGS-B",
+                                  args=(D, S, Phi, self.y_model_, self.s_train_, gram), method="L-BFGS-B",
                                   bounds=self._bounds(),
                                   options={"maxiter": 200})
                 if best is None or result.fun < best.fun:
@@ -246,7 +299,8 @@ class MultiBudgetGP:
         value.  It says how much a short training tells about the long result, the short budget's noise included
         (a model may fit a high budget correlation and explain the disagreement as short-budget noise)."""
         sigma = self._unpack(self.theta_)[0]
-        k = float(np.sum(sigma ** 2))
+        k = float(np.sum(sigma ** 2)) + self._weight_var(self.theta_) * float(
+            np.mean(np.einsum("ij,ij->i", self.Z_train_, self.Z_train_)))
         noise_short = float(self.noise_at(np.zeros(1))[0])
         return self.budget_correlation_ * float(np.sqrt(k / (k + noise_short)))
 
@@ -265,8 +319,11 @@ class MultiBudgetGP:
         Ks = self.covariance(self.Z_train_, self.s_train_, Zr, sr)  # (n, m B)
         mean = (Ks.T @ self.alpha_ + self._mean_design(sr) @ self.mean_weights_).reshape(m, nb)
         V = solve_triangular(self.L_, Ks, lower=True).reshape(len(self.y_model_), m, nb)
-        prior = self.covariance(Z[:1], s, Z[:1], s)  # the same for every architecture (stationary in z)
-        cov = prior[None] - np.einsum("nib,nic->ibc", V, V)
+        # prior variance at distance zero: sum sigma^2, plus the linear term's sigma_w^2 |z|^2 (per architecture)
+        variance = np.sum(self._unpack(self.theta_)[0] ** 2) + self._weight_var(self.theta_) * np.einsum(
+            "ij,ij->i", Z, Z)
+        prior = variance[:, None, None] * self._budget_matrix(s, s, self.theta_)[None]
+        cov = prior - np.einsum("nib,nic->ibc", V, V)
         return mean, cov
 
     def predict_latent(self, X: np.ndarray, budget: float | None = None) -> tuple[np.ndarray, np.ndarray]:

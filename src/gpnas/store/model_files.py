@@ -9,6 +9,10 @@ Format ``gpnas-model`` version 2: a NumPy ``.npz`` archive (read with ``allow_pi
   target transform is the piecewise-linear map through these knots, continued with these slopes), ``prior_mean (p,)``
   and ``prior_cov (p, p)`` of the weights.
 
+A :class:`~gpnas.gp.transfer.TransferRegressor` is saved in the same format with ``meta`` ``kind: "transfer"``,
+its ``max_correlation`` and ``task_scale``, and the arrays ``X_train``, ``y_train`` (the target task's data),
+``theta`` (the joint GP's hyperparameters) and ``source_model`` (the source model's own file, as bytes).
+
 Loading refactors the kernel matrix from the stored data and hyperparameters and recomputes the weights' posterior
 (Theorems 1-2), so the file stays small and any tool that reads ``.npz`` and JSON can use it.  Version 1 files
 (before the copula transform and the cell features) are refused with a message to refit.
@@ -29,17 +33,19 @@ from gpnas.exceptions import GPNASError, ModelFileError
 from gpnas.gp.regressor import GPNASRegressor
 from gpnas.gp.side_features import SideFeatures
 from gpnas.gp.target import TargetTransform
+from gpnas.gp.transfer import TransferRegressor
 from gpnas.space import SearchSpace
 
 FORMAT = "gpnas-model"
 VERSION = 2
 _ARRAYS = ("X_train", "y_train", "log_sigma", "log_lengthscale", "log_noise", "target_y_knots", "target_z_knots",
            "target_tail_slopes", "prior_mean", "prior_cov")
+_TRANSFER_ARRAYS = ("X_train", "y_train", "theta", "source_model")
 
 
-def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | BinaryIO:
-    """Write a fitted model to exactly ``path`` (the ``.npz`` format whatever the suffix) or a binary file object;
-    returns where."""
+def save_model(model: GPNASRegressor | TransferRegressor, path: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write a fitted model (a :class:`GPNASRegressor` or a :class:`TransferRegressor`) to exactly ``path`` (the
+    ``.npz`` format whatever the suffix) or a binary file object; returns where."""
     model.check_is_fitted()
     if isinstance(path, (str, Path)):
         path = Path(path)
@@ -50,7 +56,13 @@ def save_model(model: GPNASRegressor, path: str | Path | BinaryIO) -> Path | Bin
     return path
 
 
-def _write(model: GPNASRegressor, path: BinaryIO) -> None:
+def _write(model: GPNASRegressor | TransferRegressor, path: BinaryIO) -> None:
+    if isinstance(model, TransferRegressor):
+        meta = {"format": FORMAT, "version": VERSION, "kind": "transfer", "max_correlation": model.max_correlation,
+                "task_scale": bool(model.task_scale)}
+        np.savez(path, meta=np.array(json.dumps(meta)), X_train=model.X_train_, y_train=model.y_train_,
+                 theta=model.model_.theta_, source_model=np.frombuffer(model_to_bytes(model.source), dtype=np.uint8))
+        return
     params = model.get_params()
     params["space"] = None if model.space is None else model.space.to_dict()
     side = params.pop("side_features")
@@ -86,7 +98,7 @@ def _write(model: GPNASRegressor, path: BinaryIO) -> None:
     )
 
 
-def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
+def load_model(path: str | Path | BinaryIO) -> GPNASRegressor | TransferRegressor:
     """Read a model written by :func:`save_model`; raises :class:`ModelFileError` on a bad or damaged file."""
     where = repr(str(path)) if isinstance(path, (str, Path)) else "stream"
     if isinstance(path, (str, Path)):
@@ -97,8 +109,9 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
             raise ModelFileError(f"model file {where} is not a gpnas model (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in _ARRAYS}
             meta = json.loads(str(data["meta"]))
+            transfer = isinstance(meta, dict) and meta.get("kind") == "transfer"
+            arrays = {key: data[key] for key in (_TRANSFER_ARRAYS if transfer else _ARRAYS)}
             for key in ("prior_mean_model", "side_X", "side_values"):
                 if key in data:
                     arrays[key] = data[key]
@@ -112,7 +125,7 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor:
         raise ModelFileError(f"model file {where} has format version {meta.get('version')}, expected {VERSION}; "
                              "refit it with this version of gpnas")
     try:
-        return _rebuild(meta, arrays, where)
+        return _rebuild_transfer(meta, arrays, where) if transfer else _rebuild(meta, arrays, where)
     except ModelFileError:
         raise
     except (GPNASError, KeyError, TypeError, ValueError, IndexError, AttributeError, np.linalg.LinAlgError) as err:
@@ -166,13 +179,24 @@ def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
                                   arrays["prior_cov"], source)
 
 
-def model_to_bytes(model: GPNASRegressor) -> bytes:
+def _rebuild_transfer(meta: dict, arrays: dict, where: str) -> TransferRegressor:
+    source = model_from_bytes(arrays["source_model"].tobytes())
+    if not isinstance(source, GPNASRegressor):
+        raise ModelFileError(f"model file {where} is damaged: its source model is itself a transfer")
+    X_train, y_train = arrays["X_train"], arrays["y_train"]
+    if X_train.ndim != 2 or y_train.shape != (X_train.shape[0],):
+        raise ModelFileError(f"model file {where} is damaged: X_train {X_train.shape} and y_train {y_train.shape}")
+    model = TransferRegressor(source, float(meta["max_correlation"]), bool(meta["task_scale"]))
+    return model.set_fitted_state(X_train.astype(int), y_train, arrays["theta"])
+
+
+def model_to_bytes(model: GPNASRegressor | TransferRegressor) -> bytes:
     """The ``.npz`` of :func:`save_model` as bytes (how studies keep each round's model)."""
     buffer = io.BytesIO()
     save_model(model, buffer)
     return buffer.getvalue()
 
 
-def model_from_bytes(blob: bytes) -> GPNASRegressor:
+def model_from_bytes(blob: bytes) -> GPNASRegressor | TransferRegressor:
     """:func:`load_model` from bytes."""
     return load_model(io.BytesIO(blob))
