@@ -600,9 +600,10 @@ def transfer(args):
     out, parts = {}, []
     for source_name, target_name, role in TRANSFER_PAIRS:
         X, y_source, y_target, space = aligned_tables(source_name, target_name, args.data_dir)
-        rows, by_n = [], {}
+        rows, by_n, coverage_by_n = [], {}, {}
         for n in TRANSFER_SIZES:
             taus: dict = {}
+            coverages = []
             for split in range(args.splits):
                 rng = np.random.default_rng(7000 + split)
                 order = rng.permutation(len(y_target))
@@ -622,22 +623,28 @@ def transfer(args):
                     "source model alone": source}
                 for method, model in models.items():
                     taus.setdefault(method, []).append(float(kendalltau(model.predict(X[te]), y_target[te])[0]))
+                lower, upper = models["co-kriging (TransferRegressor)"].predict_interval(X[te], coverage=0.95)
+                coverages.append(float(np.mean((y_target[te] >= lower) & (y_target[te] <= upper))))
             by_n[n] = taus
+            coverage_by_n[n] = coverages
             means = {m: np.mean(v) for m, v in taus.items()}
             floor = max(means["without prior"], means["source model alone"])
             rows.append([n] + [f"{np.mean(v):.3f} ± {np.std(v, ddof=1) / np.sqrt(len(v)):.3f}" for v in taus.values()]
-                        + [f"{means['co-kriging (TransferRegressor)'] - floor:+.3f}"])
+                        + [f"{means['co-kriging (TransferRegressor)'] - floor:+.3f}",
+                           f"{np.mean(coverages):.2f} ({min(coverages):.2f}-{max(coverages):.2f})"])
             print("transfer", source_name, target_name, n, {m: round(float(v), 3) for m, v in means.items()},
                   flush=True)
-        out[f"{source_name}->{target_name}"] = {"role": role, "taus": by_n}
-        header = ["n"] + list(next(iter(by_n.values()))) + ["co-kriging minus the better of the last two"]
+        out[f"{source_name}->{target_name}"] = {"role": role, "taus": by_n, "coverage": coverage_by_n}
+        header = ["n"] + list(next(iter(by_n.values()))) + ["co-kriging minus the better of the last two",
+                                                           "co-kriging 95 % interval coverage, mean (min-max)"]
         parts.append(f"### {source_name} -> {target_name} ({role}; {len(y_target)} architectures)\n\n"
                      + markdown_table(header, rows))
     markdown = ("## Transfer (deduplicated tables; the source model's "
                 f"{TRANSFER_SOURCE_N} architectures are disjoint from the target's n). Kendall tau on up to "
                 f"{args.test_size:,} held-out architectures, mean ± standard error over {args.splits} splits "
                 "(split s: seed 7000 + s). *tuned*: the co-kriging design was chosen while looking at this pair; "
-                "*held out*: never looked at. Command: `python benchmarks/predictor.py --sections transfer --name "
+                "*held out*: never looked at. Coverage: the share of the held-out values inside co-kriging's "
+                "95 % interval of a new measurement (`predict_interval`, what `gpnas predict` writes for it). Command: `python benchmarks/predictor.py --sections transfer --name "
                 "predictor_transfer`.\n\n" + "\n\n".join(parts))
     return out, markdown
 
