@@ -156,3 +156,39 @@ def test_summary_matches_predict_and_interval(toy):
     want = model.predict_interval(X[:50], coverage=0.8)
     np.testing.assert_allclose(lower, want[0])
     np.testing.assert_allclose(upper, want[1])
+
+
+def test_leave_one_out_residuals_and_the_jackknife_width(toy):
+    """The target's standardized leave-one-out residuals equal the brute-force ones (condition the joint GP on all
+    data but one target point, offsets held, predict that point's measurement); the interval widens to their
+    ceil(0.95 (n + 1))-th smallest where it exceeds the Gaussian quantile, and stays Gaussian below 19 points."""
+    from scipy.special import ndtri
+
+    space, X, truth, source, _ = toy
+    rng = np.random.default_rng(5)  # a draw whose largest residual exceeds the Gaussian quantile (most do)
+    train = rng.choice(len(X), 24, replace=False)
+    target = 2 * truth[train] + rng.standard_normal(24) * 0.8 + np.sin(4 * X[train, 2])  # noisy, partly new
+    model = TransferRegressor(source).fit(X[train], target)
+    gp = model.model_
+    Xall = np.vstack([source.X_train_, X[train]])
+    s = gp.s_train_
+    C = gp.covariance(gp.encoder.transform(Xall), s) + np.diag(gp.noise_at(s))
+    r = gp.y_model_ - gp._mean_design(s) @ gp.mean_weights_
+    brute = []
+    for i in np.flatnonzero(s == 1.0):
+        rest = np.arange(len(s)) != i
+        k = C[i, rest]
+        mean = k @ np.linalg.solve(C[np.ix_(rest, rest)], r[rest])
+        var = C[i, i] - k @ np.linalg.solve(C[np.ix_(rest, rest)], k)
+        brute.append(abs(r[i] - mean) / np.sqrt(var))
+    np.testing.assert_allclose(model.loo_standardized_residuals_, np.sort(brute), rtol=1e-6)
+    residuals = model.loo_standardized_residuals_
+    rank = int(np.ceil(0.95 * 25))
+    assert residuals[rank - 1] > ndtri(0.975)
+    assert model.interval_halfwidth(0.95) == pytest.approx(residuals[rank - 1])
+    mean, var = model.predict_latent(X[:5], include_noise=True)
+    lower, upper = model.predict_interval(X[:5])
+    width = model.interval_halfwidth(0.95)
+    np.testing.assert_allclose(lower, model.target_transform_.inverse(mean - width * np.sqrt(var)))
+    small = TransferRegressor(source).fit(X[train[:10]], target[:10])
+    assert small.interval_halfwidth(0.95) == pytest.approx(ndtri(0.975))  # no rank 11 among 10 residuals

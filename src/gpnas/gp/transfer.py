@@ -30,6 +30,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.linalg import cho_solve
+from scipy.special import ndtri
 
 from gpnas.gp.multi_budget import MAX_BUDGET_CORRELATION, MultiBudgetGP, check_max_correlation
 from gpnas.gp.regressor import GPNASRegressor
@@ -147,27 +149,46 @@ class TransferRegressor:
         out_mean, out_var = self.target_transform_.moments(mean, np.sqrt(var))
         return (out_mean, np.sqrt(out_var)) if return_std else out_mean
 
-    def predict_interval(self, X: Any, coverage: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """The Gaussian central interval ``(lower, upper)`` of a new measurement of the target task (no jackknife
-        widening: its leave-one-out residuals would mix both tasks)."""
+    @property
+    def loo_standardized_residuals_(self) -> np.ndarray:
+        """The target task's leave-one-out residuals, each over its predictive standard deviation (a measurement's),
+        sorted by size: ``|alpha_i| / sqrt([C^-1]_ii)`` over the joint GP's data (GPML eq. 5.12, the offsets held at
+        their fitted values), for the target's rows only; the source's residuals say nothing of the target."""
+        self.check_is_fitted()
+        gp = self.model_
+        inverse = cho_solve((gp.L_, True), np.eye(len(gp.alpha_)))
+        target = gp.s_train_ == 1.0
+        return np.sort(np.abs(gp.alpha_[target]) / np.sqrt(np.diag(inverse)[target]))
+
+    def interval_halfwidth(self, coverage: float = 0.95) -> float:
+        """``w`` of :meth:`predict_interval` in predictive standard deviations: the larger of the Gaussian quantile
+        and the ``ceil(coverage (n + 1))``-th smallest of the target's :attr:`loo_standardized_residuals_` (the
+        jackknife rule of :meth:`GPNASRegressor.predict_interval <gpnas.gp.regressor.GPNASRegressor.predict_interval>`;
+        Gaussian while ``n`` is too small for that rank, e.g. below 19 target points at 95 %)."""
         if not 0.0 < coverage < 1.0:
             raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+        gaussian = float(ndtri(0.5 * (1.0 + coverage)))
+        residuals = self.loo_standardized_residuals_
+        rank = int(np.ceil(coverage * (residuals.size + 1)))
+        return max(gaussian, float(residuals[rank - 1])) if rank <= residuals.size else gaussian
+
+    def predict_interval(self, X: Any, coverage: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """The central interval ``(lower, upper)`` of a new measurement of the target task: ``mean -+ w std`` in
+        model units (:meth:`interval_halfwidth`), mapped back through the target's transform."""
+        width = self.interval_halfwidth(coverage)
         mean, var = self.predict_latent(X, include_noise=True)
         std = np.sqrt(var)
-        lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
-        return (self.target_transform_.quantiles(mean, std, lo), self.target_transform_.quantiles(mean, std, hi))
+        return self.target_transform_.inverse(mean - width * std), self.target_transform_.inverse(mean + width * std)
 
     def predict_summary(self, X: Any, coverage: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, std, lower, upper)``: :meth:`predict` with ``return_std=True`` and :meth:`predict_interval` from
         one pass over ``X`` (what ``gpnas predict`` writes)."""
-        if not 0.0 < coverage < 1.0:
-            raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+        width = self.interval_halfwidth(coverage)
         mean, var = self.predict_latent(X)
         out_mean, out_var = self.target_transform_.moments(mean, np.sqrt(var))
-        std = np.sqrt(var + self.model_.noise_)
-        lo, hi = (1 - coverage) / 2, (1 + coverage) / 2
-        return (out_mean, np.sqrt(out_var), self.target_transform_.quantiles(mean, std, lo),
-                self.target_transform_.quantiles(mean, std, hi))
+        half = width * np.sqrt(var + self.model_.noise_)
+        return (out_mean, np.sqrt(out_var), self.target_transform_.inverse(mean - half),
+                self.target_transform_.inverse(mean + half))
 
     def score(self, X: Any, y: Any) -> float:
         """Coefficient of determination R^2 of the predicted mean, as scikit-learn regressors."""
