@@ -388,6 +388,10 @@ def test_fit_with_a_source_model_transfers_and_predicts(files, tmp_path):
     again = run("fit", "--space", space, "--data", target, "--target", "top1", "--out", tmp / "t2.npz",
                 "--source", tmp / "t.npz", "--replicates")
     assert again.exit_code == 1 and "itself a transfer" in again.output
+    options = run("fit", "--space", space, "--data", target, "--target", "top1", "--out", tmp / "t4.npz",
+                  "--source", tmp / "src.npz", "--replicates", "--max-rows", "3", "--encoding", "ordinal")
+    assert options.exit_code == 1 and "--encoding, --max-rows cannot be combined with --source" in options.output
+    assert not (tmp / "t4.npz").exists()
     other = tmp / "other.yaml"
     other.write_text(SPACE.replace("[3, 5, 7]", "[3, 5, 7, 9]"))
     refused = run("fit", "--space", other, "--data", target, "--target", "top1", "--out", tmp / "t3.npz",

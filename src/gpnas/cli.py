@@ -102,9 +102,13 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
     space = SearchSpace.load(space_path)
     X, y, rows = read_architectures(data_path, space, target)
     if source_path is not None:
-        if side_columns:
-            raise DataError("--side-columns cannot be combined with --source: the transfer uses the source model's "
-                            "inputs")
+        ignored = [name for name, value, default in (
+            ("--side-columns", side_columns, None), ("--encoding", encoding, "auto"),
+            ("--estimation", estimation, "evidence"), ("--features", features, "auto"), ("--max-rows", max_rows, None))
+            if value != default]
+        if ignored:
+            raise DataError(f"{', '.join(ignored)} cannot be combined with --source: the transfer uses the source "
+                            "model's inputs and fits on every row")
         _fit_transfer(space, X, y, data_path, source_path, out_path, replicates)
         return
     side = None

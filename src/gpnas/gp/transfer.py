@@ -98,9 +98,8 @@ class TransferRegressor:
         max_correlation = check_max_correlation(self.max_correlation)
         X = source._validate_X(X, source.n_options_)
         y = target_vector(y, X.shape[0], "TransferRegressor")
-        kind = source.target_transform
-        self.source_transform_ = TargetTransform(_kind_for(kind, len(source.y_train_))).fit(source.y_train_)
-        self.target_transform_ = TargetTransform(_kind_for(kind, len(y))).fit(y)
+        self.source_transform_ = source.target_  # the source model's own map of its values into model units
+        self.target_transform_ = TargetTransform(_kind_for(source.target_transform, len(y))).fit(y)
         model = MultiBudgetGP(source.encoder_, [SOURCE_TASK, TARGET_TASK], max_correlation, linear=True,
                               target_transform="none", scale_slope=bool(self.task_scale))
         if theta is not None:
@@ -112,6 +111,7 @@ class TransferRegressor:
         values = np.r_[self.source_transform_.forward(source.y_train_), self.target_transform_.forward(y)]
         self.model_ = model.fit(np.vstack([source.X_train_, X]), tasks, values, optimize=theta is None)
         self.X_train_, self.y_train_ = X, y
+        self.loo_standardized_residuals_ = self._loo_standardized_residuals()
         return self
 
     @property
@@ -149,12 +149,11 @@ class TransferRegressor:
         out_mean, out_var = self.target_transform_.moments(mean, np.sqrt(var))
         return (out_mean, np.sqrt(out_var)) if return_std else out_mean
 
-    @property
-    def loo_standardized_residuals_(self) -> np.ndarray:
-        """The target task's leave-one-out residuals, each over its predictive standard deviation (a measurement's),
-        sorted by size: ``|alpha_i| / sqrt([C^-1]_ii)`` over the joint GP's data (GPML eq. 5.12, the offsets held at
-        their fitted values), for the target's rows only; the source's residuals say nothing of the target."""
-        self.check_is_fitted()
+    def _loo_standardized_residuals(self) -> np.ndarray:
+        """``loo_standardized_residuals_`` (computed once per fit): the target task's leave-one-out residuals, each
+        over its predictive standard deviation (a measurement's), sorted by size: ``|alpha_i| / sqrt([C^-1]_ii)``
+        over the joint GP's data (GPML eq. 5.12, the offsets held at their fitted values), for the target's rows
+        only; the source's residuals say nothing of the target."""
         gp = self.model_
         inverse = cho_solve((gp.L_, True), np.eye(len(gp.alpha_)))
         target = gp.s_train_ == 1.0
@@ -167,6 +166,7 @@ class TransferRegressor:
         Gaussian while ``n`` is too small for that rank, e.g. below 19 target points at 95 %)."""
         if not 0.0 < coverage < 1.0:
             raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+        self.check_is_fitted()
         gaussian = float(ndtri(0.5 * (1.0 + coverage)))
         residuals = self.loo_standardized_residuals_
         rank = int(np.ceil(coverage * (residuals.size + 1)))
