@@ -173,6 +173,25 @@ def test_nb201_network_shapes_and_operations():
         NB201Network(["conv_7x7"] * 6)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(8, 16, 32, 32), (2, 3, 5, 7), (1, 2, 1, 1), (3, 4, 2, 1)])
+def test_average_pool_equals_torchs_without_padding(dtype, shape):
+    # the NAS-Bench-201 operation against nn.AvgPool2d(count_include_pad=False), values and input gradients
+    from gpnas.nets.nb201 import AveragePool3x3
+
+    x = torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    cotangent = torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    ours, reference = AveragePool3x3()(x), nn.AvgPool2d(3, 1, 1, count_include_pad=False)(x)
+    tolerance = 1e-6 if dtype == torch.float32 else 1e-13
+    np.testing.assert_allclose(ours.detach().numpy(), reference.detach().numpy(), rtol=tolerance, atol=tolerance)
+    (grad_ours,) = torch.autograd.grad(ours, x, cotangent)
+    (grad_reference,) = torch.autograd.grad(reference, x, cotangent)
+    np.testing.assert_allclose(grad_ours.numpy(), grad_reference.numpy(), rtol=tolerance, atol=tolerance)
+    with torch.inference_mode():  # the cached constants are made here first: a later recorded pass still works
+        AveragePool3x3()(torch.ones((1, 5, 6, 6)))
+    AveragePool3x3()(torch.ones((1, 5, 6, 6), requires_grad=True)).sum().backward()
+
+
 def test_scores_are_reproducible_and_one_per_distinct_network():
     X = np.array([[3, 1, 0, 2, 4, 1], [1, 1, 1, 1, 1, 1], [3, 1, 0, 2, 4, 1]])
     inputs, labels = random_batch((3, 32, 32), 4, 10, seed=1)

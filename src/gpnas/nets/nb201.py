@@ -14,10 +14,12 @@ NASLib builds its synflow copy so).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 #: Operation names in choice-index order (as :data:`gpnas.io.tables.NB201_OPS`).
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -35,6 +37,43 @@ class ReLUConvBN(nn.Sequential):
                          _norm(cout, batch_norm))
 
 
+class AveragePool3x3(nn.Module):
+    """``nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)``, the same values, faster on the CPU.
+
+    For float32 on the CPU the window sums come from a depthwise convolution with a kernel of ones, divided by the
+    number of pixels inside the image: oneDNN's depthwise convolution is 3-5x faster, forward and backward, than
+    ATen's ``avg_pool2d`` (which took a third of a NAS-Bench-201 network's zero-cost proxy time).  Other dtypes and
+    devices use ``avg_pool2d`` itself (in float64 it is the faster of the two).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.float32 or x.device.type != "cpu" or x.dim() != 4:
+            return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        channels, height, width = x.shape[1:]
+        window_sums = F.conv2d(x, _ones_kernel(channels), padding=1, groups=channels)
+        return window_sums / _pixels_inside(height, width)
+
+
+# The cached constants are made outside inference mode: an inference tensor could not take part in a later pass
+# that autograd records.
+@lru_cache(maxsize=16)
+def _ones_kernel(channels: int) -> torch.Tensor:
+    with torch.inference_mode(False):
+        return torch.ones((channels, 1, 3, 3))
+
+
+@lru_cache(maxsize=16)
+def _pixels_inside(height: int, width: int) -> torch.Tensor:
+    """How many of each pixel's 3x3 window lie inside a ``height x width`` image (2 or 3 along each axis)."""
+    def along(size: int) -> torch.Tensor:
+        counts = torch.full((size,), 3.0)
+        counts[0] -= 1
+        counts[-1] -= 1  # an axis of one pixel: 3 - 1 - 1
+        return counts
+    with torch.inference_mode(False):
+        return along(height)[:, None] * along(width)[None, :]
+
+
 class Zero(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mul(0.0)
@@ -50,7 +89,7 @@ def _operation(name: str, channels: int, batch_norm: bool) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, 1, batch_norm)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AveragePool3x3()
     raise ValueError(f"unknown NAS-Bench-201 operation {name!r}; expected one of {OPS}")
 
 
