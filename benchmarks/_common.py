@@ -24,6 +24,13 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def changed_options(args, defaults: dict) -> str:
+    """`` --name value`` for each option in ``defaults`` whose value in ``args`` differs from its default: the part
+    of a results file's command that is not the script's default."""
+    return "".join(f" --{name.replace('_', '-')} {getattr(args, name)}" for name, default in defaults.items()
+                   if getattr(args, name) != default)
+
+
 def write_results(name: str, markdown: str, data: dict, script: str | None = None) -> Path:
     """Write ``results/<name>.md`` (human) and ``results/<name>.json`` (machine), return the markdown path;
     ``script`` names the writer when it is not ``benchmarks/<name>.py``."""

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import changed_options, markdown_table, write_results  # noqa: E402
 
 from gpnas import GPNASRegressor  # noqa: E402
 from gpnas.io import latency as help_data  # noqa: E402
@@ -137,8 +137,7 @@ def main() -> None:
         rows.append(["HELP, published (10 measurements)"] + [f"{HELP[d]:.3f}" for d in devices]
                     + [f"{np.mean(list(HELP.values())):.3f}"])
     title = {"nasbench201": "NAS-Bench-201", "fbnet": "FBNet", "ofa": "OFA-MobileNetV3"}[args.space]
-    options = "".join(f" --{k} {v}" for k, v in (("space", args.space), ("devices", args.devices), ("name", args.name))
-                      if v != {"space": "nasbench201", "devices": "test", "name": "latency"}[k])
+    options = changed_options(args, {"space": "nasbench201", "devices": "test", "name": "latency"})
     markdown = (
         f"## Latency on {({'test': 'unseen'}).get(args.devices, args.devices)} devices from {args.measurements} "
         f"measurements (HELP's {title} protocol)\n\n"

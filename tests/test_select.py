@@ -164,3 +164,89 @@ def test_latency_model_takes_the_studys_macs_and_params_as_side_features(tmp_pat
     cell_only = spearmanr(latency_model(tmp_path / "phone.csv", space, result.X)[0], truth)[0]
     assert with_costs > 0.85 and with_costs > cell_only + 0.3  # twelve rows rank through the MACs; alone they cannot
     assert np.mean(result.costs["phone"] >= truth) > 0.9
+
+
+def test_design_then_select_learns_a_new_device_from_a_costs_table(tmp_path):
+    # HELP's setting through the CLI: other devices' latencies known for every row of a table, ten rows measured on
+    # a new device (chosen by `gpnas design`), the rest predicted from those columns
+    from scipy.stats import spearmanr
+
+    from gpnas.io.data import write_architectures
+    from gpnas.space import make_space
+    from gpnas.study.select import Constraint, latency_model, select_for_study
+
+    space = make_space([(f"p{j}", ["a", "b", "c"], "op") for j in range(6)])
+    X = space.enumerate()
+    rng = np.random.default_rng(0)
+    effects = rng.uniform(0.0, 0.3, size=(2, 6))
+    # what every device shares and the choices do not tell (memory layout, kernels picked per network)
+    shared = 0.6 * rng.standard_normal(len(X))
+    gpu, cpu = np.exp(X @ effects[0] + shared), np.exp(X @ effects[1] + 0.8 * shared + 0.3 * (X[:, 0] == 2))
+
+    def phone_ms(rows):  # the new device: mostly like the CPU, partly like the GPU, a little of its own
+        index = np.ravel_multi_index(rows.T, tuple(space.n_options))
+        return np.exp(0.7 * np.log(cpu[index]) + 0.3 * np.log(gpu[index]) + 0.05 * np.sin(3.0 * index))
+
+    table, space_file = tmp_path / "costs.csv", tmp_path / "space.yaml"
+    space.save(space_file)
+    write_architectures(table, space, X, {"gpu_ms": gpu, "cpu_ms": cpu, "note": ["x"] * len(X)})
+    runner = CliRunner()
+    made = runner.invoke(main, ["design", "--space", str(space_file), "--costs", str(table), "--count", "10",
+                                "--out", str(tmp_path / "measure.csv")])
+    assert made.exit_code == 0, made.output
+    assert "cpu_ms, gpu_ms" in made.output  # the text column is not a cost
+    with open(tmp_path / "measure.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    chosen = np.array([[space.choices[j].index_of(r[n]) for j, n in enumerate(space.names)] for r in rows])
+    assert len(rows) == 10 and all(r["ms"] == "" for r in rows) and len(np.unique(chosen, axis=0)) == 10
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(space, sampler="random", seed=0, storage=url, study_name="table", fit_model=False)
+    study.optimize(lambda a: float(space.from_dict_arch(a) @ effects[0]), budget=20)
+    unfilled = runner.invoke(main, ["select", "table", "--storage", url, "--budget", "phone<=1", "--costs",
+                                    str(table), "--latency", f"phone={tmp_path / 'measure.csv'}"])
+    assert unfilled.exit_code != 0 and "ms" in unfilled.output  # the file still waits for its measurements
+    write_architectures(tmp_path / "phone.csv", space, chosen, {"ms": phone_ms(chosen)})
+    result = select_for_study(study, [Constraint.parse("phone<=1e9")], {"phone": str(tmp_path / "phone.csv")},
+                              costs_path=str(table))
+    truth = phone_ms(result.X)
+    with_table = spearmanr(result.costs["phone_predicted"], truth)[0]
+    alone = spearmanr(latency_model(tmp_path / "phone.csv", space, result.X)[0], truth)[0]
+    assert with_table > 0.95 and with_table > alone + 0.2
+    assert np.mean(result.costs["phone"] >= truth) > 0.9
+    limit = float(np.quantile(truth, 0.3))
+    picked = runner.invoke(main, ["select", "table", "--storage", url, "--budget", f"phone<={limit}", "--costs",
+                                  str(table), "--latency", f"phone={tmp_path / 'phone.csv'}", "--top", "3",
+                                  "--out", str(tmp_path / "sel.csv")])
+    assert picked.exit_code == 0, picked.output
+    with open(tmp_path / "sel.csv") as handle:
+        picks = np.array([[space.choices[j].index_of(r[n]) for j, n in enumerate(space.names)]
+                          for r in csv.DictReader(handle)])
+    assert len(picks) == 3 and np.all(phone_ms(picks) <= limit)  # the budget holds on the true latencies
+
+    # a measured row outside the table: its columns cannot be inputs; said, and the architectures alone are used
+    rest = np.ones(len(X), dtype=bool)
+    rest[np.ravel_multi_index(chosen[0], tuple(space.n_options))] = False
+    write_architectures(tmp_path / "part.csv", space, X[rest], {"gpu_ms": gpu[rest], "cpu_ms": cpu[rest]})
+    with pytest.warns(UserWarning, match="1 of 10 measured architectures are not rows of the costs table"):
+        fallback = select_for_study(study, [Constraint.parse("phone<=1e9")], {"phone": str(tmp_path / "phone.csv")},
+                                    costs_path=str(tmp_path / "part.csv"))
+    np.testing.assert_allclose(fallback.costs["phone_predicted"],
+                               latency_model(tmp_path / "phone.csv", space, fallback.X)[0])
+
+
+def test_design_refuses_a_table_without_costs_and_too_many_rows(tmp_path):
+    from gpnas.io.data import write_architectures
+    from gpnas.space import make_space
+
+    space = make_space([(f"p{j}", [1, 2], "op") for j in range(3)])
+    space_file = tmp_path / "space.yaml"
+    space.save(space_file)
+    write_architectures(tmp_path / "costs.csv", space, space.enumerate(), {"ms": [1.0, 2.0, 0.0, 1, 1, 1, 1, 1]})
+    runner = CliRunner()
+    none = runner.invoke(main, ["design", "--space", str(space_file), "--costs", str(tmp_path / "costs.csv"),
+                                "--out", str(tmp_path / "m.csv")])
+    assert none.exit_code != 0 and "no column that is numeric and above zero" in none.output
+    write_architectures(tmp_path / "costs.csv", space, space.enumerate(), {"ms": np.arange(1.0, 9.0)})
+    many = runner.invoke(main, ["design", "--space", str(space_file), "--costs", str(tmp_path / "costs.csv"),
+                                "--count", "9", "--out", str(tmp_path / "m.csv")])
+    assert many.exit_code != 0 and "only 8 distinct architectures" in many.output

@@ -757,6 +757,36 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
         click.echo(f"wrote {len(records)} selections to {out_path}")
 
 
+@main.command()
+@click.option("--space", "space_text", required=True, help="Space file (.yaml/.json) or built-in space name.")
+@click.option("--costs", "costs_path", required=True, type=click.Path(dir_okay=False),
+              help="CSV of candidate architectures with numeric cost columns (other devices' latencies, FLOPs).")
+@click.option("--count", type=click.IntRange(min=5), default=10, show_default=True,
+              help="Architectures to measure.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the design's first pick.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="CSV to write: the architectures, with an empty ms column to fill in.")
+@friendly_errors
+def design(space_text, costs_path, count, seed, out_path) -> None:
+    """Choose which architectures of a costs table to measure on a new device: a farthest-point design in the
+    table's cost columns (their logs), so that a few measurements span what the other columns say.  Fill in the ms
+    column and pass the file to `gpnas select --latency DEVICE=FILE --costs TABLE`."""
+    from gpnas.study.select import cost_side_features, measurement_design, read_costs_table
+
+    space = resolve_space(space_text)
+    X, costs = read_costs_table(costs_path, space)
+    side = cost_side_features(X, costs)
+    if side is None:
+        raise DataError(f"costs table {costs_path!r} has no column that is numeric and above zero on every row "
+                        f"(columns beside the choices: {sorted(costs) or 'none'})")
+    if count > len(side):
+        raise DataError(f"--count {count}: the costs table has only {len(side)} distinct architectures")
+    chosen = measurement_design(side, count, seed)
+    write_architectures(out_path, space, chosen, {"ms": [""] * len(chosen)})
+    click.echo(f"wrote {len(chosen)} architectures to measure to {out_path} (chosen by their {', '.join(side.names)})"
+               "; fill in the ms column")
+
+
 def _print_summary(summary: dict, out_path: str | None, objective=None, full: bool = False,
                    replaced: bool = False) -> None:
     shown = format_arch if full else compact_arch

@@ -17,23 +17,27 @@ The latency of an architecture is ``_base`` plus the ``ms`` of each of its (choi
 space must be listed.
 
 A device measured on a few whole architectures instead (an architecture CSV: a column per choice and ``ms``, a dozen
-rows or more) gets a latency *model*: a GP on the log latencies of the rows (:func:`latency_model`), with the
-candidates' MACs and params as side features where the study can count them (a latency tracks the work a network
-does).  Its budget is checked on the upper end of the 95 % predictive interval, so a pick meets it unless the model
-is off by more than it says; the cost columns show both ``DEVICE`` (that upper end) and ``DEVICE_predicted`` (the
-median).
+rows or more) gets a latency *model*: a GP on the log latencies of the rows (:func:`latency_model`).  Its inputs
+beside the architecture: the cost columns of a ``--costs`` table when every measured row is one of its rows (other
+devices' latencies, FLOPs: HELP's setting, :func:`cost_side_features`), else the candidates' MACs and params where
+the study can count them (a latency tracks the work a network does).  :func:`measurement_design` says which rows of
+such a table to measure.  Its budget is checked on the upper end of the 95 % predictive interval, so a pick meets it
+unless the model is off by more than it says; the cost columns show both ``DEVICE`` (that upper end) and
+``DEVICE_predicted`` (the median).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gpnas.exceptions import DataError
+from gpnas.gp.side_features import SideFeatures
 from gpnas.space import SearchSpace
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
@@ -170,14 +174,68 @@ def is_latency_table(path: str | Path, space: SearchSpace) -> bool:
 MIN_LATENCY_ROWS = 5
 
 
+def read_costs_table(path: str | Path, space: SearchSpace) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(X (m, d), {column: (m,)})``: the architectures of a CSV and every numeric column beside the choices (an
+    empty cell is NaN; a column with text is not a cost and is left out)."""
+    from gpnas.io.data import read_architectures
+
+    X, _, rows = read_architectures(path, space)
+    costs: dict[str, np.ndarray] = {}
+    for column in rows[0] if rows else []:
+        if column in space.names:
+            continue
+        try:
+            costs[column] = np.array([float(r[column]) if r[column] != "" else np.nan for r in rows])
+        except ValueError:
+            continue
+    return X, costs
+
+
+def cost_side_features(X: np.ndarray, costs: dict[str, np.ndarray]) -> SideFeatures | None:
+    """The log of every cost column that is finite and positive for all architectures ``X (m, d)`` (latencies on
+    other devices, FLOPs, params), as side features of a latency model; ``None`` when no column qualifies.  A row
+    repeated in ``X`` keeps its first values."""
+    names = sorted(name for name, values in costs.items()
+                   if len(values) == len(X) and np.all(np.isfinite(values)) and np.all(np.asarray(values) > 0))
+    if not names or not len(X):
+        return None
+    _, first = np.unique(X, axis=0, return_index=True)
+    values = np.log(np.column_stack([np.asarray(costs[name], dtype=float)[first] for name in names]))
+    return SideFeatures(X[first], values, names, signs=np.ones(len(names)))
+
+
+def measurement_design(side: SideFeatures, count: int, seed: int = 0) -> np.ndarray:
+    """Which ``count`` architectures of ``side.X`` to measure on a new device before any measurement: a
+    farthest-point design in their costs (:func:`gpnas.sampling.design.farthest_point_design`), rows of ``side.X``
+    (``(count, d)``)."""
+    from gpnas.sampling.design import farthest_point_design
+
+    if count < MIN_LATENCY_ROWS:
+        raise DataError(f"a latency model needs at least {MIN_LATENCY_ROWS} measured architectures; asked for {count}")
+    return side.X[farthest_point_design(side, count, np.random.default_rng(seed))]
+
+
 def latency_model(path: str | Path, space: SearchSpace, X: np.ndarray, side: dict[str, np.ndarray] | None = None,
-                  side_of_rows=None, random_state: int | None = 0) -> tuple[np.ndarray, np.ndarray, int]:
+                  side_of_rows=None, random_state: int | None = 0, table_side: SideFeatures | None = None,
+                  target_transform: str = "standardize") -> tuple[np.ndarray, np.ndarray, int]:
     """Latencies of candidates ``X (m, d)`` predicted from an architecture CSV of measured ones (a column per
-    choice and ``ms``): a GP on ``log ms`` (latencies are positive and multiplicative).  ``side``: positive costs of
-    the candidates (MACs, params) and ``side_of_rows(X_rows)`` the same for the measured rows; their logs join the
-    model as side features.  Returns ``(median (m,), upper end of the 95 % interval (m,), rows used)``."""
+    choice and ``ms``): a GP on ``log ms`` (latencies are positive and multiplicative).  Returns ``(median (m,),
+    upper end of the 95 % interval (m,), rows used)``.
+
+    Inputs beside the architecture:
+
+    * ``table_side``: costs known for the candidates *and* the measured rows (:func:`cost_side_features` of a costs
+      table), used when it covers both.  The model is the one HELP's NAS-Bench-201 protocol chose
+      (``benchmarks/latency.py``; README): each cost standardised in a kernel group of its own, and on a cell space
+      the cell's operation counts instead of the one-hot choices.
+    * otherwise ``side``: positive costs of the candidates (MACs, params) and ``side_of_rows(X_rows)`` the same for
+      the measured rows; their logs join the model as side features.
+
+    ``target_transform`` of the log latencies (:class:`~gpnas.gp.GPNASRegressor`'s): ``"standardize"``, which
+    ranked HELP's validation and training devices at least as well as the normal scores (``"copula"``;
+    ``benchmarks/latency_select.py``).
+    """
     from gpnas.gp import GPNASRegressor
-    from gpnas.gp.side_features import SideFeatures
     from gpnas.io.data import read_architectures
 
     X_rows, ms, _ = read_architectures(path, space, "ms")
@@ -187,8 +245,18 @@ def latency_model(path: str | Path, space: SearchSpace, X: np.ndarray, side: dic
     if np.any(ms <= 0):
         raise DataError(f"latency measurements {str(path)!r}: line {int(np.argmax(ms <= 0)) + 2} has ms "
                         f"{ms[np.argmax(ms <= 0)]!r}, not above zero")
-    params = {"space": space, "random_state": random_state, "target_transform": "standardize"}
-    if side:
+    params = {"space": space, "random_state": random_state, "target_transform": target_transform}
+    if table_side is not None and not table_side.covers(X_rows).all():
+        missing = int(np.sum(~table_side.covers(X_rows)))
+        warnings.warn(f"latency measurements {str(path)!r}: {missing} of {len(X_rows)} measured architectures are not "
+                      "rows of the costs table, so its columns cannot be inputs of the latency model; it learns from "
+                      "the architectures alone", stacklevel=2)
+        table_side = None
+    if table_side is not None and table_side.covers(X).all():
+        params.update(side_features=table_side, side_grouping="each", side_scaling="standardize")
+        if space.cell is not None:
+            params["features"] = ["ops"]
+    elif side:
         names = sorted(side)
         rows_side = side_of_rows(X_rows)
         both = np.vstack([X, X_rows])
@@ -236,7 +304,6 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
     space refined around the best predicted, costed by the study's stored training objective (MACs, params; with
     ``width``/``resolution`` overriding the stored ones) and by the per-device latency tables.
     """
-    from gpnas.io.data import read_architectures
     from gpnas.nets.defaults import objective_from_settings
     from gpnas.sampling.pool import candidate_pool
 
@@ -247,14 +314,7 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
     costs: dict[str, np.ndarray] = {}
     objective = None
     if costs_path:
-        X, _, rows = read_architectures(costs_path, space)
-        for column in rows[0] if rows else []:
-            if column in space.names:
-                continue
-            try:
-                costs[column] = np.array([float(r[column]) if r[column] != "" else np.nan for r in rows])
-            except ValueError:
-                continue
+        X, costs = read_costs_table(costs_path, space)
     else:
         X = candidate_pool(space, None, pool_size, np.random.default_rng(study.seed))
         if len(X) > 50:  # refine around the best predicted: their neighbours join the candidates
@@ -265,6 +325,8 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
             counted = [objective.costs(space.to_dict_arch(x)) for x in X]
             costs["macs"] = np.array([c["macs"] for c in counted], dtype=float)
             costs["params"] = np.array([c["params"] for c in counted], dtype=float)
+    # the costs table's own columns, before any device's predictions join ``costs``
+    table_side = cost_side_features(X, costs) if costs_path else None
     for device, path in latencies.items():
         if is_latency_table(path, space):
             table, base = read_latency_table(path, space)
@@ -272,7 +334,12 @@ def select_for_study(study, constraints: list[Constraint], latencies: dict[str, 
             continue
         side = {k: costs[k] for k in ("macs", "params") if k in costs and np.all(costs[k] > 0)} or None
         side = side if objective is not None else None  # the measured rows' costs come from the same counter
-        median, upper, _ = latency_model(path, space, X, side, _cost_counter(objective, space, side), study.seed)
+        device_side = None
+        if table_side is not None:  # a column of this device itself is not an input of its model
+            others = [n for n in table_side.names if n not in (device, f"{device}_predicted")]
+            device_side = table_side.subset(others) if others else None
+        median, upper, _ = latency_model(path, space, X, side, _cost_counter(objective, space, side), study.seed,
+                                         table_side=device_side)
         costs[device], costs[f"{device}_predicted"] = upper, median
     missing = sorted({c.cost for c in constraints} - set(costs))
     if missing:
