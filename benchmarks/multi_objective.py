@@ -8,10 +8,16 @@ suggestion is answered by the nearest listed one (Hamming distance, ties to the 
 proposes among the listed ones (as ``gpnas search --table`` does).  Every sampler runs a plain Optuna study,
 ``suggest_categorical`` per edge, for ``--trials`` trials:
 
-* ``gpnas``: :class:`GPNASSampler` (ParEGO scalarisations of the two objectives, the default strategy);
+* ``gpnas``: :class:`GPNASSampler` with ParEGO scalarisations of the two objectives (``multi_objective="parego"``,
+  its default until the EHVI mode was chosen on the tuning pairs) and the default strategy;
 * ``gpnas-per-objective``: :class:`GPNASSampler` with a model per objective (``multi_objective="per-objective"``);
+* ``gpnas-ehvi``: :class:`GPNASSampler` with a model per objective and the expected hypervolume improvement
+  (``multi_objective="ehvi"``, its default: chosen over ParEGO on the tuning pairs, seeds 0-9,
+  ``results/multi_objective_ehvi_tuning.md``);
 * ``gpnas-study``: gpnas's own study, ``create_study(directions=["maximize", "minimize"])`` with its defaults
   (ParEGO proposals by the ``auto`` strategy over the whole cell space, one at a time);
+* ``gpnas-study-ehvi``: the same study with ``multi_objective="ehvi"`` (a model per objective and the expected
+  hypervolume improvement, as ``gpnas-ehvi``);
 * ``gpnas-study+devices`` (NAS-Bench-201 pairs): the same study with HELP's nine meta-training devices' log latencies
   as side features (``create_study(side_features=...)``, standardised, a kernel group each, as
   ``benchmarks/latency.py`` chose): public latency tables of other devices, information Optuna's samplers cannot
@@ -54,8 +60,8 @@ _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
 from _common import markdown_table, write_results  # noqa: E402
 
-SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-per-objective", "nsga2", "tpe", "optuna-gp",
-            "random"]
+SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-study-ehvi", "gpnas-per-objective", "gpnas-ehvi",
+           "nsga2", "tpe", "optuna-gp", "random"]
 #: Model settings of ``gpnas-study+devices`` (the variant ``benchmarks/latency.py`` chose for a device's latency).
 DEVICES_MODEL = {"side_grouping": "each", "side_scaling": "standardize"}
 #: GPNASSampler's multi-objective default is chosen on these pairs; the others are held out from that choice.
@@ -123,8 +129,9 @@ def _sampler(name: str, seed: int):
 
     from gpnas.integrations.optuna import GPNASSampler
 
-    return {"gpnas": lambda: GPNASSampler(seed=seed),
+    return {"gpnas": lambda: GPNASSampler(seed=seed, multi_objective="parego"),
             "gpnas-per-objective": lambda: GPNASSampler(seed=seed, multi_objective="per-objective"),
+            "gpnas-ehvi": lambda: GPNASSampler(seed=seed, multi_objective="ehvi"),
             "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
             "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
             "optuna-gp": lambda: optuna.samplers.GPSampler(seed=seed),
@@ -145,7 +152,8 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
         if sampler == "gpnas-study+devices" and pair.startswith("accel:"):
             raise SystemExit("gpnas-study+devices needs HELP's NAS-Bench-201 latencies; not an Accel-NASBench pair")
         measured, seconds = _native_study(space, lookup, rows, _directions(pair), seed, trials,
-                                          devices=sampler == "gpnas-study+devices")
+                                          devices=sampler == "gpnas-study+devices",
+                                          multi_objective="ehvi" if sampler == "gpnas-study-ehvi" else "parego")
         share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
         return {"pair": pair, "sampler": sampler, "seed": seed, "share": share,
                 "ms_per_trial": 1000 * seconds / trials}
@@ -167,7 +175,7 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
 
 
 def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
-                  trials: int, devices: bool = False) -> tuple[np.ndarray, float]:
+                  trials: int, devices: bool = False, multi_objective: str = "parego") -> tuple[np.ndarray, float]:
     """A gpnas multi-objective study over the table (its listed architectures only, where it lists part of its
     space): its measured values in trial order, and its seconds.  ``devices``: HELP's training devices' log
     latencies as side features."""
@@ -179,7 +187,8 @@ def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
 
         # a multi-objective study starts at random whatever the features' signs (a vote would pick the slowest cells)
         extra = {"side_features": latency_side_features(), "model_params": DEVICES_MODEL}
-    study = create_study(space, directions=directions, seed=seed, heartbeat_interval=None, candidates=rows, **extra)
+    study = create_study(space, directions=directions, seed=seed, heartbeat_interval=None, candidates=rows,
+                         multi_objective=multi_objective, **extra)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

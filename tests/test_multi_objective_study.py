@@ -1,5 +1,6 @@
 """Multi-objective studies (``create_study(directions=[...])``): values stored per objective in every store, the
-Pareto front checked against a brute-force one, resume, failures, and ParEGO proposals that beat random search."""
+Pareto front checked against a brute-force one, resume, failures, and ParEGO and EHVI proposals that beat random
+search."""
 
 import math
 
@@ -81,7 +82,8 @@ def test_settings_a_multi_objective_study_cannot_take_are_refused(small_space):
     assert not single.is_multi_objective and single.direction == "minimize"
 
 
-def test_parego_proposals_find_more_of_the_front_than_random_search(small_space):
+@pytest.mark.parametrize("mode", ["parego", "ehvi"])
+def test_model_proposals_find_more_of_the_front_than_random_search(small_space, mode):
     objective = two_objectives(small_space)
     every = [objective(small_space.to_dict_arch(x)) for x in small_space.enumerate()]
     reference = np.array([min(v[0] for v in every), max(v[1] for v in every)])
@@ -89,7 +91,8 @@ def test_parego_proposals_find_more_of_the_front_than_random_search(small_space)
     whole = hypervolume_2d(np.array(every), signs, reference)
 
     def share(sampler, seed):
-        study = create_study(small_space, directions=WAYS, sampler=sampler, seed=seed, n_initial=5)
+        study = create_study(small_space, directions=WAYS, sampler=sampler, seed=seed, n_initial=5,
+                             multi_objective=mode)
         study.optimize(objective, budget=20)
         return hypervolume_2d(study.objective_values(), signs, reference) / whole
 
@@ -98,6 +101,22 @@ def test_parego_proposals_find_more_of_the_front_than_random_search(small_space)
     # 20 of 72 architectures: the model's worst seed covers more of the true front's hypervolume than random
     # search's best
     assert min(gpnas) > max(random)
+
+
+def test_ehvi_batches_are_distinct_resume_with_the_mode_and_an_unknown_mode_is_refused(tmp_path, small_space):
+    url = f"sqlite:///{tmp_path / 'mo.db'}"
+    study = create_study(small_space, directions=WAYS, seed=0, n_initial=5, multi_objective="ehvi", storage=url,
+                         study_name="ehvi")
+    study.optimize(two_objectives(small_space), budget=5)
+    batch = study.ask(4)  # one proposal of four: each counts the ones before it at their predicted means
+    assert len({tuple(t.arch) for t in batch}) == 4
+    assert not {tuple(t.arch) for t in batch} & {tuple(t.arch) for t in study.trials_in("done")}
+    for trial in batch:
+        study.tell(trial, two_objectives(small_space)(trial.params))
+    again = load_study("ehvi", url)
+    assert again.multi_objective == "ehvi"
+    with pytest.raises(ValueError, match="multi_objective must be one of"):
+        create_study(small_space, directions=WAYS, multi_objective="nsga")
 
 
 class _Child:

@@ -235,7 +235,7 @@ def _hypervolume(study):
     return hypervolume_2d(values, np.array([1.0, -1.0]), reference=np.array([0.0, 20.0]))
 
 
-@pytest.mark.parametrize("mode", ["parego", "per-objective"])
+@pytest.mark.parametrize("mode", ["parego", "per-objective", "ehvi"])
 def test_a_multi_objective_study_finds_a_better_front_than_random_search(mode):
     volumes = {"gpnas": [], "random": []}
     for seed in range(3):
@@ -248,6 +248,23 @@ def test_a_multi_objective_study_finds_a_better_front_than_random_search(mode):
                 assert sum(ARCH_KEY in t.system_attrs for t in study.trials) == 32
                 assert study.best_trials  # Optuna's Pareto front
     assert np.median(volumes["gpnas"]) > np.median(volumes["random"]), volumes
+
+
+def test_ehvi_counts_running_trials_and_hands_three_objectives_to_parego():
+    # two parallel workers: each proposal sees the other's running trial as pending, and no architecture repeats
+    study = optuna.create_study(directions=["maximize", "minimize"],
+                                sampler=GPNASSampler(seed=0, n_startup_trials=6, multi_objective="ehvi"))
+    study.optimize(accuracy_and_cost, n_trials=20, n_jobs=2)
+    proposed = [tuple(sorted(t.system_attrs[ARCH_KEY].items())) for t in study.trials if ARCH_KEY in t.system_attrs]
+    assert len(proposed) >= 12 and len(set(proposed)) == len(proposed)
+
+    def three(trial):
+        score, cost = accuracy_and_cost(trial)
+        return score, cost, -score * cost
+    study = optuna.create_study(directions=["maximize", "minimize", "maximize"],
+                                sampler=GPNASSampler(seed=0, n_startup_trials=6, multi_objective="ehvi"))
+    study.optimize(three, n_trials=10)
+    assert sum(ARCH_KEY in t.system_attrs for t in study.trials) == 4
 
 
 def test_an_unknown_multi_objective_mode_is_refused():

@@ -36,3 +36,9 @@ class TestMultiObjectiveContract(MultiObjectiveSamplerTestCase):
     @pytest.fixture
     def sampler(self):
         return lambda: GPNASSampler(seed=0)
+
+
+class TestMultiObjectiveEHVIContract(MultiObjectiveSamplerTestCase):
+    @pytest.fixture
+    def sampler(self):
+        return lambda: GPNASSampler(seed=0, multi_objective="ehvi")

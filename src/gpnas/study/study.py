@@ -27,6 +27,7 @@ from gpnas.sampling.multi_budget import MultiBudgetSampler, arch_part
 from gpnas.gp.side_features import SideFeatures
 from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.pool import candidate_pool
+from gpnas.sampling.hypervolume import propose_by_ehvi
 from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, pareto_front, simplex_weights
 from gpnas.sampling.zero_shot import ZeroShotSampler
 from gpnas.sampling.strategies import (
@@ -67,6 +68,10 @@ def search_model_defaults(space: SearchSpace) -> dict[str, Any]:
 #: draw of the others (the exact posterior's O(n^3) factorisation and its O(n^2) predictions per candidate keep
 #: ``ask`` in about a second at 5,000 finished trials; benchmarks/scale_workers.py).
 MAX_MODEL_TRIALS = 1000
+
+#: How a multi-objective study proposes: ParEGO's random scalarisations, or (two objectives) the expected
+#: hypervolume improvement of a model per objective.
+MULTI_OBJECTIVE_MODES = ("parego", "ehvi")
 
 #: Samplers a stored study may name (the multi-budget one is made with its budgets, not by name on the CLI).
 STORED_SAMPLERS = {**SAMPLERS, MultiBudgetSampler.name: MultiBudgetSampler}
@@ -136,12 +141,17 @@ class Study:
         ``"maximize"`` (accuracy) or ``"minimize"`` (error).
     directions:
         Several objectives, each ``"maximize"`` or ``"minimize"`` (Optuna's ``directions``): the objective returns one
-        value per objective, :attr:`best_trials` is the Pareto front of the finished trials, and each proposal is
-        ParEGO's (Knowles 2006): the objectives normalised over the finished trials, a random augmented Chebyshev
-        scalarisation of them (:mod:`gpnas.sampling.scalarization`), a GP fitted to it, and the strategy proposing
-        as in a single-objective search.  (ParEGO was chosen over a model per objective in
-        ``benchmarks/multi_objective.py``.)  The study's own model (:attr:`model_`, :meth:`best_predicted`, the
-        report's figures) is of the first objective.  Not with a multi-budget sampler or ``mse_threshold``.
+        value per objective and :attr:`best_trials` is the Pareto front of the finished trials.  How proposals are
+        made: ``multi_objective``.  The study's own model (:attr:`model_`, :meth:`best_predicted`, the report's
+        figures) is of the first objective.  Not with a multi-budget sampler or ``mse_threshold``.
+    multi_objective:
+        ``"ehvi"`` (default; two objectives and a model-driven strategy): a model per objective and the
+        architectures of largest expected hypervolume improvement over the measured front
+        (:func:`gpnas.sampling.hypervolume.propose_by_ehvi`; a batch counts its earlier picks at their predicted
+        means).  ``"parego"`` (Knowles 2006), and the fallback with three or more objectives: the objectives
+        normalised over the finished trials, a random augmented Chebyshev scalarisation of them
+        (:mod:`gpnas.sampling.scalarization`), a GP fitted to it, and the strategy proposing as in a single-objective
+        search.  EHVI was chosen on the tuning pairs of ``benchmarks/multi_objective.py`` (README: Results).
     n_initial:
         Random architectures before the first model-guided batch.
     model_params:
@@ -217,7 +227,10 @@ class Study:
         warm_start: bool = False,
         side_features: SideFeatures | Mapping[str, Any] | None = None,
         directions: Sequence[str] | None = None,
+        multi_objective: str = "ehvi",
     ) -> None:
+        if multi_objective not in MULTI_OBJECTIVE_MODES:
+            raise ValueError(f"multi_objective must be one of {MULTI_OBJECTIVE_MODES}, got {multi_objective!r}")
         if directions is not None:
             directions = [str(d) for d in directions]
             if not directions:
@@ -261,6 +274,7 @@ class Study:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_grace = heartbeat_grace
         self.warm_start = bool(warm_start)
+        self.multi_objective = multi_objective
         if isinstance(side_features, Mapping):  # as stored in the settings
             side_features = SideFeatures(np.asarray(side_features["X"]), np.asarray(side_features["values"]),
                                          side_features["names"], side_features.get("signs"))
@@ -297,6 +311,7 @@ class Study:
                 "candidates": None if self.candidates is None else self.candidates.X.tolist(),
                 "warm_start": self.warm_start,
                 "directions": self.directions if self.is_multi_objective else None,
+                "multi_objective": self.multi_objective,
                 "side_features": None if self.side_features is None else {
                     "X": self.side_features.X.tolist(), "values": self.side_features.values.tolist(),
                     "names": self.side_features.names, "signs": self.side_features.signs.tolist()}}
@@ -557,6 +572,11 @@ class Study:
             y_done = chebyshev_utility(normalized_utilities(self.objective_values(done), self.signs),
                                        simplex_weights(len(self.directions), rng))
             sign = 1.0
+        if self._proposes_by_ehvi(n_done):
+            archs = propose_by_ehvi(self.space, self._arrays("done"), self.objective_values(done) * self.signs,
+                                    self._arrays("pending", "running"), self._arrays("failed"), rng,
+                                    lambda X, y: self._fit(X, y, 1.0), self.pool_size, self.candidates, k)
+            return self._add([np.asarray(x, dtype=int) for x in archs], owner=self.owner, unique=True, cap=cap)
         model = None
         if self.sampler.uses_model and n_done >= max(2, self.n_initial):
             model = self.refit() if not self.is_multi_objective else self._fit(self._arrays("done"), y_done, 1.0)
@@ -577,6 +597,12 @@ class Study:
         if archs is None:
             archs = RandomSampler().propose(ctx, k)
         return self._add([np.asarray(x, dtype=int) for x in archs], owner=self.owner, unique=True, cap=cap)
+
+    def _proposes_by_ehvi(self, n_done: int) -> bool:
+        """Whether this proposal is by expected hypervolume improvement: two objectives, ``multi_objective="ehvi"``,
+        a model-driven strategy, past the random start."""
+        return (self.multi_objective == "ehvi" and len(self.directions) == 2 and self.sampler.uses_model
+                and n_done >= max(2, self.n_initial))
 
     @property
     def _starts_from_vote(self) -> bool:
