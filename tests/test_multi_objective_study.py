@@ -2,6 +2,7 @@
 Pareto front checked against a brute-force one, resume, failures, and ParEGO and EHVI proposals that beat random
 search."""
 
+import json
 import math
 
 import numpy as np
@@ -115,6 +116,15 @@ def test_ehvi_batches_are_distinct_resume_with_the_mode_and_an_unknown_mode_is_r
         study.tell(trial, two_objectives(small_space)(trial.params))
     again = load_study("ehvi", url)
     assert again.multi_objective == "ehvi"
+    # a study stored before the setting existed (its settings lack it) resumes with ParEGO, as it was made
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "mo.db") as conn:
+        (settings,) = conn.execute("SELECT settings FROM studies WHERE name = 'ehvi'").fetchone()
+        stored = json.loads(settings)
+        del stored["multi_objective"]
+        conn.execute("UPDATE studies SET settings = ? WHERE name = 'ehvi'", (json.dumps(stored),))
+    assert load_study("ehvi", url).multi_objective == "parego"
     with pytest.raises(ValueError, match="multi_objective must be one of"):
         create_study(small_space, directions=WAYS, multi_objective="nsga")
 

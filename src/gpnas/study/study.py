@@ -888,6 +888,8 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
     settings = dict(record["settings"])
     name = settings.pop("sampler")
     sampler_params = settings.pop("sampler_params", None) or {}
+    # a study stored before the setting existed proposed by ParEGO: it resumes as it was made
+    settings.setdefault("multi_objective", "parego")
     if sampler is None and name is None:
         raise StorageError(f"study {study_name!r} used a custom sampler; pass it to load_study")
     space = SearchSpace.from_dict(record["space"], source=f"study {study_name!r}")
