@@ -133,7 +133,7 @@ class GPNASSampler(BaseSampler):
         How a multi-objective study (``optuna.create_study(directions=[...])``) proposes.  ``"ehvi"`` (default): a
         model per objective and the candidate of largest expected hypervolume improvement over the measured front
         (:mod:`gpnas.sampling.hypervolume`, in closed form), each objective in its model's units (its normal
-        scores), the reference point a tenth of the front's range below its worst measured values, running trials
+        scores), the reference point a tenth of the measured values' range below their worst, running trials
         counted at their predicted means; for two objectives (with more, or with a ``constraints_func``, ParEGO).
         Chosen over ParEGO on the benchmark's tuning pairs (``benchmarks/multi_objective.py``).  The other two draw
         weights uniformly from the simplex and score by the augmented Chebyshev scalarisation of the objectives,

@@ -82,7 +82,7 @@ def propose_by_ehvi(space: "SearchSpace", X_done: np.ndarray, values: np.ndarray
     ``values (n, 2)`` are the finished trials' objectives oriented so that larger is better; ``fit(X, y)`` returns a
     fitted :class:`~gpnas.gp.GPNASRegressor` of one objective (called once per objective, in order).  Each objective
     is scored in its model's units (``predict_latent``, the target transform's normal scores); the measured front is
-    mapped into them, the reference point lies a tenth of the front's range below its worst measured values, and
+    mapped into them, the reference point lies a tenth of the measured values' range below their worst, and
     running trials count at their predicted means, as does each architecture already picked for this batch (the
     "kriging believer").  Candidates: the pool a single-objective proposal searches, mutations of the front.
     """
