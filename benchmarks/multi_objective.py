@@ -26,8 +26,8 @@ proposes among the listed ones (as ``gpnas search --table`` does).  Every sample
 * Optuna's ``NSGAIISampler``, ``TPESampler`` and ``GPSampler`` (its multi-objective mode);
 * ``random``.
 
-Reported: the hypervolume of the measured points after 25, 50 and 100 trials as a share of the whole table's front
-(1.0 = the true front), median over ``--seeds`` seeds.  Reference point: the table's median accuracy and median
+Reported: the hypervolume of the measured points after 25, 50, 100 and 200 trials (those within ``--trials``) as a
+share of the whole table's front (1.0 = the true front), median over ``--seeds`` seeds from ``--first-seed`` on.  Reference point: the table's median accuracy and median
 latency (only cells better than a typical one in both count).  Writes ``results/multi_objective.md`` and ``.json``.
 
 GPNASSampler's multi-objective default is chosen on the tuning pairs (:data:`TUNING`) and judged on the others.
@@ -51,14 +51,13 @@ import functools  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
-from _common import markdown_table, write_results  # noqa: E402
+from _common import markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
 
 SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-study-ehvi", "gpnas-per-objective", "gpnas-ehvi",
            "nsga2", "tpe", "optuna-gp", "random"]
@@ -66,7 +65,11 @@ SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-study-ehvi", "
 DEVICES_MODEL = {"side_grouping": "each", "side_scaling": "standardize"}
 #: GPNASSampler's multi-objective default is chosen on these pairs; the others are held out from that choice.
 TUNING = ("cifar10:pixel2", "cifar10:eyeriss")
-CHECKPOINTS = [25, 50, 100]
+CHECKPOINTS = [25, 50, 100, 200]
+#: Finished runs, one JSON line each, keyed by pair, sampler, seed and trials (a run is deterministic given those):
+#: a killed or split benchmark resumes without redoing them.  Bump the version when a change moves the results.
+CACHE = Path(__file__).resolve().parent / "_cache" / "multi_objective_runs_v1.jsonl"
+CACHE_KEYS = ("pair", "sampler", "seed", "trials")
 SIGNS = np.array([1.0, -1.0])  # NB201: accuracy up, latency down
 
 
@@ -155,7 +158,7 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
                                           devices=sampler == "gpnas-study+devices",
                                           multi_objective="ehvi" if sampler == "gpnas-study-ehvi" else "parego")
         share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
-        return {"pair": pair, "sampler": sampler, "seed": seed, "share": share,
+        return {"pair": pair, "sampler": sampler, "seed": seed, "trials": trials, "share": share,
                 "ms_per_trial": 1000 * seconds / trials}
 
     def objective(trial):
@@ -171,7 +174,8 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
     seconds = time.perf_counter() - start
     measured = np.array([t.values for t in study.trials])
     share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
-    return {"pair": pair, "sampler": sampler, "seed": seed, "share": share, "ms_per_trial": 1000 * seconds / trials}
+    return {"pair": pair, "sampler": sampler, "seed": seed, "trials": trials, "share": share,
+            "ms_per_trial": 1000 * seconds / trials}
 
 
 def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
@@ -200,16 +204,27 @@ def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds FIRST..FIRST+SEEDS-1 (1000 on: seeds no default was chosen on)")
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--pairs", default="cifar10:pixel2,cifar10:eyeriss,cifar100:fpga,imagenet16-120:raspi4")
     parser.add_argument("--samplers", default=",".join(SAMPLERS))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="multi_objective", help="results name (results/OUT.md and .json)")
+    parser.add_argument("--fresh", action="store_true", help="rerun every run (the new rows replace the cached ones)")
     args = parser.parse_args()
-    jobs = [(pair, s, seed) for pair in args.pairs.split(",") for s in args.samplers.split(",")
-            for seed in range(args.seeds)]
-    with ProcessPoolExecutor(args.workers) as pool:
-        results = list(pool.map(run, *zip(*jobs), [args.trials] * len(jobs)))
+    # seed-major order: a run stopped part way has every sampler on its first seeds
+    jobs = [(pair, s, seed, args.trials) for seed in range(args.first_seed, args.first_seed + args.seeds)
+            for pair in args.pairs.split(",") for s in args.samplers.split(",")]
+    runs = {} if args.fresh else read_cached_runs(CACHE, CACHE_KEYS)
+    todo = [job for job in jobs if job not in runs]
+    cached = len(jobs) - len(todo)
+    print(f"{cached} of {len(jobs)} runs cached in {CACHE.name}", flush=True)
+    run_and_cache(run, todo, args.workers, CACHE, CACHE_KEYS, runs,
+                  lambda r: f"{r['pair']} {r['sampler']} seed {r['seed']}: {r['ms_per_trial']:.0f} ms / trial")
+    results = [runs[job] for job in jobs]
+    for r in results:  # JSON keys are strings
+        r["share"] = {int(c): v for c, v in r["share"].items()}
     rows = []
     for pair in args.pairs.split(","):
         for s in args.samplers.split(","):
@@ -223,12 +238,16 @@ def main() -> None:
         f"Hypervolume of the measured points as a share of the whole table's Pareto front (NB201 accuracy, maximised, "
         f"against HELP latency on the device, minimised; Accel-NASBench accuracy and throughput on the device, both "
         f"maximised, the nearest listed architecture answering an Optuna suggestion; reference point: the table's "
-        f"median accuracy and median latency or throughput), median of {args.seeds} seeds (0..{args.seeds - 1}), "
+        f"median accuracy and median latency or throughput), median of {args.seeds} seeds "
+        f"({args.first_seed}..{args.first_seed + args.seeds - 1}), "
         "plain Optuna studies; T = a tuning pair (GPNASSampler's multi-objective default was chosen on it), "
         "H = held out:\n\n"
         + markdown_table(["dataset:device", "sampler"] + [f"after {c}" for c in CHECKPOINTS if c <= args.trials]
                          + ["ms / trial"], rows)
         + f"\n\nCommand: `python benchmarks/multi_objective.py {' '.join(sys.argv[1:])}`."
+        + (f" {cached} of the {len(jobs)} runs came from the cache of finished runs (`{CACHE.name}`: the same "
+           "pair, sampler, seed and trials, made by an earlier, stopped invocation; ms / trial as measured then)."
+           if cached else "")
     )
     print(markdown)
     write_results(args.out, markdown, {"results": results, "args": vars(args)}, script="benchmarks/multi_objective.py")
