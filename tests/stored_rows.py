@@ -1,7 +1,10 @@
 """The trials table of a test's database, read with the database's own driver (not through gpnas), so the process
 tests check what is really stored: SQLite files (with SQLite's integrity check) and PostgreSQL databases alike."""
 
+import os
 import sqlite3
+import time
+from contextlib import closing
 
 COLUMNS = "number, arch, state, value, worker, attempts"
 
@@ -10,20 +13,24 @@ def rows(url: str, columns: str = COLUMNS) -> list[tuple]:
     """Every stored trial of every study, ordered by number; empty while the database or its tables do not exist."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        except sqlite3.OperationalError:
+        if not os.path.exists(path):
             return []
-        try:
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trials'").fetchone() is None:
-                return []
-            found = conn.execute(f"SELECT {columns} FROM trials ORDER BY number").fetchall()
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            return found
-        except sqlite3.OperationalError:  # the file is being created
-            return []
-        finally:
-            conn.close()
+        # a read-write connection (SELECTs only): a read-only one cannot recover the write-ahead log that a killed or
+        # interrupted writer leaves, and would fail where the data is sound.  A lock held past the timeout is retried,
+        # and raised at the deadline, never read as "no rows".
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with closing(sqlite3.connect(path, timeout=10)) as conn:
+                    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trials'").fetchone() is None:
+                        return []
+                    found = conn.execute(f"SELECT {columns} FROM trials ORDER BY number").fetchall()
+                    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                    return found
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
