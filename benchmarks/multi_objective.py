@@ -27,8 +27,9 @@ proposes among the listed ones (as ``gpnas search --table`` does).  Every sample
 * ``random``.
 
 Reported: the hypervolume of the measured points after 25, 50, 100 and 200 trials (those within ``--trials``) as a
-share of the whole table's front (1.0 = the true front), median over ``--seeds`` seeds from ``--first-seed`` on.  Reference point: the table's median accuracy and median
-latency (only cells better than a typical one in both count).  Writes ``results/multi_objective.md`` and ``.json``.
+share of the whole table's front (1.0 = the true front), median over ``--seeds`` seeds from ``--first-seed`` on.
+Reference point: the table's median accuracy and median latency (only cells better than a typical one in both
+count).  Writes ``results/multi_objective.md`` and ``.json``.
 
 GPNASSampler's multi-objective default is chosen on the tuning pairs (:data:`TUNING`) and judged on the others.
 

@@ -4,13 +4,14 @@ and what they do for the predictor under the published protocol.
 1. Computes :data:`gpnas.nets.proxies.PROXIES` for all 15,625 cells, one network per isomorphism class (6,466),
    with ``--workers`` processes, on a seeded random batch (``--batch-size`` inputs of 3x32x32, 10 classes: the
    machine has no CIFAR-10), and times it.  The values are cached in ``benchmarks/_cache`` under a name that holds
-   every setting that changes them.  Then, in the same run, where one network's time goes: zen against the seven
-   others, on one thread over 100 random cells.
+   every setting that changes them.  Then, in the same run, where one network's time goes: zen's and AZ-NAS's
+   share, on one thread over 100 random cells.
 2. Spearman correlation of each with NAS-Bench-Suite-Zero's value on the 9,445 cells that file lists itself.
 3. The published protocol (train on n random cells, Kendall tau on all the others; the 14,921 cells that have
-   published proxies, so that every variant ranks the same cells), 5 splits: gpnas with no proxies, with its own,
-   with the published ones, with both; on CIFAR-10 and ImageNet16-120 (whose published proxies are ImageNet16-120's;
-   gpnas's own are the same random-batch values for both).
+   published proxies, so that every variant ranks the same cells), 5 splits: gpnas with no proxies, with its own
+   without AZ-NAS's three (the eight it had before them), with all its own, with the published ones, with both; on
+   CIFAR-10 and ImageNet16-120 (whose published proxies are ImageNet16-120's; gpnas's own are the same random-batch
+   values for both).
 
     python benchmarks/proxies.py [--batch-size 8] [--workers 2] [--splits 5]
 """
@@ -37,6 +38,9 @@ from gpnas.io.tables import NB201_OPS, data_dir, load_table  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "_cache"
 SIZES = (32, 64, 100, 128, 256)
+#: gpnas's own proxies before AZ-NAS's three joined them (chosen on the tuning tables CIFAR-100 and ImageNet16-120,
+#: judged here on CIFAR-10): the variant that shows what the three add, in the same run
+AZ_FREE = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "zen")
 ANCHORS = ("GRAF + proxies + random forest (ICML 2024): 0.767 at n = 100 on CIFAR-10 validation accuracy; FLAN (ICML "
            "2024): 0.735 / 0.830 / 0.860 at 64 / 128 / 256; AZ-NAS (CVPR 2024), training-free: 0.741")
 
@@ -64,30 +68,39 @@ def own_proxies(args) -> tuple[SideFeatures, float, bool]:
     return side, seconds, False
 
 
-def zen_share(X: np.ndarray, batch_size: int, seed: int, count: int = 100) -> dict:
-    """Where a network's time goes, in this process on one thread: median milliseconds of the seven other proxies
-    (two builds, the batch's passes, synflow) and of zen (the Gaussian re-initialisation and its two passes) over
-    ``count`` seeded random cells, and zen's share of the whole."""
+def cost_shares(X: np.ndarray, batch_size: int, seed: int, count: int = 100) -> dict:
+    """Where a network's time goes, in this process on one thread, medians over ``count`` seeded random cells: the
+    whole (the two builds, the batch's passes with AZ-NAS's block proxies, synflow, zen), zen (the Gaussian
+    re-initialisation and its two passes), and AZ-NAS's three (the batch's passes with the block proxies against the
+    same passes without them, on the same network)."""
     import torch
 
     from gpnas.nets.nb201 import NB201Network
-    from gpnas.nets.proxies import batch_proxies, gaussian_init, random_batch, synflow_and_flops, zen_score
+    from gpnas.nets.proxies import (batch_proxies, feature_blocks, gaussian_init, random_batch, synflow_and_flops,
+                                    zen_score)
 
     torch.set_num_threads(1)
     inputs, labels = random_batch((3, 32, 32), batch_size, 10, seed=seed)
     noise = random_batch((3, 32, 32), batch_size, 10, seed=seed + 1)[0]
-    others, zen = [], []
+    whole, zen, az = [], [], []
     for cell in X[np.random.default_rng(seed).choice(len(X), count, replace=False)]:
         start = time.perf_counter()
         net = NB201Network(cell)
-        batch_proxies(net, inputs, labels)
+        built = time.perf_counter()
+        batch_proxies(net, inputs, labels)  # not counted in the whole: only to time the block proxies' addition
+        plain = time.perf_counter()
+        batch_proxies(net, inputs, labels, feature_blocks(net), seed)
+        with_blocks = time.perf_counter()
         synflow_and_flops(NB201Network(cell, batch_norm=False), (3, 32, 32))
-        middle = time.perf_counter()
+        synflowed = time.perf_counter()
         zen_score(gaussian_init(net), inputs, noise)
-        others.append(middle - start)
-        zen.append(time.perf_counter() - middle)
-    others_ms, zen_ms = 1000 * float(np.median(others)), 1000 * float(np.median(zen))
-    return {"count": count, "others_ms": others_ms, "zen_ms": zen_ms, "zen_share": zen_ms / (others_ms + zen_ms)}
+        end = time.perf_counter()
+        whole.append((built - start) + (end - plain))
+        az.append((with_blocks - plain) - (plain - built))
+        zen.append(end - synflowed)
+    whole_ms, zen_ms, az_ms = (1000 * float(np.median(v)) for v in (whole, zen, az))
+    return {"count": count, "whole_ms": whole_ms, "zen_ms": zen_ms, "az_ms": az_ms, "zen_share": zen_ms / whole_ms,
+            "az_share": az_ms / whole_ms}
 
 
 def listed_cells(data_dir_) -> set:
@@ -115,7 +128,7 @@ def main() -> None:
     n_classes = len(set(table.dedup_key))
     print(f"own proxies of {len(own)} cells ({n_classes} networks) in {seconds:.0f} s"
           + (" (cached)" if cached else ""), flush=True)
-    share = zen_share(table.X, args.batch_size, args.seed)
+    share = cost_shares(table.X, args.batch_size, args.seed)
     print("zen's share of a network's time:", share, flush=True)
     published = load_nb201_proxies("cifar10", data_dir_=args.data_dir)
     listed_set = listed_cells(args.data_dir)
@@ -132,7 +145,8 @@ def main() -> None:
         pub = load_nb201_proxies(dataset, data_dir_=args.data_dir)
         known = pub.covers(tab.X)
         X, y = tab.X[known], tab.y[known]
-        variants = {"no proxies": None, "own proxies": own, "published proxies": pub, "both": combined(own, pub, X)}
+        variants = {"no proxies": None, "own proxies without AZ-NAS's": own.subset(AZ_FREE), "own proxies": own,
+                    "published proxies": pub, "both": combined(own, pub, X)}
         by_n = {}
         for n in SIZES:
             cell = {}
@@ -163,9 +177,9 @@ def main() -> None:
         f"{len(own.names)} proxies ({', '.join(own.names)}), batch of {args.batch_size} seeded random 3x32x32 inputs, "
         f"{args.workers} worker processes of one thread: **{seconds / 60:.1f} min** ({per_net * 1000:.0f} ms a "
         f"network of wall time){' (from the cache of an earlier run of the same settings)' if cached else ''}. "
-        f"Measured in this run, on one thread over {share['count']} random cells (medians): the seven other proxies "
-        f"{share['others_ms']:.0f} ms a network, zen {share['zen_ms']:.0f} ms, **{100 * share['zen_share']:.0f} %** "
-        "of the whole.\n\n"
+        f"Measured in this run, on one thread over {share['count']} random cells (medians): {share['whole_ms']:.0f} ms "
+        f"a network, of which zen {share['zen_ms']:.0f} ms ({100 * share['zen_share']:.0f} %) and AZ-NAS's three "
+        f"(expressivity, progressivity, trainability) {share['az_ms']:.0f} ms ({100 * share['az_share']:.0f} %).\n\n"
         "**Agreement** with NAS-Bench-Suite-Zero (Spearman over the 9,445 cells it lists; its data-dependent "
         "proxies used a CIFAR-10 batch, these a random one):\n\n"
         + markdown_table(["proxy", "Spearman"], [[k, f"{v:.3f}"] for k, v in agreement.items()])
@@ -173,7 +187,8 @@ def main() -> None:
         f"Kendall tau, mean ± standard error; best per row in bold). Published for reference: {ANCHORS}.\n\n"
         + markdown_table(["table", "n train"] + list(next(iter(results["cifar10"].values()))), rows))
     print(markdown)
-    path = write_results("proxies", markdown, {"args": vars(args), "seconds": seconds, "cached": cached, "zen_share": share,
+    path = write_results("proxies", markdown, {"args": vars(args), "seconds": seconds, "cached": cached,
+                                               "cost_shares": share,
                                                "networks": n_classes, "agreement": agreement, "tau": results})
     print(f"\nwrote {path}")
 

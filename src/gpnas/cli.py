@@ -308,9 +308,10 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--proxies", "proxy_pool", type=click.IntRange(min=2), default=None,
               help="Training searches: score N random children with zero-cost proxies (synflow, NASWOT, jacov, "
-                   "snip, grad_norm, zen, params, FLOPs) on one batch of the training images first, spread over the "
-                   "executor's workers; the search then proposes among those N only, the proxies are model inputs, "
-                   "and the first trials are the children the proxies rank best. Stored with the study.")
+                   "snip, grad_norm, zen, AZ-NAS's expressivity, progressivity and trainability, params, FLOPs) on "
+                   "one batch of the training images first, spread over the executor's workers; the search then "
+                   "proposes among those N only, the proxies are model inputs, and the first trials are the children "
+                   "the proxies rank best. Stored with the study.")
 @click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
 @storage_option
 @executor_options

@@ -14,6 +14,9 @@ from gpnas.nets.proxies import (  # noqa: E402
     PROXIES,
     ZEN_GAMMA,
     batch_proxies,
+    block_proxies,
+    expressivity_of,
+    feature_blocks,
     gaussian_init,
     network_proxies,
     random_batch,
@@ -50,7 +53,10 @@ def test_batch_proxies_by_hand():
         net[2].weight.copy_(torch.tensor([[0.5, -1.0], [2.0, 0.3], [-0.7, 1.1]]))
     x = torch.tensor([[1.0, -1.0], [2.0, 3.0]])
     labels = torch.tensor([2, 0])
-    nwot, jacov, snip, grad_norm = batch_proxies(net, x, labels)
+    values = batch_proxies(net, x, labels)
+    nwot, jacov, snip, grad_norm = (values[k] for k in ("nwot", "jacov", "snip", "grad_norm"))
+    # no blocks given: AZ-NAS's proxies are not computed
+    assert all(np.isnan(values[k]) for k in ("expressivity", "progressivity", "trainability"))
     assert nwot == pytest.approx(math.log(3.0))
     W2 = net[2].weight.detach().numpy().astype(float)
 
@@ -69,6 +75,87 @@ def test_batch_proxies_by_hand():
     g1 = ((d_logits @ W2) * (x.numpy() > 0)).T @ x.numpy().astype(float)
     assert snip == pytest.approx(np.abs(W2 * g2).sum() + np.abs(np.eye(2) * g1).sum(), rel=1e-5)
     assert grad_norm == pytest.approx(np.linalg.norm(g2) + np.linalg.norm(g1), rel=1e-5)
+
+
+def _entropy_of_covariance(feature_map: np.ndarray) -> float:
+    # numpy's own covariance (biased, channels as variables) and eigenvalues, then the Shannon entropy
+    c = feature_map.shape[1]
+    samples = feature_map.transpose(0, 2, 3, 1).reshape(-1, c)
+    v = np.clip(np.linalg.eigvalsh(np.cov(samples, rowvar=False, bias=True)), 0.0, None)
+    p = v / v.sum()
+    return float(-(p * np.log(p + 1e-8)).sum())
+
+
+def test_expressivity_against_numpy_and_its_bounds():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(4, 6, 5, 3)) @ np.eye(3)  # (B, C, H, W) with correlated channels below
+    f[:, 1] = 2 * f[:, 0] + 0.1 * f[:, 1]
+    assert expressivity_of(torch.tensor(f, dtype=torch.float32)) == pytest.approx(_entropy_of_covariance(f), rel=1e-5)
+    # isotropic channels: log C (up to sampling); one direction: 0; constant features: 0
+    white = rng.normal(size=(64, 8, 16, 16))
+    assert expressivity_of(torch.tensor(white)) == pytest.approx(np.log(8), abs=2e-3)
+    line = np.repeat(rng.normal(size=(4, 1, 5, 5)), 3, axis=1) * np.array([1.0, -2.0, 0.5])[None, :, None, None]
+    assert expressivity_of(torch.tensor(line)) == pytest.approx(0.0, abs=1e-6)
+    assert expressivity_of(torch.ones((2, 3, 4, 4))) == 0.0
+
+
+def test_block_proxies_against_a_hand_computed_jacobian():
+    """Two blocks after an input map: a 1x1 convolution (Jacobian W per position) and a 2x2 stride-2 convolution
+    (downsampling: the input cotangent is pixel-unshuffled, channel c*4 + 2i + j).  ``M = g_in^T g_out / P`` and its
+    largest singular value computed here with NumPy from the same seeded Rademacher cotangents."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn((3, 2, 4, 4), generator=gen, requires_grad=True)
+    conv1 = nn.Conv2d(2, 3, 1, bias=False)
+    conv2 = nn.Conv2d(3, 2, 2, stride=2, bias=False)
+    with torch.no_grad():
+        conv1.weight.copy_(torch.randn((3, 2, 1, 1), generator=gen))
+        conv2.weight.copy_(torch.randn((2, 3, 2, 2), generator=gen))
+    f0 = x * 1.0
+    f1 = conv1(f0)
+    f2 = conv2(f1)
+    values = block_proxies([f0, f1, f2], seed=7)
+    draws = torch.Generator().manual_seed(7)
+    g1 = (torch.randint(0, 2, f1.shape, generator=draws).double() * 2 - 1).numpy()
+    g2 = (torch.randint(0, 2, f2.shape, generator=draws).double() * 2 - 1).numpy()
+    W1 = conv1.weight.detach().double().numpy()[:, :, 0, 0]  # (3, 2)
+    W2 = conv2.weight.detach().double().numpy()  # (2, 3, 2, 2)
+    # block 1: g_in = W1^T g_out at every position
+    gin1 = np.einsum("oc,bohw->bchw", W1, g1)
+    M1 = gin1.transpose(0, 2, 3, 1).reshape(-1, 2).T @ g1.transpose(0, 2, 3, 1).reshape(-1, 3) / (3 * 4 * 4)
+    # block 2: input position (2h + i, 2w + j), channel c gets sum_o W2[o, c, i, j] g_out[o, h, w]
+    gin2 = np.einsum("ocij,bohw->bcijhw", W2, g2).reshape(3, 3 * 4, 2, 2)  # unshuffled channel c*4 + 2i + j
+    M2 = gin2.transpose(0, 2, 3, 1).reshape(-1, 12).T @ g2.transpose(0, 2, 3, 1).reshape(-1, 2) / (3 * 2 * 2)
+    s1, s2 = (np.linalg.svd(m, compute_uv=False)[0] for m in (M1, M2))
+    expected = np.mean([-s - 1 / (s + 1e-6) + 2 for s in (s1, s2)])
+    assert values["trainability"] == pytest.approx(expected, rel=1e-5)
+    e = [_entropy_of_covariance(f.detach().double().numpy()) for f in (f0, f1, f2)]
+    assert values["expressivity"] == pytest.approx(sum(e), rel=1e-5)
+    assert values["progressivity"] == pytest.approx(min(e[1] - e[0], e[2] - e[1]), rel=1e-5, abs=1e-6)
+
+
+def test_block_proxies_leave_out_a_block_that_ignores_its_input():
+    x = torch.randn((2, 3, 4, 4), requires_grad=True)
+    f0 = x * 2.0
+    f1 = torch.zeros((2, 3, 4, 4), requires_grad=True) + 1.0  # made without f0
+    values = block_proxies([f0, f1])
+    assert np.isnan(values["trainability"]) and np.isfinite(values["expressivity"])
+    one = block_proxies([f0])
+    assert np.isnan(one["progressivity"]) and np.isnan(one["trainability"])
+    assert all(np.isnan(v) for v in block_proxies([]).values())
+
+
+def test_feature_blocks_of_the_built_in_networks_and_the_fallback():
+    net = NB201Network([3] * 6)
+    blocks = feature_blocks(net)
+    assert blocks[0] is net.stem and blocks[1:] == list(net.cells) and len(blocks) == 1 + 3 * 5 + 2
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Sequential(nn.Conv2d(4, 4, 1)), nn.Flatten())
+    assert feature_blocks(plain) == list(plain)
+    assert feature_blocks(nn.Linear(2, 2)) == []
+    # through network_proxies: finite AZ-NAS values on a real cell, NaN on a network with no feature maps
+    inputs, labels = random_batch((3, 32, 32), 4, 10, seed=0)
+    values = dict(zip(PROXIES, network_proxies(NB201Network, [3, 1, 0, 2, 4, 1], inputs, labels)))
+    assert all(np.isfinite(values[k]) for k in ("expressivity", "progressivity", "trainability"))
+    assert 0 < values["expressivity"] <= len(blocks) * np.log(64)
 
 
 def test_zen_score_against_numpy():

@@ -142,5 +142,9 @@ class NB201Network(nn.Module):
                                   nn.Flatten())
         self.classifier = nn.Linear(c, num_classes)
 
+    def feature_blocks(self) -> list[nn.Module]:
+        """The stem and every cell and residual block, in order (the blocks AZ-NAS's proxies read)."""
+        return [self.stem, *self.cells]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.head(self.cells(self.stem(x))))

@@ -21,13 +21,18 @@ computes, with a fixed seed:
   ``AdaptiveAvgPool2d``).  Score ``log mean_i ||g(x_i) - g(x_i + 0.01 e_i)||_1 + sum log sqrt(mean_c var_c)`` over
   the batch norms, ``var_c`` the (unbiased) variance of channel ``c`` in the clean pass (Zen-NAS reads the running
   variance after both passes, a fixed blend of the same batch variances).
+* ``expressivity``, ``progressivity``, ``trainability`` (AZ-NAS, Lee and Ham, CVPR 2024): from the output feature
+  maps of the network's primary blocks (:func:`feature_blocks`) in the batch's forward pass: how isotropic the
+  channels are (the entropy of their covariance's spectrum, summed over blocks), its smallest increase from a block to
+  the next, and how close each block's input-output Jacobian is to norm 1 (:func:`block_proxies`).  AZ-NAS's fourth
+  proxy, complexity, is ``flops``; its rank aggregation is left to the model, which weighs every proxy by the evidence.
 
 Data: a batch of the user's images and labels, or, when there are none, seeded standard-normal inputs and random
 labels (then ``nwot``, ``jacov``, ``snip`` and ``grad_norm`` measure the network's response to noise).
 
 :func:`score_architectures` scores many architectures in worker processes (one torch thread each), each distinct
 architecture once, with a progress bar, and returns :class:`~gpnas.gp.side_features.SideFeatures` with the signs the
-proxies' authors give (larger is better for all eight).
+proxies' authors give (larger is better for all of them).
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ from torch import nn
 from gpnas.gp.side_features import SideFeatures
 from gpnas.threads import available_cores
 
-PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "zen")
+PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "zen", "expressivity", "progressivity",
+           "trainability")
 #: Zen-NAS's perturbation of the input (its ``mixup_gamma``).
 ZEN_GAMMA = 1e-2
 _WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -79,9 +85,12 @@ def synflow_and_flops(net: nn.Module, input_shape: Sequence[int]) -> tuple[float
     return score, macs[0] / 1e6
 
 
-def batch_proxies(net: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, float, float]:
-    """``(nwot, jacov, snip, grad_norm)`` from one forward pass of the batch ``x`` and two backward passes (the
-    input Jacobian of ``sum f(x)``, then the cross-entropy's weight gradients)."""
+def batch_proxies(net: nn.Module, x: torch.Tensor, labels: torch.Tensor, blocks: Sequence[nn.Module] = (),
+                  seed: int = 0) -> dict[str, float]:
+    """``nwot``, ``jacov``, ``snip`` and ``grad_norm`` from one forward pass of the batch ``x`` and two backward passes
+    (the input Jacobian of ``sum f(x)``, then the cross-entropy's weight gradients); with ``blocks`` (the network's
+    primary blocks, :func:`feature_blocks`), also ``expressivity``, ``progressivity`` and ``trainability`` from the
+    same forward pass (:func:`block_proxies`; NaN without blocks)."""
     n = x.shape[0]
     kernel = torch.zeros((n, n), dtype=torch.float64)
 
@@ -90,21 +99,95 @@ def batch_proxies(net: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> tupl
         c = (inputs[0].detach().reshape(n, -1) > 0).float()
         ones = c @ c.T
         kernel.add_((ones + (c.shape[1] - c.sum(1, keepdim=True) - c.sum(1)[None, :] + ones)).double())
+    features: list[torch.Tensor] = []
     hooks = [m.register_forward_hook(codes) for m in net.modules() if isinstance(m, nn.ReLU)]
+    hooks += [m.register_forward_hook(partial(_keep_feature_map, features)) for m in blocks]
     x = x.clone().requires_grad_(True)
     net.zero_grad()
     out = net(x)
     for h in hooks:
         h.remove()
-    nwot = float(torch.linalg.slogdet(kernel)[1])
+    values = {"nwot": float(torch.linalg.slogdet(kernel)[1])}
+    values.update(block_proxies(features, seed))  # while the graph is alive; its gradients touch no weight
     (jacobian,) = torch.autograd.grad(out.sum(), x, retain_graph=True)
-    jacov = _jacov(jacobian.reshape(n, -1).double().numpy())
+    values["jacov"] = _jacov(jacobian.reshape(n, -1).double().numpy())
     nn.functional.cross_entropy(out, labels).backward()
     with torch.no_grad():
         weights = [w for w in _weights(net) if w.grad is not None]
-        snip = sum(float(torch.sum(torch.abs(w * w.grad))) for w in weights)
-        grad_norm = sum(float(torch.linalg.vector_norm(w.grad)) for w in weights)
-    return nwot, jacov, snip, grad_norm
+        values["snip"] = sum(float(torch.sum(torch.abs(w * w.grad))) for w in weights)
+        values["grad_norm"] = sum(float(torch.linalg.vector_norm(w.grad)) for w in weights)
+    return values
+
+
+def feature_blocks(net: nn.Module) -> list[nn.Module]:
+    """The network's primary blocks, whose output feature maps the AZ-NAS proxies read: ``net.feature_blocks()``
+    where the network defines it (NAS-Bench-201's stem and cells, MobileNetV3's inverted residual blocks), else the
+    children of its longest ``nn.Sequential`` (the first of the longest, in module order); none without one."""
+    if callable(getattr(net, "feature_blocks", None)):
+        return list(net.feature_blocks())
+    sequentials = [m for m in net.modules() if isinstance(m, nn.Sequential)]
+    return list(max(sequentials, key=len)) if sequentials else []
+
+
+def _keep_feature_map(features: list, module, inputs, output) -> None:
+    # feature maps only: a flat output (a classifier, a flattened pool) is not a block in AZ-NAS's sense, and its
+    # covariance over a batch of a few inputs says nothing
+    if isinstance(output, torch.Tensor) and output.dim() == 4:
+        features.append(output)
+
+
+def expressivity_of(feature_map: torch.Tensor) -> float:
+    """AZ-NAS's expressivity of one feature map ``(B, C, H, W)``: the entropy of the normalised eigenvalues of the
+    channels' covariance over every position of every input (``B H W`` samples of ``C`` channels); ``log C`` when
+    the features are isotropic, 0 when they lie on one direction (or are all equal)."""
+    c = feature_map.shape[1]
+    z = feature_map.detach().permute(0, 2, 3, 1).reshape(-1, c).double()
+    z = z - z.mean(0, keepdim=True)
+    eigenvalues = torch.linalg.eigvalsh(z.T @ z / z.shape[0]).clamp_min(0.0)
+    if float(eigenvalues.sum()) <= 0.0:
+        return 0.0
+    p = eigenvalues / eigenvalues.sum()
+    return float(-(p * torch.log(p + 1e-8)).sum())
+
+
+def block_proxies(features: Sequence[torch.Tensor], seed: int = 0) -> dict[str, float]:
+    """AZ-NAS's three data-dependent proxies (Lee and Ham, CVPR 2024) from the output feature maps of a network's
+    primary blocks, in order, still attached to the graph that made them:
+
+    * ``expressivity``: the sum over blocks of :func:`expressivity_of`;
+    * ``progressivity``: the smallest increase of expressivity from one block to the next;
+    * ``trainability``: for each block after the first, a Rademacher cotangent ``g_out`` (seeded) of its output is
+      taken back to its input, ``g_in`` (pixel-unshuffled to the output's size where the block downsamples); with
+      ``M = g_in^T g_out / P`` over the ``P`` positions, an estimate of the block's Jacobian, and ``s`` its largest
+      singular value, the block scores ``-(s + 1/s - 2)`` (0 at ``s = 1``: gradients neither explode nor vanish); the
+      mean over blocks.  A block whose output does not depend on its input scores nothing (left out of the mean).
+
+    NaN where there are too few blocks (one for expressivity, two for the others)."""
+    expressivity = np.array([expressivity_of(f) for f in features])
+    generator = torch.Generator().manual_seed(seed)
+    scores = []
+    for f_in, f_out in zip(features[:-1], features[1:]):
+        g_out = torch.randint(0, 2, f_out.shape, generator=generator).to(f_out.dtype) * 2 - 1
+        (g_in,) = torch.autograd.grad(f_out, f_in, g_out, retain_graph=True, allow_unused=True) \
+            if f_out.requires_grad and f_in.requires_grad else (None,)
+        if g_in is None:
+            scores.append(np.nan)
+            continue
+        if g_in.shape[2:] != g_out.shape[2:]:
+            factor = g_in.shape[2] // g_out.shape[2]
+            if factor < 1 or g_in.shape[2] != factor * g_out.shape[2] or g_in.shape[3] != factor * g_out.shape[3]:
+                scores.append(np.nan)
+                continue
+            g_in = nn.functional.pixel_unshuffle(g_in, factor)
+        positions = g_out.shape[0] * g_out.shape[2] * g_out.shape[3]
+        jacobian = (g_in.permute(0, 2, 3, 1).reshape(positions, -1).T
+                    @ g_out.permute(0, 2, 3, 1).reshape(positions, -1)) / positions
+        s = float(torch.linalg.matrix_norm(jacobian.double(), ord=2))
+        scores.append(-s - 1.0 / (s + 1e-6) + 2.0)
+    finite = np.isfinite(scores)
+    return {"expressivity": float(expressivity.sum()) if expressivity.size else np.nan,
+            "progressivity": float(np.diff(expressivity).min()) if expressivity.size > 1 else np.nan,
+            "trainability": float(np.mean(np.asarray(scores)[finite])) if finite.any() else np.nan}
 
 
 def _jacov(jacobians: np.ndarray) -> float:
@@ -170,21 +253,23 @@ def zen_score(net: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: float
 
 def network_proxies(build: Callable[..., nn.Module], arch, inputs: torch.Tensor, labels: torch.Tensor,
                     seed: int = 0) -> list[float]:
-    """The :data:`PROXIES` of one architecture: ``build(arch)`` with batch norm, ``build(arch, batch_norm=False)``
-    for synflow and FLOPs, the first again with :func:`gaussian_init` and seeded Gaussian inputs of the batch's
-    shape for zen; the weights are initialised from ``seed`` (the same seed for every architecture)."""
+    """The :data:`PROXIES` of one architecture: ``build(arch)`` with batch norm (the batch's proxies and AZ-NAS's, on
+    its :func:`feature_blocks`), ``build(arch, batch_norm=False)`` for synflow and FLOPs, the first again with
+    :func:`gaussian_init` and seeded Gaussian inputs of the batch's shape for zen; the weights are initialised from
+    ``seed`` (the same seed for every architecture), as is AZ-NAS's random cotangent."""
     torch.manual_seed(seed)
     net = build(arch)
     net.train()
     params = sum(p.numel() for p in net.parameters()) / 1e6
-    nwot, jacov, snip, grad_norm = batch_proxies(net, inputs, labels)
+    batch = batch_proxies(net, inputs, labels, feature_blocks(net), seed)
     torch.manual_seed(seed)
     synflow, flops = synflow_and_flops(build(arch, batch_norm=False), inputs.shape[1:])
     generator = torch.Generator().manual_seed(seed)
     gaussian = [torch.randn(inputs.shape, generator=generator) for _ in range(2)]
     torch.manual_seed(seed)
     zen = zen_score(gaussian_init(net), *gaussian)  # the batch proxies' network, every weight drawn anew
-    return [params, flops, synflow, nwot, jacov, snip, grad_norm, zen]
+    values = {"params": params, "flops": flops, "synflow": synflow, "zen": zen, **batch}
+    return [values[name] for name in PROXIES]
 
 
 def random_batch(input_shape: Sequence[int], batch_size: int, num_classes: int, seed: int = 0):

@@ -63,6 +63,10 @@ class MobileNetV3(nn.Module):
         self.classifier = nn.Sequential(nn.Linear(plan.head_channels, plan.last_channels), nn.Hardswish(inplace=True),
                                         nn.Dropout(dropout), nn.Linear(plan.last_channels, plan.num_outputs))
 
+    def feature_blocks(self) -> list[nn.Module]:
+        """The inverted residual blocks, in order (the blocks AZ-NAS's proxies read)."""
+        return [m for m in self.features if isinstance(m, InvertedResidual)]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).mean((2, 3)))
 
@@ -80,6 +84,10 @@ class MobileFaceNet(nn.Module):
         layers += _conv_bn(plan.head_channels, plan.head_channels, plan.final_size, 1, plan.head_channels, padding=0)
         layers += _conv_bn(plan.head_channels, plan.num_outputs, 1)
         self.features = nn.Sequential(*layers)
+
+    def feature_blocks(self) -> list[nn.Module]:
+        """The inverted residual blocks, in order (the blocks AZ-NAS's proxies read)."""
+        return [m for m in self.features if isinstance(m, InvertedResidual)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x).flatten(1)
