@@ -14,6 +14,7 @@ and what they do for the predictor under the published protocol.
    values for both).
 
     python benchmarks/proxies.py [--batch-size 8] [--workers 2] [--splits 5]
+    python benchmarks/proxies.py --tuning     # how AZ-NAS's three were chosen (CIFAR-100, ImageNet16-120)
 """
 
 from __future__ import annotations
@@ -45,15 +46,22 @@ ANCHORS = ("GRAF + proxies + random forest (ICML 2024): 0.767 at n = 100 on CIFA
            "2024): 0.735 / 0.830 / 0.860 at 64 / 128 / 256; AZ-NAS (CVPR 2024), training-free: 0.741")
 
 
+def own_proxies_path(batch_size: int = 8, seed: int = 0) -> Path:
+    """The cache of gpnas's own proxies of every NB201 cell, named by every setting that changes a value, the proxies
+    computed included; v3: the NB201 average pool as a depthwise convolution (equal values up to float32 rounding,
+    and faster, so the cost is measured anew)."""
+    from gpnas.nets.proxies import PROXIES
+
+    return CACHE / f"nb201_own_proxies_b{batch_size}_s{seed}_random32_{'-'.join(PROXIES)}_v3.npz"
+
+
 def own_proxies(args) -> tuple[SideFeatures, float, bool]:
     """All cells' proxies (from the cache when every setting matches), the seconds they took, and whether cached."""
     from gpnas.nets.nb201 import NB201Network
     from gpnas.nets.proxies import PROXIES, random_batch, score_architectures
 
     table = load_table("nb201-cifar10", args.data_dir)
-    # keyed by every setting that changes a value, the proxies computed included; v3: the NB201 average pool as a
-    # depthwise convolution (equal values up to float32 rounding, and faster, so the cost is measured anew)
-    path = CACHE / f"nb201_own_proxies_b{args.batch_size}_s{args.seed}_random32_{'-'.join(PROXIES)}_v3.npz"
+    path = own_proxies_path(args.batch_size, args.seed)
     if path.exists():
         with np.load(path) as data:
             return SideFeatures(data["X"], data["values"], list(PROXIES), np.ones(len(PROXIES))), \
@@ -114,6 +122,42 @@ def combined(a: SideFeatures, b: SideFeatures, X: np.ndarray) -> SideFeatures:
                         np.concatenate([a.signs, b.signs]))
 
 
+def tuning(args) -> None:
+    """The choice of AZ-NAS's proxies, on the tuning tables (NB201 CIFAR-100 and ImageNet16-120, the cells with
+    published proxies, as the main run): the eight proxies before them, with expressivity, with trainability, with
+    all three; n = 64 and 128, the same splits.  Writes ``results/proxies_tuning.md``."""
+    own, _, _ = own_proxies(args)
+    variants = {"eight (before)": own.subset(AZ_FREE), "+ expressivity": own.subset(AZ_FREE + ("expressivity",)),
+                "+ trainability": own.subset(AZ_FREE + ("trainability",)), "+ all three": own}
+    rows = []
+    for dataset in ("cifar100", "imagenet16-120"):
+        tab = load_table(f"nb201-{dataset}", args.data_dir)
+        # CIFAR-100 has no published proxies of its own: CIFAR-10's file says which cells are listed
+        known = load_nb201_proxies("imagenet16-120" if dataset == "imagenet16-120" else "cifar10",
+                                   data_dir_=args.data_dir).covers(tab.X)
+        X, y = tab.X[known], tab.y[known]
+        for n in (64, 128):
+            cell = {}
+            for split in range(args.splits):
+                order = np.random.default_rng(1000 * split + n).permutation(len(y))
+                tr, te = order[:n], order[n:]
+                for label, side in variants.items():
+                    model = GPNASRegressor(space=tab.space, side_features=side, random_state=split)
+                    cell.setdefault(label, []).append(float(kendalltau(model.fit(X[tr], y[tr]).predict(X[te]),
+                                                                       y[te])[0]))
+            print(dataset, n, {k: round(float(np.mean(v)), 3) for k, v in cell.items()}, flush=True)
+            rows.append([dataset, n] + [f"{np.mean(v):.3f} ± {np.std(v, ddof=1) / np.sqrt(len(v)):.3f}"
+                                        for v in cell.values()])
+    markdown = (
+        "## Choosing AZ-NAS's proxies on the tuning tables\n\nCommand: `python benchmarks/proxies.py --tuning "
+        f"--batch-size {args.batch_size} --splits {args.splits}`. gpnas's own proxies as side features, published "
+        f"protocol (the cells with published proxies), {args.splits} splits, Kendall tau, mean ± standard error. "
+        "CIFAR-10, where the choice is judged, is not in this table (`results/proxies.md`).\n\n"
+        + markdown_table(["table", "n train"] + list(variants), rows))
+    print(markdown)
+    write_results("proxies_tuning", markdown, {"args": vars(args), "rows": rows}, script="benchmarks/proxies.py")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -121,8 +165,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--tuning", action="store_true",
+                        help="only the choice of AZ-NAS's proxies on the tuning tables (results/proxies_tuning.md)")
     args = parser.parse_args()
     warnings.simplefilter("default")
+    if args.tuning:
+        tuning(args)
+        return
     own, seconds, cached = own_proxies(args)
     table = load_table("nb201-cifar10", args.data_dir)
     n_classes = len(set(table.dedup_key))

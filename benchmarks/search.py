@@ -4,8 +4,10 @@ tables and seeds and judged on others.
 Protocol (``--phase``):
 
 * ``tune``: the tuning tables (:data:`TUNING`) and seeds ``0, 1, ...``.  Variants of a strategy are written
-  ``name:key=value,...`` (``auto:warm_start=0,features=choices``, feature blocks joined by ``+``; keys in :data:`SAMPLER_KEYS`, :data:`STUDY_KEYS`,
-  :data:`MODEL_KEYS`); every default is chosen from this phase's table (``results/search_tuning.md``).
+  ``name:key=value,...`` (``auto:warm_start=0,features=choices``, feature blocks joined by ``+``; keys in
+  :data:`SAMPLER_KEYS`, :data:`STUDY_KEYS`, :data:`MODEL_KEYS`; ``proxies=1`` gives an NB201 search the published
+  zero-cost proxies as side features, ``proxies=own`` gpnas's own); every default is chosen from this phase's table
+  (``results/search_tuning.md``).
 * ``report``: every table, tuning and held-out (:data:`HELD_OUT`), on fresh seeds ``1000, 1001, ...`` that no
   choice looked at (``results/search.md``).
 
@@ -60,7 +62,20 @@ DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
-STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": lambda v: bool(int(v))}
+
+
+def _own_proxies_tag(value: str):
+    """``proxies=own``: gpnas's own proxies of NB201 cells (``benchmarks/proxies.py``'s, from its cache, computed there
+    first when missing), tagged with that cache's name so that a run's cache key changes with the proxies."""
+    if value != "own":
+        return bool(int(value))
+    from proxies import own_proxies_path
+
+    return "own:" + own_proxies_path().stem
+
+
+#: ``proxies=1``: NAS-Bench-Suite-Zero's published proxies of NB201 cells as side features; ``proxies=own``: gpnas's own
+STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
               "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str}
 #: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
@@ -144,11 +159,17 @@ def run_gpnas(objective: Objective, spec: str, seed: int, budget: int, batch: in
     name, options = parse_spec(spec)
     sampler = SAMPLERS[name](**{k: v for k, v in options.items() if k in SAMPLER_KEYS})
     study_options = {k: v for k, v in options.items() if k in STUDY_KEYS}
-    if study_options.pop("proxies", False):  # NAS-Bench-Suite-Zero's proxies of NB201 cells as side features
+    proxies = study_options.pop("proxies", False)
+    if proxies and not objective.name.startswith("nb201-"):
+        raise SystemExit(f"proxies={proxies} needs an NB201 table, not {objective.name!r}")
+    if isinstance(proxies, str):  # gpnas's own proxies of every NB201 cell (one random batch, whatever the table)
+        from proxies import own_proxies
+
+        study_options["side_features"] = own_proxies(argparse.Namespace(
+            batch_size=8, seed=0, workers=2, data_dir=objective.data_dir))[0]
+    elif proxies:  # NAS-Bench-Suite-Zero's proxies of NB201 cells as side features
         from gpnas.io.proxies import load_nb201_proxies
 
-        if not objective.name.startswith("nb201-"):
-            raise SystemExit(f"proxies=1 needs an NB201 table, not {objective.name!r}")
         # ImageNet16-120 has its own proxies; CIFAR-100 takes CIFAR-10's (the file has no CIFAR-100 ones)
         study_options["side_features"] = load_nb201_proxies(
             "imagenet16-120" if "imagenet" in objective.name else "cifar10", data_dir_=objective.data_dir)

@@ -49,3 +49,37 @@ def test_proxies_apply_to_training_searches_only(tmp_path):
                  "--storage", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.exit_code != 0 and "--proxies applies to single-budget training searches" in result.output
     assert not (tmp_path / "x.db").exists()
+
+
+def test_table_own_proxies_writes_the_values_score_architectures_gives(tmp_path, monkeypatch, real_table):
+    """`gpnas table nb201-... --own-proxies`: gpnas's own proxies as columns, one network per isomorphism class, the
+    values of score_architectures on the benchmark's settings; a table of 12 cells (the full one takes minutes)."""
+    import csv
+
+    import gpnas.cli
+    from gpnas.io.tables import load_table
+    from gpnas.nets.nb201 import NB201Network
+    from gpnas.nets.proxies import random_batch, score_architectures
+
+    real_table("nb201-cifar10")
+    full = load_table("nb201-cifar10")
+    rows = np.r_[np.arange(6), np.flatnonzero(full.dedup_key == full.dedup_key[7])[:3], np.arange(100, 103)]
+    small = type(full)(full.name, full.space, full.X[rows], full.y[rows], full.dedup_key[rows], {})
+    monkeypatch.setattr(gpnas.cli, "load_table", lambda name, data_dir=None: small)
+    result = run("table", "nb201-cifar10", "--own-proxies", "--workers", 1, "--out", tmp_path / "t.csv")
+    assert result.exit_code == 0, result.output
+    assert "with gpnas's own 11 proxy columns" in result.output
+    with open(tmp_path / "t.csv", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert len(written) == len(rows) and set(PROXIES) <= set(written[0])
+    inputs, labels = random_batch((3, 32, 32), 8, 10, seed=0)
+    expected = score_architectures(NB201Network, small.X, inputs, labels, workers=1, progress=False,
+                                   keys=small.dedup_key).lookup(small.X)
+    got = np.array([[float(r[p]) for p in PROXIES] for r in written])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    same_class = np.flatnonzero(small.dedup_key == small.dedup_key[6])
+    assert len(same_class) >= 2 and np.all(got[same_class] == got[same_class[0]])  # one network per class
+    both = run("table", "nb201-cifar10", "--own-proxies", "--proxies", "--out", tmp_path / "u.csv")
+    assert both.exit_code != 0 and "choose one" in both.output
+    macro = run("table", "macro", "--own-proxies", "--out", tmp_path / "m.csv")
+    assert macro.exit_code != 0 and "--own-proxies" in macro.output

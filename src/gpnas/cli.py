@@ -193,8 +193,15 @@ def predict(model_path, data_path, out_path, coverage) -> None:
 @click.option("--proxies", is_flag=True, default=False,
               help="NB201 tables: add NAS-Bench-Suite-Zero's 13 zero-cost proxies of each cell as columns (the "
                    "ImageNet16-120 ones for ImageNet16-120, else CIFAR-10's), keeping the cells that have them.")
+@click.option("--own-proxies", is_flag=True, default=False,
+              help="NB201 tables: compute gpnas's own zero-cost proxies of every cell (gpnas.nets.proxies: one "
+                   "network per isomorphism class on a seeded batch of 8 random inputs, the same values as "
+                   "benchmarks/proxies.py) and add them as columns; needs the torch extra, and a quarter of an hour "
+                   "or so on 2 cores (a progress bar shows it).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="--own-proxies: worker processes (default: the usable cores).")
 @friendly_errors
-def table(name, out_path, space_out, dedup, data_dir, proxies) -> None:
+def table(name, out_path, space_out, dedup, data_dir, proxies, own_proxies, workers) -> None:
     """Export a public NAS benchmark table as an architecture CSV: a column per choice and 'target', plus the
     table's cost columns where it has them (Accel-NASBench: MACs, params, throughput and FPGA latency; the
     NAS-Bench-201, Macro and CVPR tables carry none)."""
@@ -212,10 +219,30 @@ def table(name, out_path, space_out, dedup, data_dir, proxies) -> None:
         columns.update(zip(side.names, side.lookup(X).T))
         note = (f" with {side.n_features} proxy columns ({known.size - known.sum()} cells without published proxies "
                 "left out)")
+    if own_proxies:
+        if proxies:
+            raise DataError("--proxies and --own-proxies would both write columns named synflow, snip, ...: "
+                            "choose one")
+        if not name.startswith("nb201-"):
+            raise DataError(f"--own-proxies: gpnas builds NB201 cells as networks, not the cells of {name!r}")
+        side = _own_nb201_proxies(tab, workers)
+        columns.update(zip(side.names, side.lookup(X).T))
+        note = f" with gpnas's own {side.n_features} proxy columns ({', '.join(side.names)})"
     write_architectures(out_path, tab.space, X, columns)
     if space_out:
         tab.space.save(Path(space_out))
     click.echo(f"wrote {len(X)} architectures of {name} to {out_path}{note}")
+
+
+def _own_nb201_proxies(tab, workers: int | None):
+    """gpnas's own proxies of a NAS-Bench-201 table's cells, on the settings of ``benchmarks/proxies.py``."""
+    try:
+        from gpnas.nets.nb201 import NB201Network
+        from gpnas.nets.proxies import random_batch, score_architectures
+    except ImportError as err:
+        raise DataError(f"--own-proxies needs PyTorch ({err}): pip install 'gpnas[torch]'") from err
+    inputs, labels = random_batch((3, 32, 32), 8, 10, seed=0)
+    return score_architectures(NB201Network, tab.X, inputs, labels, seed=0, workers=workers, keys=tab.dedup_key)
 
 
 DEFAULT_STORAGE = "sqlite:///gpnas.db"
