@@ -122,6 +122,19 @@ def combined(a: SideFeatures, b: SideFeatures, X: np.ndarray) -> SideFeatures:
                         np.concatenate([a.signs, b.signs]))
 
 
+def protocol_taus(space, X: np.ndarray, y: np.ndarray, n: int, splits: int, variants: dict) -> dict:
+    """The published protocol: per split, ``n`` random rows train each variant's model (side features or none), and
+    Kendall tau is taken on all the others; ``{variant: [tau per split]}``."""
+    cell: dict = {}
+    for split in range(splits):
+        order = np.random.default_rng(1000 * split + n).permutation(len(y))
+        tr, te = order[:n], order[n:]
+        for label, side in variants.items():
+            model = GPNASRegressor(space=space, side_features=side, random_state=split)
+            cell.setdefault(label, []).append(float(kendalltau(model.fit(X[tr], y[tr]).predict(X[te]), y[te])[0]))
+    return cell
+
+
 def tuning(args) -> None:
     """The choice of AZ-NAS's proxies, on the tuning tables (NB201 CIFAR-100 and ImageNet16-120, the cells with
     published proxies, as the main run): the eight proxies before them, with expressivity, with trainability, with
@@ -137,14 +150,7 @@ def tuning(args) -> None:
                                    data_dir_=args.data_dir).covers(tab.X)
         X, y = tab.X[known], tab.y[known]
         for n in (64, 128):
-            cell = {}
-            for split in range(args.splits):
-                order = np.random.default_rng(1000 * split + n).permutation(len(y))
-                tr, te = order[:n], order[n:]
-                for label, side in variants.items():
-                    model = GPNASRegressor(space=tab.space, side_features=side, random_state=split)
-                    cell.setdefault(label, []).append(float(kendalltau(model.fit(X[tr], y[tr]).predict(X[te]),
-                                                                       y[te])[0]))
+            cell = protocol_taus(tab.space, X, y, n, args.splits, variants)
             print(dataset, n, {k: round(float(np.mean(v)), 3) for k, v in cell.items()}, flush=True)
             rows.append([dataset, n] + [f"{np.mean(v):.3f} ± {np.std(v, ddof=1) / np.sqrt(len(v)):.3f}"
                                         for v in cell.values()])
@@ -198,14 +204,7 @@ def main() -> None:
                     "published proxies": pub, "both": combined(own, pub, X)}
         by_n = {}
         for n in SIZES:
-            cell = {}
-            for split in range(args.splits):
-                order = np.random.default_rng(1000 * split + n).permutation(len(y))
-                tr, te = order[:n], order[n:]
-                for label, side in variants.items():
-                    model = GPNASRegressor(space=tab.space, side_features=side, random_state=split)
-                    cell.setdefault(label, []).append(float(kendalltau(model.fit(X[tr], y[tr]).predict(X[te]),
-                                                                       y[te])[0]))
+            cell = protocol_taus(tab.space, X, y, n, args.splits, variants)
             by_n[str(n)] = cell
             print(dataset, n, {k: round(float(np.mean(v)), 3) for k, v in cell.items()}, flush=True)
         results[dataset] = by_n
