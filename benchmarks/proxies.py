@@ -58,13 +58,13 @@ def own_proxies_path(batch_size: int = 8, seed: int = 0) -> Path:
 def own_proxies(args) -> tuple[SideFeatures, float, bool]:
     """All cells' proxies (from the cache when every setting matches), the seconds they took, and whether cached."""
     from gpnas.nets.nb201 import NB201Network
-    from gpnas.nets.proxies import PROXIES, random_batch, score_architectures
+    from gpnas.nets.proxies import PROXIES, proxy_signs, random_batch, score_architectures
 
     table = load_table("nb201-cifar10", args.data_dir)
     path = own_proxies_path(args.batch_size, args.seed)
     if path.exists():
         with np.load(path) as data:
-            return SideFeatures(data["X"], data["values"], list(PROXIES), np.ones(len(PROXIES))), \
+            return SideFeatures(data["X"], data["values"], list(PROXIES), proxy_signs(PROXIES)), \
                 float(data["seconds"]), True
     inputs, labels = random_batch((3, 32, 32), args.batch_size, 10, seed=args.seed)
     start = time.perf_counter()

@@ -67,13 +67,18 @@ SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
 def _own_proxies_tag(value: str):
     """``proxies=own``: gpnas's own proxies of NB201 cells (``benchmarks/proxies.py``'s, from its cache, computed there
     first when missing), tagged with that cache's name so that a run's cache key changes with the proxies."""
-    if value != "own":
+    if value not in ("own", "own-all"):
         return bool(int(value))
     from proxies import own_proxies_path
 
-    return "own:" + own_proxies_path().stem
+    from gpnas.nets.proxies import VOTERS
+
+    # the voters are part of the key: they choose the first trials
+    return f"{value}:{own_proxies_path().stem}:vote-" + ("all" if value == "own-all" else "-".join(VOTERS))
 
 
+#: ``proxies=own``: gpnas's own proxies with their vote (:data:`gpnas.nets.proxies.VOTERS`, AZ-NAS's four);
+#: ``proxies=own-all``: the same, all eleven voting for the first trials
 #: ``proxies=1``: NAS-Bench-Suite-Zero's published proxies of NB201 cells as side features; ``proxies=own``: gpnas's own
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
@@ -165,8 +170,12 @@ def run_gpnas(objective: Objective, spec: str, seed: int, budget: int, batch: in
     if isinstance(proxies, str):  # gpnas's own proxies of every NB201 cell (one random batch, whatever the table)
         from proxies import own_proxies
 
-        study_options["side_features"] = own_proxies(argparse.Namespace(
-            batch_size=8, seed=0, workers=2, data_dir=objective.data_dir))[0]
+        from gpnas.gp.side_features import SideFeatures
+
+        side = own_proxies(argparse.Namespace(batch_size=8, seed=0, workers=2, data_dir=objective.data_dir))[0]
+        if proxies.startswith("own-all:"):  # every proxy votes for the first trials (gpnas's vote before VOTERS)
+            side = SideFeatures(side.X, side.values, side.names, np.ones(len(side.names)))
+        study_options["side_features"] = side
     elif proxies:  # NAS-Bench-Suite-Zero's proxies of NB201 cells as side features
         from gpnas.io.proxies import load_nb201_proxies
 

@@ -12,6 +12,7 @@ from torch import nn  # noqa: E402
 from gpnas.nets.nb201 import NB201Network  # noqa: E402
 from gpnas.nets.proxies import (  # noqa: E402
     PROXIES,
+    VOTERS,
     ZEN_GAMMA,
     batch_proxies,
     block_proxies,
@@ -284,7 +285,11 @@ def test_scores_are_reproducible_and_one_per_distinct_network():
     inputs, labels = random_batch((3, 32, 32), 4, 10, seed=1)
     a = score_architectures(NB201Network, X, inputs, labels, workers=1, progress=False)
     b = score_architectures(NB201Network, X[::-1], inputs, labels, workers=2, chunk=1, progress=False)
-    assert len(a) == 2 and a.names == list(PROXIES) and np.all(a.signs == 1)
+    assert len(a) == 2 and a.names == list(PROXIES)
+    # AZ-NAS's four vote (+1), the others are model inputs only (0)
+    np.testing.assert_array_equal(a.signs, [1.0 if n in VOTERS else 0.0 for n in PROXIES])
+    assert set(VOTERS) == {"flops", "expressivity", "progressivity", "trainability"}
+    np.testing.assert_allclose(a.vote(), a.subset(list(VOTERS)).vote())
     np.testing.assert_allclose(a.lookup(X), b.lookup(X), rtol=1e-10)
     np.testing.assert_allclose(a.lookup(X[:1])[0], network_proxies(NB201Network, X[0], inputs, labels), rtol=1e-10)
     # a cell whose output ignores its input (all-none edges) has no Jacobian correlation: the worst value is used

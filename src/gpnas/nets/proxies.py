@@ -32,7 +32,8 @@ labels (then ``nwot``, ``jacov``, ``snip`` and ``grad_norm`` measure the network
 
 :func:`score_architectures` scores many architectures in worker processes (one torch thread each), each distinct
 architecture once, with a progress bar, and returns :class:`~gpnas.gp.side_features.SideFeatures` with the signs the
-proxies' authors give (larger is better for all of them).
+proxies' authors give to AZ-NAS's four (the vote's, :data:`VOTERS`) and 0 to the others (in the model, out of the
+vote).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ from gpnas.threads import available_cores
 
 PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "zen", "expressivity", "progressivity",
            "trainability")
+#: The proxies whose vote picks a study's first trials: AZ-NAS's ensemble (its three, and FLOPs as its complexity),
+#: each larger-is-better.  Chosen on the tuning tables NB201 CIFAR-10 and CIFAR-100 (seeds 0-19) over the vote of all
+#: eleven (``benchmarks/results/search_tuning_proxies_own_vote.md``).
+VOTERS = ("flops", "expressivity", "progressivity", "trainability")
 #: Zen-NAS's perturbation of the input (its ``mixup_gamma``).
 ZEN_GAMMA = 1e-2
 _WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -352,4 +357,10 @@ def _as_side_features(X: np.ndarray, values: np.ndarray) -> SideFeatures:
         if bad.any():
             finite = values[~bad, j]
             values[bad, j] = finite.min() if finite.size else 0.0
-    return SideFeatures(X, values, list(PROXIES), signs=np.ones(len(PROXIES)))
+    return SideFeatures(X, values, list(PROXIES), signs=proxy_signs(PROXIES))
+
+
+def proxy_signs(names: Sequence[str]) -> np.ndarray:
+    """The signs of proxies ``names`` as side features: +1 for :data:`VOTERS`, 0 for the others.  A sign only
+    decides who votes (:meth:`SideFeatures.vote`, the first trials of a study); the model takes every proxy."""
+    return np.array([1.0 if name in VOTERS else 0.0 for name in names])
