@@ -6,7 +6,8 @@ Protocol (``--phase``):
 * ``tune``: the tuning tables (:data:`TUNING`) and seeds ``0, 1, ...``.  Variants of a strategy are written
   ``name:key=value,...`` (``auto:warm_start=0,features=choices``, feature blocks joined by ``+``; keys in
   :data:`SAMPLER_KEYS`, :data:`STUDY_KEYS`, :data:`MODEL_KEYS`; ``proxies=1`` gives an NB201 search the published
-  zero-cost proxies as side features, ``proxies=own`` gpnas's own); every default is chosen from this phase's table
+  zero-cost proxies as side features, ``proxies=own`` gpnas's own, ``proxies=own-all`` gpnas's own with all eleven
+  voting for the first trials); every default is chosen from this phase's table
   (``results/search_tuning.md``).
 * ``report``: every table, tuning and held-out (:data:`HELD_OUT`), on fresh seeds ``1000, 1001, ...`` that no
   choice looked at (``results/search.md``).
@@ -65,8 +66,9 @@ SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
 
 
 def _own_proxies_tag(value: str):
-    """``proxies=own``: gpnas's own proxies of NB201 cells (``benchmarks/proxies.py``'s, from its cache, computed there
-    first when missing), tagged with that cache's name so that a run's cache key changes with the proxies."""
+    """``proxies=own`` / ``own-all``: gpnas's own proxies of NB201 cells (``benchmarks/proxies.py``'s, from its cache,
+    computed there first when missing: run that script first), tagged with that cache's name and the voters, so that a
+    run's cache key changes with either."""
     if value not in ("own", "own-all"):
         return bool(int(value))
     from proxies import own_proxies_path
@@ -77,9 +79,9 @@ def _own_proxies_tag(value: str):
     return f"{value}:{own_proxies_path().stem}:vote-" + ("all" if value == "own-all" else "-".join(VOTERS))
 
 
-#: ``proxies=own``: gpnas's own proxies with their vote (:data:`gpnas.nets.proxies.VOTERS`, AZ-NAS's four);
-#: ``proxies=own-all``: the same, all eleven voting for the first trials
-#: ``proxies=1``: NAS-Bench-Suite-Zero's published proxies of NB201 cells as side features; ``proxies=own``: gpnas's own
+#: ``proxies=1``: NAS-Bench-Suite-Zero's published proxies of NB201 cells as side features; ``proxies=own``: gpnas's
+#: own, with their vote (:data:`gpnas.nets.proxies.VOTERS`, AZ-NAS's four); ``proxies=own-all``: the same, all eleven
+#: voting for the first trials.
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
               "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str}

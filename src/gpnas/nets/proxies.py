@@ -25,7 +25,8 @@ computes, with a fixed seed:
   maps of the network's primary blocks (:func:`feature_blocks`) in the batch's forward pass: how isotropic the
   channels are (the entropy of their covariance's spectrum, summed over blocks), its smallest increase from a block to
   the next, and how close each block's input-output Jacobian is to norm 1 (:func:`block_proxies`).  AZ-NAS's fourth
-  proxy, complexity, is ``flops``; its rank aggregation is left to the model, which weighs every proxy by the evidence.
+  proxy, complexity, is ``flops``.  Its rank aggregation is not used: the model weighs every proxy by the evidence,
+  and AZ-NAS's four make the vote that picks a study's first trials (:data:`VOTERS`).
 
 Data: a batch of the user's images and labels, or, when there are none, seeded standard-normal inputs and random
 labels (then ``nwot``, ``jacov``, ``snip`` and ``grad_norm`` measure the network's response to noise).
