@@ -7,7 +7,7 @@ Protocol (``--phase``):
   ``name:key=value,...`` (``auto:warm_start=0,features=choices``, feature blocks joined by ``+``; keys in
   :data:`SAMPLER_KEYS`, :data:`STUDY_KEYS`, :data:`MODEL_KEYS`; ``proxies=1`` gives an NB201 search the published
   zero-cost proxies as side features, ``proxies=own`` gpnas's own, ``proxies=own-all`` gpnas's own with all eleven
-  voting for the first trials); every default is chosen from this phase's table
+  voting for the first trials, ``proxies=own@N`` gpnas's own on the proxies' seed N); every default is chosen from this phase's table
   (``results/search_tuning.md``).
 * ``report``: every table, tuning and held-out (:data:`HELD_OUT`), on fresh seeds ``1000, 1001, ...`` that no
   choice looked at (``results/search.md``).
@@ -67,16 +67,19 @@ SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
 
 def _own_proxies_tag(value: str):
     """``proxies=own`` / ``own-all``: gpnas's own proxies of NB201 cells (``benchmarks/proxies.py``'s, from its cache,
-    computed there first when missing: run that script first), tagged with that cache's name and the voters, so that a
-    run's cache key changes with either."""
-    if value not in ("own", "own-all"):
+    computed there first when missing), tagged with that cache's name and the voters, so that a run's cache key changes
+    with either; ``own@N`` / ``own-all@N``: the proxies on random batch and initialisation seed N (default 0)."""
+    kind, _, proxy_seed = value.partition("@")
+    if kind not in ("own", "own-all"):
         return bool(int(value))
     from proxies import own_proxies_path
 
     from gpnas.nets.proxies import VOTERS
 
+    seed = int(proxy_seed or 0)
     # the voters are part of the key: they choose the first trials
-    return f"{value}:{own_proxies_path().stem}:vote-" + ("all" if value == "own-all" else "-".join(VOTERS))
+    return (f"{kind}{f'@{seed}' if seed else ''}:{own_proxies_path(seed=seed).stem}:vote-"
+            + ("all" if kind == "own-all" else "-".join(VOTERS)))
 
 
 #: ``proxies=1``: NAS-Bench-Suite-Zero's published proxies of NB201 cells as side features; ``proxies=own``: gpnas's
@@ -174,8 +177,10 @@ def run_gpnas(objective: Objective, spec: str, seed: int, budget: int, batch: in
 
         from gpnas.gp.side_features import SideFeatures
 
-        side = own_proxies(argparse.Namespace(batch_size=8, seed=0, workers=2, data_dir=objective.data_dir))[0]
-        if proxies.startswith("own-all:"):  # every proxy votes for the first trials (gpnas's vote before VOTERS)
+        kind, _, proxy_seed = proxies.partition(":")[0].partition("@")
+        side = own_proxies(argparse.Namespace(batch_size=8, seed=int(proxy_seed or 0), workers=2,
+                                              data_dir=objective.data_dir))[0]
+        if kind == "own-all":  # every proxy votes for the first trials (gpnas's vote before VOTERS)
             side = SideFeatures(side.X, side.values, side.names, np.ones(len(side.names)))
         study_options["side_features"] = side
     elif proxies:  # NAS-Bench-Suite-Zero's proxies of NB201 cells as side features

@@ -37,6 +37,7 @@ from gpnas.study.multi_budget import (
     parse_budget_columns,
 )
 from gpnas.nets.defaults import TRAINING_DEFAULTS
+from gpnas.nets.proxy_names import VOTERS, proxy_signs
 from gpnas.run.table_objective import TableObjective
 from gpnas.store.model_files import load_model, save_model
 from gpnas.sampling.multi_budget import MultiBudgetSampler
@@ -339,6 +340,13 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
                    "one batch of the training images first, spread over the executor's workers; the search then "
                    "proposes among those N only, the proxies are model inputs, and the first trials are the children "
                    "the proxies rank best. Stored with the study.")
+@click.option("--side-columns", default=None,
+              help="Table searches: comma list of numeric columns known for every row before any training (zero-cost "
+                   "proxies from `gpnas table --own-proxies` or `--proxies`, FLOPs) that the model takes as inputs.")
+@click.option("--vote", "vote_spec", default="auto", show_default=True,
+              help="With --side-columns: which of them vote for the first --n-initial trials (the mean of their "
+                   "normal scores; -NAME: smaller is better). A comma list, 'none' (random first trials), or 'auto': "
+                   "gpnas's own proxies' voters among them (AZ-NAS's " + ", ".join(VOTERS) + ").")
 @click.option("--study", "study_name", default=None, help="Study name: created, or resumed if it exists.")
 @storage_option
 @executor_options
@@ -346,8 +354,8 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
               help="Also write the study's trials and summary to this JSON file (the study itself is in --storage).")
 @friendly_errors
 def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
-           batch_size, strategy, direction, objective_specs, n_initial, mse_threshold, seed, proxy_pool, study_name,
-           storage, executor, workers, address, gpus_per_trial, threads, out_path) -> None:
+           batch_size, strategy, direction, objective_specs, n_initial, mse_threshold, seed, proxy_pool, side_columns,
+           vote_spec, study_name, storage, executor, workers, address, gpus_per_trial, threads, out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
 
     Ctrl-C stops it with exit status 130; the finished trials are kept and the same command resumes.
@@ -407,6 +415,19 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         if mse_threshold is not None:
             raise DataError("--mse-threshold (Theorem 3's stop) applies to one objective; a multi-objective search "
                             "stops on --budget")
+    table_side = None
+    if side_columns is not None:
+        if table_path is None or budgets is not None:
+            raise DataError("--side-columns applies to single-budget table searches (a training search scores its "
+                            "children with --proxies)")
+        table_side = _table_side_features(space, table_path, target, side_columns, vote_spec)
+        described["side_columns"] = table_side.names  # a resume with other columns or another vote is refused
+        described["vote"] = table_side.signs.tolist()
+        voters = [("-" if sign < 0 else "") + name for name, sign in zip(table_side.names, table_side.signs) if sign]
+        click.echo(f"side columns (model inputs): {', '.join(table_side.names)}; the first {n_initial} trials: "
+                   + (f"the best by the vote of {', '.join(voters)}" if voters else "random (no column votes)"))
+    elif click.get_current_context().get_parameter_source("vote_spec") is click.core.ParameterSource.COMMANDLINE:
+        raise DataError("--vote chooses among --side-columns; give those too")
     if proxy_pool is not None and (table_path is not None or budgets is not None):
         raise DataError("--proxies applies to single-budget training searches (the children are scored before "
                         "they are trained); a table's published proxies go in with `gpnas table --proxies` and "
@@ -438,7 +459,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         # a table that lists part of its space: propose only what it can answer
         candidates = (objective.architectures if isinstance(objective, TableObjective)
                       and not objective.covers_space() else None)
-        side = None
+        side = table_side
         if proxy_pool is not None:
             # the proxies are bulk work for the search's executor; an in-process search still scores them over the
             # cores, in the project's spawn-started pool (a fork after torch started its threads can hang)
@@ -541,6 +562,32 @@ def _parse_objectives(specs: tuple[str, ...], table_path, target) -> list[tuple[
         raise DataError(f"a training search's objectives are {', '.join(TRAINING_OBJECTIVES)} (the trained "
                         f"accuracy and the child's counted costs); got {names}. A table's columns need --table")
     return objectives
+
+
+def _table_side_features(space: SearchSpace, table_path: str, target: str, side_columns: str,
+                         vote_spec: str) -> SideFeatures:
+    """The table's ``side_columns`` (a comma list) of every row as side features, with the signs of ``vote_spec``
+    (``auto``, ``none`` or a comma list of those columns, ``-NAME`` for smaller-is-better)."""
+    names = [c.strip() for c in side_columns.split(",") if c.strip()]
+    if not names:
+        raise DataError(f"--side-columns {side_columns!r}: expected a comma list of the table's numeric columns")
+    X, _, rows = read_architectures(table_path, space, target)
+    values = read_side_columns(table_path, rows, names)
+    spec = vote_spec.strip()
+    if spec == "auto":
+        signs = proxy_signs(names)
+    elif spec == "none":
+        signs = np.zeros(len(names))
+    else:
+        signs = np.zeros(len(names))
+        for item in (v.strip() for v in spec.split(",") if v.strip()):
+            name = item.removeprefix("-")
+            if name not in names:
+                raise DataError(f"--vote {item!r}: not one of --side-columns {names}")
+            signs[names.index(name)] = -1.0 if item.startswith("-") else 1.0
+        if not signs.any():
+            raise DataError(f"--vote {vote_spec!r}: expected 'auto', 'none' or a comma list of --side-columns")
+    return SideFeatures(X, values, names, signs)
 
 
 def _child_proxies(objective, space, count: int, seed: int, runner):

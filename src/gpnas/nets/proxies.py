@@ -49,14 +49,13 @@ import torch
 from torch import nn
 
 from gpnas.gp.side_features import SideFeatures
+from gpnas.nets.proxy_names import PROXIES, VOTERS, proxy_signs
 from gpnas.threads import available_cores
 
-PROXIES = ("params", "flops", "synflow", "nwot", "jacov", "snip", "grad_norm", "zen", "expressivity", "progressivity",
-           "trainability")
-#: The proxies whose vote picks a study's first trials: AZ-NAS's ensemble (its three, and FLOPs as its complexity),
-#: each larger-is-better.  Chosen on the tuning tables NB201 CIFAR-10 and CIFAR-100 (seeds 0-19) over the vote of all
-#: eleven (``benchmarks/results/search_tuning_proxies_own_vote.md``).
-VOTERS = ("flops", "expressivity", "progressivity", "trainability")
+__all__ = ["PROXIES", "VOTERS", "ZEN_GAMMA", "batch_proxies", "block_proxies", "expressivity_of", "feature_blocks",
+           "gaussian_init", "network_proxies", "proxy_signs", "random_batch", "score_architectures",
+           "synflow_and_flops", "without_batch_norm", "zen_score"]
+
 #: Zen-NAS's perturbation of the input (its ``mixup_gamma``).
 ZEN_GAMMA = 1e-2
 _WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -359,9 +358,3 @@ def _as_side_features(X: np.ndarray, values: np.ndarray) -> SideFeatures:
             finite = values[~bad, j]
             values[bad, j] = finite.min() if finite.size else 0.0
     return SideFeatures(X, values, list(PROXIES), signs=proxy_signs(PROXIES))
-
-
-def proxy_signs(names: Sequence[str]) -> np.ndarray:
-    """The signs of proxies ``names`` as side features: +1 for :data:`VOTERS`, 0 for the others.  A sign only
-    decides who votes (:meth:`SideFeatures.vote`, the first trials of a study); the model takes every proxy."""
-    return np.array([1.0 if name in VOTERS else 0.0 for name in names])
