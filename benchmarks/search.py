@@ -7,8 +7,8 @@ Protocol (``--phase``):
   ``name:key=value,...`` (``auto:warm_start=0,features=choices``, feature blocks joined by ``+``; keys in
   :data:`SAMPLER_KEYS`, :data:`STUDY_KEYS`, :data:`MODEL_KEYS`; ``proxies=1`` gives an NB201 search the published
   zero-cost proxies as side features, ``proxies=own`` gpnas's own, ``proxies=own-all`` gpnas's own with all eleven
-  voting for the first trials, ``proxies=own@N`` gpnas's own on the proxies' seed N); every default is chosen from this phase's table
-  (``results/search_tuning.md``).
+  voting for the first trials, ``proxies=own@N`` gpnas's own on the proxies' seed N); every default is chosen from
+  this phase's table (``results/search_tuning.md``).
 * ``report``: every table, tuning and held-out (:data:`HELD_OUT`), on fresh seeds ``1000, 1001, ...`` that no
   choice looked at (``results/search.md``).
 
