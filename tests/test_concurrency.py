@@ -99,7 +99,11 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path, storage_url)
     command = [sys.executable, "-m", "gpnas", "search", "--space", str(space), "--table", str(table), "--target",
                "acc", "--budget", "300", "--batch-size", "1", "--strategy", "ucb", "--storage",
                db, "--out", str(tmp_path / "run.json")]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the child takes Ctrl-C's default action whatever this process inherited: a test run started in the background
+    # of a non-interactive shell ignores SIGINT, its children inherit that, and Python then never raises
+    # KeyboardInterrupt
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and sum(r[2] == "done" for r in _rows(db)) < 12:
         time.sleep(0.02)
