@@ -59,6 +59,7 @@ def test_side_columns_feed_the_model_and_the_auto_vote_picks_the_first_trials(tm
     # resumed with the same columns; another vote is refused, and so is a resume without them
     again = run("search", "--budget", 7, *common)
     assert again.exit_code == 0 and "resuming study 's'" in again.output, again.output
+    assert "the first 3 trials" not in again.output  # done already: nothing to say about them
     other = run("search", "--budget", 8, *common, "--vote", "junk")
     assert other.exit_code != 0 and "other settings (vote" in other.output
     bare = run("search", "--budget", 8, *common[:-2])
@@ -112,3 +113,16 @@ def test_a_side_column_that_is_not_a_number_names_its_line(tmp_path, small_space
     result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--target", "acc",
                  "--side-columns", "flops", "--storage", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.exit_code != 0 and "line 5: side column 'flops' is 'nan'" in result.output, result.output
+
+
+def test_a_multi_objective_search_takes_the_columns_as_inputs_and_says_its_start_is_random(tmp_path, small_space):
+    small_space.save(tmp_path / "space.yaml")
+    proxy_table(tmp_path / "t.csv", small_space)
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    result = run("search", "--space", tmp_path / "space.yaml", "--table", tmp_path / "t.csv", "--objective",
+                 "acc:max", "--objective", "junk:min", "--side-columns", "flops,expressivity", "--n-initial", 3,
+                 "--budget", 6, "--storage", url, "--study", "mo")
+    assert result.exit_code == 0, result.output
+    assert "the first 3 trials: random (a multi-objective study starts from a spread" in result.output
+    study = load_study("mo", url)
+    assert study.is_multi_objective and study.side_features.names == ["flops", "expressivity"]

@@ -423,9 +423,14 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
         table_side = _table_side_features(space, table_path, target, side_columns, vote_spec)
         described["side_columns"] = table_side.names  # a resume with other columns or another vote is refused
         described["vote"] = table_side.signs.tolist()
-        voters = [("-" if sign < 0 else "") + name for name, sign in zip(table_side.names, table_side.signs) if sign]
-        click.echo(f"side columns (model inputs): {', '.join(table_side.names)}; the first {n_initial} trials: "
-                   + (f"the best by the vote of {', '.join(voters)}" if voters else "random (no column votes)"))
+        if not resuming:  # a resumed study's first trials are done, and its n_initial is its own
+            voters = [("-" if sign < 0 else "") + name for name, sign in zip(table_side.names, table_side.signs)
+                      if sign]
+            # a multi-objective study starts from random trials whatever the vote (Study._starts_from_vote)
+            start = ("random (a multi-objective study starts from a spread, not from a vote)" if directions
+                     else f"the best by the vote of {', '.join(voters)}" if voters else "random (no column votes)")
+            click.echo(f"side columns (model inputs): {', '.join(table_side.names)}; the first {n_initial} trials: "
+                       + start)
     elif click.get_current_context().get_parameter_source("vote_spec") is click.core.ParameterSource.COMMANDLINE:
         raise DataError("--vote chooses among --side-columns; give those too")
     if proxy_pool is not None and (table_path is not None or budgets is not None):
