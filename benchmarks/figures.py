@@ -4,8 +4,8 @@
   gpnas's best variant beside HELP's published figures and FLOPs.
 * ``results/figures/latency_curve.png`` from ``results/latency*.json``: the mean Spearman against the number of
   measurements (5, 10, 20, 50 where run).
-* ``results/figures/multi_objective.png`` from ``results/multi_objective.json``: the hypervolume share against the
-  number of trials, per sampler, one panel per (dataset, device) pair.
+* ``results/figures/multi_objective.png`` from ``results/multi_objective_200.json`` (fresh seeds, to 200 trials):
+  the hypervolume share against the number of trials, per sampler, one panel per (dataset, device) pair.
 
     python benchmarks/figures.py
 """
@@ -25,11 +25,12 @@ import numpy as np  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "figures"
 COLORS = {"gpnas": "#67a9cf", "gpnas-ehvi": "#1b6ca8", "gpnas-study": "#08306b", "gpnas-study-ehvi": "#08306b",
-          "gpnas-per-objective": "#67a9cf", "optuna-gp": "#e08214", "tpe": "#5aae61", "nsga2": "#9970ab",
-          "random": "#999999"}
+          "gpnas-per-objective": "#67a9cf", "gpnas-ehvi-space": "#4eb3d3", "optuna-gp": "#e08214", "tpe": "#5aae61",
+          "nsga2": "#9970ab", "random": "#999999"}
 #: Legend labels of the multi-objective samplers (results files name them as benchmarks/multi_objective.py does).
 LABELS = {"gpnas": "GPNASSampler, ParEGO", "gpnas-ehvi": "GPNASSampler, EHVI (default)", "gpnas-study": "gpnas study",
-          "gpnas-study-ehvi": "gpnas study, EHVI", "optuna-gp": "Optuna GPSampler", "tpe": "Optuna TPE",
+          "gpnas-study-ehvi": "gpnas study, EHVI", "gpnas-ehvi-space": "GPNASSampler(space=...), EHVI",
+          "optuna-gp": "Optuna GPSampler", "tpe": "Optuna TPE",
           "nsga2": "Optuna NSGA-II"}
 
 
@@ -104,7 +105,7 @@ def latency_curve_figure() -> Path | None:
 
 
 def multi_objective_figure() -> Path:
-    data = json.loads((RESULTS / "multi_objective.json").read_text())
+    data = json.loads((RESULTS / "multi_objective_200.json").read_text())
     results = data["results"]
     pairs = list(dict.fromkeys(r["pair"] for r in results))
     columns = min(len(pairs), 2)

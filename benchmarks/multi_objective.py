@@ -14,6 +14,8 @@ proposes among the listed ones (as ``gpnas search --table`` does).  Every sample
 * ``gpnas-ehvi``: :class:`GPNASSampler` with a model per objective and the expected hypervolume improvement
   (``multi_objective="ehvi"``, its default: chosen over ParEGO on the tuning pairs, seeds 0-9,
   ``results/multi_objective_ehvi_tuning.md``);
+* ``gpnas-ehvi-space``: the same, given the pair's gpnas space (``GPNASSampler(space=...)``): the model sees the
+  architecture as gpnas's study does (on NAS-Bench-201, the cell's operation counts beside the choices);
 * ``gpnas-study``: gpnas's own study, ``create_study(directions=["maximize", "minimize"])`` with its defaults
   (ParEGO proposals by the ``auto`` strategy over the whole cell space, one at a time);
 * ``gpnas-study-ehvi``: the same study with ``multi_objective="ehvi"`` (a model per objective and the expected
@@ -61,7 +63,7 @@ sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
 from _common import markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
 
 SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-study-ehvi", "gpnas-per-objective", "gpnas-ehvi",
-           "nsga2", "tpe", "optuna-gp", "random"]
+           "gpnas-ehvi-space", "nsga2", "tpe", "optuna-gp", "random"]
 #: Model settings of ``gpnas-study+devices`` (the variant ``benchmarks/latency.py`` chose for a device's latency).
 DEVICES_MODEL = {"side_grouping": "each", "side_scaling": "standardize"}
 #: GPNASSampler's multi-objective default is chosen on these pairs; the others are held out from that choice.
@@ -128,7 +130,7 @@ def _nearest(rows: np.ndarray | None, lookup: dict, arch: tuple) -> tuple:
     return tuple(int(v) for v in rows[int(np.argmin((rows != np.asarray(arch)[None, :]).sum(axis=1)))])
 
 
-def _sampler(name: str, seed: int):
+def _sampler(name: str, seed: int, space=None):
     import optuna
 
     from gpnas.integrations.optuna import GPNASSampler
@@ -136,6 +138,7 @@ def _sampler(name: str, seed: int):
     return {"gpnas": lambda: GPNASSampler(seed=seed, multi_objective="parego"),
             "gpnas-per-objective": lambda: GPNASSampler(seed=seed, multi_objective="per-objective"),
             "gpnas-ehvi": lambda: GPNASSampler(seed=seed, multi_objective="ehvi"),
+            "gpnas-ehvi-space": lambda: GPNASSampler(seed=seed, multi_objective="ehvi", space=space),
             "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
             "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
             "optuna-gp": lambda: optuna.samplers.GPSampler(seed=seed),
@@ -167,7 +170,7 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
         acc, cost = lookup[_nearest(rows, lookup, arch)]
         return float(acc), float(cost)
 
-    study = optuna.create_study(directions=_directions(pair), sampler=_sampler(sampler, seed))
+    study = optuna.create_study(directions=_directions(pair), sampler=_sampler(sampler, seed, space))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -247,7 +250,8 @@ def main() -> None:
                          + ["ms / trial"], rows)
         + f"\n\nCommand: `python benchmarks/multi_objective.py {' '.join(sys.argv[1:])}`."
         + (f" {cached} of the {len(jobs)} runs came from the cache of finished runs (`{CACHE.name}`: the same "
-           "pair, sampler, seed and trials, made by an earlier, stopped invocation; ms / trial as measured then)."
+           "pair, sampler, seed and trials, made by an earlier invocation, stopped or with fewer samplers; ms / trial "
+           "as measured then, when other runs may have shared the cores)."
            if cached else "")
     )
     print(markdown)

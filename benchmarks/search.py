@@ -90,7 +90,9 @@ MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_resta
               "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str}
 #: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
 #: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
-OPTUNA_KEYS = {"candidates": lambda v: bool(int(v))}
+#: ``space=1`` names each parameter and value as the space's choice and gives GPNASSampler the space (its model then
+#: sees the architecture as a gpnas study does: in a cell space, the cell's operation counts too).
+OPTUNA_KEYS = {"candidates": lambda v: bool(int(v)), "space": lambda v: bool(int(v))}
 CACHE = Path(__file__).resolve().parent / "_cache" / "search_runs_v2.jsonl"
 
 
@@ -212,12 +214,17 @@ def run_optuna(objective: Objective, spec: str, seed: int, budget: int) -> list:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = objective.space
-    names = [f"x{j}" for j in range(space.n_positions)]
+    name, options = parse_spec(spec)  # optuna-gpnas:warm_start=1
+    if options.pop("space", False):  # the space's own names and values, and GPNASSampler is given the space
+        names, values = [c.name for c in space.choices], [list(c.values) for c in space.choices]
+        options["space"] = space
+    else:  # positions x0, x1, ... valued 0, 1, ...
+        names, values = [f"x{j}" for j in range(space.n_positions)], [list(range(int(k))) for k in space.n_options]
     archs: list = []
     seen: set = set()
 
     def evaluate(trial):
-        x = objective.snap([trial.suggest_categorical(n, list(range(int(k)))) for n, k in zip(names, space.n_options)])
+        x = objective.snap([values[j].index(trial.suggest_categorical(n, values[j])) for j, n in enumerate(names)])
         value, key = objective(x)
         if x not in seen:
             seen.add(x)
@@ -228,9 +235,9 @@ def run_optuna(objective: Objective, spec: str, seed: int, budget: int) -> list:
 
     samplers = {"optuna-tpe": optuna.samplers.TPESampler, "optuna-gp": optuna.samplers.GPSampler,
                 "optuna-gpnas": GPNASSampler}
-    name, options = parse_spec(spec)  # optuna-gpnas:warm_start=1
     if options.pop("candidates", False) and objective.candidates is not None:
-        options["candidates"] = [dict(zip(names, map(int, row))) for row in objective.candidates]
+        options["candidates"] = [{n: values[j][int(v)] for j, (n, v) in enumerate(zip(names, row))}
+                                 for row in objective.candidates]
     study = optuna.create_study(direction="maximize", sampler=samplers[name](seed=seed, **options))
     study.optimize(evaluate, n_trials=5 * budget)  # repeats are answered from the cache and not counted
     return archs, len(study.trials)

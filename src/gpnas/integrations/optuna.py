@@ -39,6 +39,7 @@ from gpnas.sampling.hypervolume import propose_by_ehvi
 from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, simplex_weights
 from gpnas.sampling.strategies import SamplingContext, make_sampler
 from gpnas.space import Choice, SearchSpace
+from gpnas.study.study import search_model_defaults
 
 #: System attribute holding the architecture a trial was given, so that running trials count as pending points.
 ARCH_KEY = "gpnas:arch"
@@ -129,6 +130,14 @@ class GPNASSampler(BaseSampler):
         among the unseen ones, and once every candidate has been tried a random one is repeated.  A value that is not
         among its parameter's options raises ``ValueError`` naming the candidate when it is first drawn or scored.
 
+    space:
+        The gpnas :class:`~gpnas.space.SearchSpace` the study's parameters describe (one parameter per choice, named
+        and valued as the choice, e.g. ``trial.suggest_categorical(c.name, list(c.values))``).  The model then sees
+        the architecture as a gpnas study does (:func:`gpnas.study.study.search_model_defaults`: the choices one-hot
+        and, where the space declares a cell such as NAS-Bench-201's, the cell's operation counts) with the space's
+        groups; its mutations and crossovers respect the space.  Without it (default) every categorical or narrow
+        integer parameter is an unordered or ordered choice grouped by ``groups``.  A trial that does not suggest
+        every choice, or suggests other values, raises ``ValueError`` naming the parameter.
     multi_objective:
         How a multi-objective study (``optuna.create_study(directions=[...])``) proposes.  ``"ehvi"`` (default): a
         model per objective and the candidate of largest expected hypervolume improvement over the measured front
@@ -153,8 +162,12 @@ class GPNASSampler(BaseSampler):
                  constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
                  max_int_choices: int = 32, pool_size: int = 20000,
                  model_params: Mapping[str, Any] | None = None, warm_start: bool = False,
-                 multi_objective: str = "ehvi", candidates: Sequence[Mapping[str, Any]] | None = None) -> None:
+                 multi_objective: str = "ehvi", candidates: Sequence[Mapping[str, Any]] | None = None,
+                 space: SearchSpace | None = None) -> None:
         make_sampler(strategy)  # fails early on an unknown name
+        if space is not None and not isinstance(space, SearchSpace):
+            raise TypeError(f"GPNASSampler: space must be a gpnas SearchSpace, got {type(space).__name__}")
+        self._user_space = space
         self._candidates = _checked_candidates(candidates)
         # search-space names -> (the candidates' distinct choice indices over them, each row's candidate numbers)
         self._candidate_sets: dict[tuple, tuple[CandidateSet, dict[tuple, list[int]]]] = {}
@@ -194,7 +207,7 @@ class GPNASSampler(BaseSampler):
         self._proposal_lock = threading.Lock()
         self.__dict__.setdefault("_arch_cache", {})
         self.__dict__.setdefault("_arch_cache_owner", None)
-        for name, default in (("_candidates", None), ("_candidate_sets", {}), ("_chosen", {})):
+        for name, default in (("_candidates", None), ("_candidate_sets", {}), ("_chosen", {}), ("_user_space", None)):
             self.__dict__.setdefault(name, default)
 
     # ------------------------------------------------------------------ Optuna's sampler interface
@@ -210,7 +223,10 @@ class GPNASSampler(BaseSampler):
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         """A value for every parameter of ``search_space``: the architecture choices from the model (random until
         it can be fitted), any other parameter from the independent sampler."""
-        choices = {name: dist for name, dist in search_space.items() if self._is_choice(dist)}
+        if self._user_space is None:
+            choices = {name: dist for name, dist in search_space.items() if self._is_choice(dist)}
+        else:  # the space's choices only; any other parameter goes to the independent sampler
+            choices = {c.name: search_space[c.name] for c in self._user_space.choices if c.name in search_space}
         # one proposal at a time (``n_jobs > 1`` runs trials in threads): each one reads the trials only after the
         # previous proposal was stored as that trial's pending architecture, so two threads never propose the same
         with self._proposal_lock:
@@ -226,7 +242,7 @@ class GPNASSampler(BaseSampler):
     def _propose(self, study: optuna.Study, trial: FrozenTrial,
                  search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         """The model's architecture over the choices of ``search_space``, or ``{}`` while it cannot be fitted."""
-        names = sorted(search_space)
+        names = self._names(search_space)
         space = self._space(names, search_space)
         trials = study._get_trials(deepcopy=False, use_cache=True)
         owner = (study.study_name, id(study._storage))
@@ -262,8 +278,7 @@ class GPNASSampler(BaseSampler):
         feasible = violation <= 0 if violation is not None else np.ones(len(y_done), dtype=bool)
         if feasible.sum() < MIN_FIT_TRIALS:
             return {}
-        seed = int(rng.integers(2**31))
-        params = {"random_state": seed, **self._model_params, "space": space}
+        params = self._fit_params(space, rng)
         last = self._last_fit.get(tuple(names)) if self._warm_start else None
         if last is not None and "sigma" not in self._model_params:
             # warm start from the last trial's hyperparameters with one restart, as a gpnas study does
@@ -354,9 +369,8 @@ class GPNASSampler(BaseSampler):
             return None
         optimistic = []
         for j in range(signs.size):
-            params = {"random_state": int(rng.integers(2**31)), **self._model_params, "space": space}
             with self._warnings_once():
-                model = GPNASRegressor(**params).fit(X_done, utilities[:, j])
+                model = GPNASRegressor(**self._fit_params(space, rng)).fit(X_done, utilities[:, j])
             mean, std = model.predict(pool, return_std=True)
             optimistic.append(mean + PER_OBJECTIVE_BETA * std)
         pick = int(np.argmax(chebyshev_utility(np.column_stack(optimistic), weights)))
@@ -368,9 +382,8 @@ class GPNASSampler(BaseSampler):
         """A model per objective; the unseen candidate of largest expected hypervolume improvement
         (:func:`gpnas.sampling.hypervolume.propose_by_ehvi`)."""
         def fit(X: np.ndarray, y: np.ndarray) -> GPNASRegressor:
-            params = {"random_state": int(rng.integers(2**31)), **self._model_params, "space": space}
             with self._warnings_once():
-                return GPNASRegressor(**params).fit(X, y)
+                return GPNASRegressor(**self._fit_params(space, rng)).fit(X, y)
 
         proposal = propose_by_ehvi(space, X_done, np.asarray(values, dtype=float) * signs, X_pending, X_failed, rng,
                                    fit, self._pool_size, candidates)
@@ -435,9 +448,36 @@ class GPNASSampler(BaseSampler):
                 return group
         return default_group(name)
 
+    def _names(self, search_space: dict[str, BaseDistribution]) -> list[str]:
+        """The architecture parameters in the model's order: sorted, or the given space's choices in its order,
+        each checked to have that choice's values in that order (else ``ValueError``)."""
+        if self._user_space is None:
+            return sorted(search_space)
+        names = [c.name for c in self._user_space.choices]
+        missing = [n for n in names if n not in search_space]
+        if missing:
+            raise ValueError(f"GPNASSampler: the space {self._user_space.name!r} has the choices {missing} that the "
+                             "study's trials do not all suggest; suggest every choice of the space in every trial "
+                             "(or give no space)")
+        for choice in self._user_space.choices:
+            options = self._options(search_space[choice.name])
+            if list(options) != list(choice.values):
+                raise ValueError(f"GPNASSampler: parameter {choice.name!r} has the options {options}, the space's "
+                                 f"choice {list(choice.values)}; suggest the space's values in its order")
+        return names
+
+    def _fit_params(self, space: SearchSpace, rng: np.random.Generator) -> dict[str, Any]:
+        """Keyword arguments of a :class:`GPNASRegressor` fit: with a given space, a study's search model
+        (:func:`gpnas.study.study.search_model_defaults`: in a cell space the cell's operation counts too) under
+        ``model_params``; without one, ``model_params`` alone."""
+        base = search_model_defaults(space) if self._user_space is not None else {}
+        return {"random_state": int(rng.integers(2**31)), **base, **self._model_params, "space": space}
+
     def _space(self, names: list[str], search_space: dict[str, BaseDistribution]) -> SearchSpace:
-        """A gpnas space over ``names``: numbers stay numbers (so ``encoding="auto"`` may use their order),
-        anything else becomes the labels ``c0, c1, ...`` (unordered)."""
+        """The given space, or a gpnas space over ``names``: numbers stay numbers (so ``encoding="auto"`` may use
+        their order), anything else becomes the labels ``c0, c1, ...`` (unordered)."""
+        if self._user_space is not None:
+            return self._user_space
         choices = []
         for j, name in enumerate(names):
             options = self._options(search_space[name])
