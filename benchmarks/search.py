@@ -87,7 +87,8 @@ def _own_proxies_tag(value: str):
 #: voting for the first trials.
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
-              "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str}
+              "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str,
+              "hyperprior_scale": lambda v: None if v == "none" else float(v)}
 #: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
 #: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
 #: ``space=1`` names each parameter and value as the space's choice and gives GPNASSampler the space (its model then
@@ -282,11 +283,18 @@ def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
 
     name, options = parse_spec(spec)
     if name.startswith("optuna-"):
-        return {"name": name, **options}
+        settings = {"name": name, **options}
+        if options.get("space") and space is not None and "hyperprior_scale" in search_model_defaults(space):
+            # GPNASSampler given the space fits the study's search model: its prior is part of what ran
+            settings["hyperprior_scale"] = search_model_defaults(space)["hyperprior_scale"]
+        return settings
     study = inspect.signature(Study.__init__).parameters
     model = SEARCH_MODEL_DEFAULTS if space is None else search_model_defaults(space)
     settings = {"name": name, **SAMPLERS[name]().get_params(), "warm_start": study["warm_start"].default,
                 "n_initial": study["n_initial"].default, **model, **(defaults or {}), **options}
+    # no hyperparameter prior is the model's own default: runs cached before the setting existed ran without one
+    if settings.get("hyperprior_scale", 0) is None:
+        del settings["hyperprior_scale"]
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
 
 

@@ -43,7 +43,7 @@ def test_with_a_cell_space_the_model_counts_the_cells_operations(recorded):
     study.optimize(cell_objective, n_trials=8)
     assert recorded, "the model was never fitted"
     assert all(p["features"] == ["choices", "ops"] and p["max_fit_samples"] == 300 and p["space"] is SPACE
-               for p in recorded)
+               and p["hyperprior_scale"] == 1.0 for p in recorded)
     # the stored architecture is the space's own choice indices, in the space's order
     for trial in study.trials[4:]:
         stored = trial.system_attrs[ARCH_KEY]
@@ -112,3 +112,14 @@ def test_a_space_without_a_cell_uses_its_groups_and_numeric_values(recorded):
     study.optimize(objective, n_trials=12)
     assert recorded and all(p["space"] is space and p["features"] == ["choices"] for p in recorded)
     assert study.best_value == 20.0
+
+
+def test_a_multi_objective_study_with_the_space_keeps_maximum_likelihood(recorded):
+    def two(trial):
+        ops = [trial.suggest_categorical(c.name, list(c.values)) for c in SPACE.choices]
+        return float(ops.count("nor_conv_3x3")), float(ops.count("none"))
+
+    study = optuna.create_study(directions=["maximize", "maximize"],
+                                sampler=GPNASSampler(seed=0, space=SPACE, n_startup_trials=4))
+    study.optimize(two, n_trials=7)
+    assert recorded and all(p["features"] == ["choices", "ops"] and "hyperprior_scale" not in p for p in recorded)

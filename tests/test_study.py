@@ -154,3 +154,28 @@ def test_the_search_model_adds_the_cells_operation_counts_only_where_the_space_d
     # a study's own model_params still win
     flat = create_study(cell_space, seed=0, model_params={"features": ["choices"]})
     assert flat.model_params["features"] == ["choices"]
+
+
+def test_the_search_model_has_a_hyperparameter_prior_in_a_cell_space_for_one_objective_only(small_space, tmp_path):
+    from gpnas.io.tables import nasbench201_space
+    from gpnas.study.study import SEARCH_CELL_HYPERPRIOR_SCALE, search_model_defaults
+
+    cell_space = nasbench201_space()
+    assert "hyperprior_scale" not in search_model_defaults(small_space)
+    assert search_model_defaults(cell_space)["hyperprior_scale"] == SEARCH_CELL_HYPERPRIOR_SCALE == 1.0
+    assert "hyperprior_scale" not in search_model_defaults(cell_space, multi_objective=True)
+    single = create_study(cell_space, seed=0)
+    assert single.model_params["hyperprior_scale"] == 1.0
+    assert "hyperprior_scale" not in create_study(cell_space, seed=0, directions=["maximize", "minimize"]).model_params
+    assert create_study(cell_space, seed=0, model_params={"hyperprior_scale": None}).model_params[
+        "hyperprior_scale"] is None  # a study's own model_params still win
+    # the fitted search model is the MAP one: refitting with the same settings and no prior differs
+    rng = np.random.default_rng(1)
+    weights = rng.normal(size=(cell_space.n_positions, 5))
+    objective = lambda a: float(weights[np.arange(cell_space.n_positions), cell_space.from_dict_arch(a)].sum())
+    study = create_study(cell_space, seed=0, n_initial=12, storage=f"sqlite:///{tmp_path / 'p.db'}")
+    study.optimize(objective, budget=12)
+    model = study.refit()
+    assert model.hyperprior_scale == 1.0
+    # a group is on at the MAP estimate wherever the prior pulls it from the lower bound
+    assert model.kernel_.sigma.min() > 10 * model.sigma_bounds[0]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -143,6 +143,14 @@ class GPNASRegressor:
         points they are estimated on ``m`` drawn at random, then held fixed while the posterior conditions on all
         (subset-of-data estimation, for studies of thousands of trials: the estimation's few dozen factorisations
         cost ``O(m^3)``, the posterior's one ``O(n^3)``).  The points used are in ``fit_subset_``.
+    hyperprior_scale, hyperprior_center:
+        ``None`` (default): type-II maximum likelihood.  A positive number ``s``: maximum a posteriori instead, with
+        a log-normal prior on every group's signal std and lengthscale, ``log sigma ~ N(log c_sigma, s^2)`` and
+        ``log ell ~ N(log c_ell, s^2)``, ``(c_sigma, c_ell) = hyperprior_center`` (model units).  With a few dozen
+        points the likelihood alone often switches a group off (``sigma`` at its lower bound) or flattens it, and the
+        model turns additive; a weakly informative prior keeps such fits near the values larger samples find, as
+        BoTorch's default GP priors do.  The noise and the weights' variance have no prior.
+        ``log_marginal_likelihood_value_`` stays the evidence, without the prior.
     """
 
     def __init__(
@@ -172,6 +180,8 @@ class GPNASRegressor:
         side_grouping: str = "one",
         max_fit_samples: int | None = None,
         side_scaling: str = "normal_scores",
+        hyperprior_scale: float | None = None,
+        hyperprior_center: tuple[float, float] = (1.0, 1.0),
     ) -> None:
         self.space = space
         self.groups = groups
@@ -198,6 +208,8 @@ class GPNASRegressor:
         self.side_grouping = side_grouping
         self.max_fit_samples = max_fit_samples
         self.side_scaling = side_scaling
+        self.hyperprior_scale = hyperprior_scale
+        self.hyperprior_center = hyperprior_center
 
     # ------------------------------------------------------------------ scikit-learn protocol
     @classmethod
@@ -514,10 +526,13 @@ class GPNASRegressor:
         kernel = GroupedRBFKernel(self.kernel_.group_columns)
         D = DistanceLevels.of(D)  # one-hot distances take a few values: each step's exponentials per value
 
+        log_prior = self._log_hyperprior(h, bounds.shape[0])
+
         def objective(params):
             value, grad = log_marginal_likelihood(params, kernel, D, r, eval_gradient=True,
                                                   fixed_cov=fixed_cov, weight_gram=weight_gram)
-            return -value, -grad
+            prior_value, prior_grad = log_prior(params)
+            return -(value + prior_value), -(grad + prior_grad)
 
         # Restarts are screened, not each optimised: L-BFGS runs from the initial point, then from a random start
         # only if that start's value (no gradient, one factorisation) already beats the optimum found.  On four
@@ -534,8 +549,8 @@ class GPNASRegressor:
             best = minimize(objective, initial, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
             for _ in range(int(restarts)):
                 candidate = rng.uniform(bounds[:, 0], bounds[:, 1])
-                value = -log_marginal_likelihood(candidate, kernel, D, r, fixed_cov=fixed_cov,
-                                                 weight_gram=weight_gram)
+                value = -(log_marginal_likelihood(candidate, kernel, D, r, fixed_cov=fixed_cov,
+                                                  weight_gram=weight_gram) + log_prior(candidate)[0])
                 if value < best.fun:
                     result = minimize(objective, candidate, jac=True, method="L-BFGS-B", bounds=bounds,
                                       options=options)
@@ -545,6 +560,28 @@ class GPNASRegressor:
             warnings.warn("hyperparameter optimisation failed; keeping the initial values")
             return initial
         return best.x
+
+    def _log_hyperprior(self, h: int, n_params: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        """``params -> (log prior up to a constant, its gradient)`` over the log hyperparameters
+        ``[log sigma (h), log ell (h), log noise, (log weight variance)]``: zero without ``hyperprior_scale``."""
+        if self.hyperprior_scale is None:
+            return lambda params: (0.0, np.zeros(n_params))
+        scale = float(self.hyperprior_scale)
+        center = np.asarray(self.hyperprior_center, dtype=float)
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"hyperprior_scale must be a positive number or None, got {self.hyperprior_scale!r}")
+        if center.shape != (2,) or not np.all(np.isfinite(center) & (center > 0)):
+            raise ValueError("hyperprior_center must be two positive numbers (signal std, lengthscale), got "
+                             f"{self.hyperprior_center!r}")
+        mean = np.concatenate([np.full(h, np.log(center[0])), np.full(h, np.log(center[1]))])
+
+        def log_prior(params: np.ndarray) -> tuple[float, np.ndarray]:
+            diff = params[: 2 * h] - mean
+            grad = np.zeros(n_params)
+            grad[: 2 * h] = -diff / scale**2
+            return float(-0.5 * diff @ diff / scale**2), grad
+
+        return log_prior
 
     def _set_hyperparameters(self, params: np.ndarray) -> None:
         h = self.kernel_.n_groups

@@ -278,7 +278,7 @@ class GPNASSampler(BaseSampler):
         feasible = violation <= 0 if violation is not None else np.ones(len(y_done), dtype=bool)
         if feasible.sum() < MIN_FIT_TRIALS:
             return {}
-        params = self._fit_params(space, rng)
+        params = self._fit_params(space, rng, signs.size > 1)  # ParEGO too: one model, but several objectives
         last = self._last_fit.get(tuple(names)) if self._warm_start else None
         if last is not None and "sigma" not in self._model_params:
             # warm start from the last trial's hyperparameters with one restart, as a gpnas study does
@@ -370,7 +370,7 @@ class GPNASSampler(BaseSampler):
         optimistic = []
         for j in range(signs.size):
             with self._warnings_once():
-                model = GPNASRegressor(**self._fit_params(space, rng)).fit(X_done, utilities[:, j])
+                model = GPNASRegressor(**self._fit_params(space, rng, True)).fit(X_done, utilities[:, j])
             mean, std = model.predict(pool, return_std=True)
             optimistic.append(mean + PER_OBJECTIVE_BETA * std)
         pick = int(np.argmax(chebyshev_utility(np.column_stack(optimistic), weights)))
@@ -383,7 +383,7 @@ class GPNASSampler(BaseSampler):
         (:func:`gpnas.sampling.hypervolume.propose_by_ehvi`)."""
         def fit(X: np.ndarray, y: np.ndarray) -> GPNASRegressor:
             with self._warnings_once():
-                return GPNASRegressor(**self._fit_params(space, rng)).fit(X, y)
+                return GPNASRegressor(**self._fit_params(space, rng, True)).fit(X, y)
 
         proposal = propose_by_ehvi(space, X_done, np.asarray(values, dtype=float) * signs, X_pending, X_failed, rng,
                                    fit, self._pool_size, candidates)
@@ -466,11 +466,12 @@ class GPNASSampler(BaseSampler):
                                  f"choice {list(choice.values)}; suggest the space's values in its order")
         return names
 
-    def _fit_params(self, space: SearchSpace, rng: np.random.Generator) -> dict[str, Any]:
+    def _fit_params(self, space: SearchSpace, rng: np.random.Generator,
+                    multi_objective: bool = False) -> dict[str, Any]:
         """Keyword arguments of a :class:`GPNASRegressor` fit: with a given space, a study's search model
         (:func:`gpnas.study.study.search_model_defaults`: in a cell space the cell's operation counts too) under
         ``model_params``; without one, ``model_params`` alone."""
-        base = search_model_defaults(space) if self._user_space is not None else {}
+        base = search_model_defaults(space, multi_objective) if self._user_space is not None else {}
         return {"random_state": int(rng.integers(2**31)), **base, **self._model_params, "space": space}
 
     def _space(self, names: list[str], search_space: dict[str, BaseDistribution]) -> SearchSpace:
