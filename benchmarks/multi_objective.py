@@ -20,6 +20,9 @@ proposes among the listed ones (as ``gpnas search --table`` does).  Every sample
   (ParEGO proposals by the ``auto`` strategy over the whole cell space, one at a time);
 * ``gpnas-study-ehvi``: the same study with ``multi_objective="ehvi"`` (a model per objective and the expected
   hypervolume improvement, as ``gpnas-ehvi``);
+* ``gpnas-study-ehvi-prior``: the EHVI study whose models (one per objective) take the single-objective search's
+  hyperparameter prior (``model_params={"hyperprior_scale": 1.0}``; a multi-objective study fits by maximum
+  likelihood by default);
 * ``gpnas-study+devices`` (NAS-Bench-201 pairs): the same study with HELP's nine meta-training devices' log latencies
   as side features (``create_study(side_features=...)``, standardised, a kernel group each, as
   ``benchmarks/latency.py`` chose): public latency tables of other devices, information Optuna's samplers cannot
@@ -62,8 +65,8 @@ _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
 from _common import markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
 
-SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-study-ehvi", "gpnas-per-objective", "gpnas-ehvi",
-           "gpnas-ehvi-space", "nsga2", "tpe", "optuna-gp", "random"]
+SAMPLERS = ["gpnas", "gpnas-study", "gpnas-study+devices", "gpnas-study-ehvi", "gpnas-study-ehvi-prior",
+           "gpnas-per-objective", "gpnas-ehvi", "gpnas-ehvi-space", "nsga2", "tpe", "optuna-gp", "random"]
 #: Model settings of ``gpnas-study+devices`` (the variant ``benchmarks/latency.py`` chose for a device's latency).
 DEVICES_MODEL = {"side_grouping": "each", "side_scaling": "standardize"}
 #: GPNASSampler's multi-objective default is chosen on these pairs; the others are held out from that choice.
@@ -160,7 +163,8 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
             raise SystemExit("gpnas-study+devices needs HELP's NAS-Bench-201 latencies; not an Accel-NASBench pair")
         measured, seconds = _native_study(space, lookup, rows, _directions(pair), seed, trials,
                                           devices=sampler == "gpnas-study+devices",
-                                          multi_objective="ehvi" if sampler == "gpnas-study-ehvi" else "parego")
+                                          multi_objective="ehvi" if "-ehvi" in sampler else "parego",
+                                          prior=sampler == "gpnas-study-ehvi-prior")
         share = {c: hypervolume_2d(measured[:c], signs, reference) / best for c in CHECKPOINTS if c <= trials}
         return {"pair": pair, "sampler": sampler, "seed": seed, "trials": trials, "share": share,
                 "ms_per_trial": 1000 * seconds / trials}
@@ -183,10 +187,11 @@ def run(pair: str, sampler: str, seed: int, trials: int) -> dict:
 
 
 def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
-                  trials: int, devices: bool = False, multi_objective: str = "parego") -> tuple[np.ndarray, float]:
+                  trials: int, devices: bool = False, multi_objective: str = "parego",
+                  prior: bool = False) -> tuple[np.ndarray, float]:
     """A gpnas multi-objective study over the table (its listed architectures only, where it lists part of its
     space): its measured values in trial order, and its seconds.  ``devices``: HELP's training devices' log
-    latencies as side features."""
+    latencies as side features; ``prior``: the single-objective search's hyperparameter prior in its models."""
     from gpnas.study import create_study
 
     extra = {}
@@ -195,6 +200,10 @@ def _native_study(space, lookup: dict, rows, directions: list[str], seed: int,
 
         # a multi-objective study starts at random whatever the features' signs (a vote would pick the slowest cells)
         extra = {"side_features": latency_side_features(), "model_params": DEVICES_MODEL}
+    if prior:
+        from gpnas.study.study import SEARCH_CELL_HYPERPRIOR_SCALE
+
+        extra["model_params"] = {**extra.get("model_params", {}), "hyperprior_scale": SEARCH_CELL_HYPERPRIOR_SCALE}
     study = create_study(space, directions=directions, seed=seed, heartbeat_interval=None, candidates=rows,
                          multi_objective=multi_objective, **extra)
     start = time.perf_counter()
