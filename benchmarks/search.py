@@ -284,9 +284,9 @@ def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
     name, options = parse_spec(spec)
     if name.startswith("optuna-"):
         settings = {"name": name, **options}
-        if options.get("space") and space is not None and "hyperprior_scale" in search_model_defaults(space):
-            # GPNASSampler given the space fits the study's search model: its prior is part of what ran
-            settings["hyperprior_scale"] = search_model_defaults(space)["hyperprior_scale"]
+        if options.get("space") and space is not None:
+            # GPNASSampler given the space fits the study's search model: its settings are part of what ran
+            settings["model"] = search_model_defaults(space)
         return settings
     study = inspect.signature(Study.__init__).parameters
     model = SEARCH_MODEL_DEFAULTS if space is None else search_model_defaults(space)

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from gpnas.study import Study, create_study
+from gpnas.study import Study, create_study, load_study
 
 
 def objective_of(space):
@@ -179,3 +179,20 @@ def test_the_search_model_has_a_hyperparameter_prior_in_a_cell_space_for_one_obj
     assert model.hyperprior_scale == 1.0
     # a group is on at the MAP estimate wherever the prior pulls it from the lower bound
     assert model.kernel_.sigma.min() > 10 * model.sigma_bounds[0]
+
+
+def test_a_study_stored_before_the_prior_existed_resumes_without_it(tmp_path):
+    import json
+    import sqlite3
+
+    from gpnas.io.tables import nasbench201_space
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    create_study(nasbench201_space(), seed=0, storage=url, study_name="old")
+    assert load_study("old", url).model_params["hyperprior_scale"] == 1.0  # stored with the study
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        (settings,) = conn.execute("SELECT settings FROM studies WHERE name = 'old'").fetchone()
+        stored = json.loads(settings)
+        del stored["model_params"]["hyperprior_scale"]
+        conn.execute("UPDATE studies SET settings = ? WHERE name = 'old'", (json.dumps(stored),))
+    assert load_study("old", url).model_params["hyperprior_scale"] is None

@@ -906,6 +906,7 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
     sampler_params = settings.pop("sampler_params", None) or {}
     # a study stored before the setting existed proposed by ParEGO: it resumes as it was made
     settings.setdefault("multi_objective", "parego")
+    stored_model = settings.get("model_params")
     if sampler is None and name is None:
         raise StorageError(f"study {study_name!r} used a custom sampler; pass it to load_study")
     space = SearchSpace.from_dict(record["space"], source=f"study {study_name!r}")
@@ -917,5 +918,9 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
         study = Study(space, sampler=sampler, storage=store, study_name=study_name, **settings)
     except (TypeError, ValueError) as err:
         raise StorageError(f"study {study_name!r} has invalid stored settings: {err}") from None
+    if stored_model is not None and "hyperprior_scale" not in stored_model and "hyperprior_scale" in study.model_params:
+        # stored before the hyperparameter prior existed (the stored model_params hold every default the study ran
+        # with): it fitted by maximum likelihood, and resumes as it was made
+        study.model_params["hyperprior_scale"] = None
     study._restore()
     return study
