@@ -88,8 +88,12 @@ def test_with_few_points_the_prior_keeps_groups_switched_on(small_space):
     ({"hyperprior_scale": float("nan")}, "hyperprior_scale must be a positive number"),
     ({"hyperprior_scale": 1.0, "hyperprior_center": (1.0,)}, "hyperprior_center must be two positive numbers"),
     ({"hyperprior_scale": 1.0, "hyperprior_center": (1.0, -2.0)}, "hyperprior_center must be two positive numbers"),
+    ({"hyperprior_scale": "wide"}, "hyperprior_scale must be a positive number"),
+    ({"hyperprior_center": ("a", "b")}, "hyperprior_center must be two positive numbers"),
 ])
-def test_bad_prior_settings_are_clear_errors(small_space, synthetic_data, params, message):
+@pytest.mark.parametrize("optimize", [True, False])
+def test_bad_prior_settings_are_clear_errors(small_space, synthetic_data, params, message, optimize):
+    # rejected even where the hyperparameters are kept as given: a setting that is no prior is a mistake either way
     X, y = synthetic_data
     with pytest.raises(ValueError, match=message):
-        _fit(small_space, X, y, **params)
+        _fit(small_space, X, y, optimize=optimize, **params)

@@ -365,6 +365,7 @@ class GPNASRegressor:
             raise ValueError(f"unknown estimation {self.estimation!r}; expected one of {ESTIMATIONS}")
         if self.predictor not in PREDICTORS:
             raise ValueError(f"unknown predictor {self.predictor!r}; expected one of {PREDICTORS}")
+        self._check_hyperprior()  # before any work, and whether or not the hyperparameters are optimised
         X = X if self.space is not None else choice_matrix(X)
         n = np.atleast_2d(X).shape[0]
         if n < 2:
@@ -561,18 +562,27 @@ class GPNASRegressor:
             return initial
         return best.x
 
+    def _check_hyperprior(self) -> tuple[float, np.ndarray]:
+        """``(scale, center)`` of the hyperparameter prior, or a clear error for a setting that is not one (the
+        scale is NaN without a prior)."""
+        try:
+            scale = np.nan if self.hyperprior_scale is None else float(self.hyperprior_scale)
+            center = np.asarray(self.hyperprior_center, dtype=float)
+        except (TypeError, ValueError):
+            scale, center = -1.0, np.array([])
+        if self.hyperprior_scale is not None and not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"hyperprior_scale must be a positive number or None, got {self.hyperprior_scale!r}")
+        if center.shape != (2,) or not np.all(np.isfinite(center) & (center > 0)):
+            raise ValueError("hyperprior_center must be two positive numbers (signal std, lengthscale), got "
+                             f"{self.hyperprior_center!r}")
+        return scale, center
+
     def _log_hyperprior(self, h: int, n_params: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
         """``params -> (log prior up to a constant, its gradient)`` over the log hyperparameters
         ``[log sigma (h), log ell (h), log noise, (log weight variance)]``: zero without ``hyperprior_scale``."""
         if self.hyperprior_scale is None:
             return lambda params: (0.0, np.zeros(n_params))
-        scale = float(self.hyperprior_scale)
-        center = np.asarray(self.hyperprior_center, dtype=float)
-        if not (np.isfinite(scale) and scale > 0):
-            raise ValueError(f"hyperprior_scale must be a positive number or None, got {self.hyperprior_scale!r}")
-        if center.shape != (2,) or not np.all(np.isfinite(center) & (center > 0)):
-            raise ValueError("hyperprior_center must be two positive numbers (signal std, lengthscale), got "
-                             f"{self.hyperprior_center!r}")
+        scale, center = self._check_hyperprior()
         mean = np.concatenate([np.full(h, np.log(center[0])), np.full(h, np.log(center[1]))])
 
         def log_prior(params: np.ndarray) -> tuple[float, np.ndarray]:
