@@ -62,7 +62,8 @@ SEED_BASE = {"tune": 0, "report": 1000}
 DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
-SAMPLER_KEYS = {"beta": float, "min_loo_tau": float}
+SAMPLER_KEYS = {"beta": float, "min_loo_tau": float, "trust_radius": float, "trust_fail_tol": int,
+                "trust_success_tol": int, "local_every": int}
 
 
 def _own_proxies_tag(value: str):
@@ -295,6 +296,12 @@ def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
     # no hyperparameter prior is the model's own default: runs cached before the setting existed ran without one
     if settings.get("hyperprior_scale", 0) is None:
         del settings["hyperprior_scale"]
+    if settings.get("local_every", 0) is None:  # nor local steps
+        del settings["local_every"]
+    # nor a trust region: without one its tolerances change nothing
+    if settings.get("trust_radius", 0) is None:
+        for key in ("trust_radius", "trust_fail_tol", "trust_success_tol"):
+            settings.pop(key, None)
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
 
 

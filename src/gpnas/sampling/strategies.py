@@ -33,6 +33,7 @@ from gpnas.sampling.mutual_information import (
     greedy_batch,
 )
 from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
+from gpnas.sampling.trust_region import initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
 
 
@@ -50,6 +51,7 @@ class SamplingContext:
     model: object | None = None
     sign: float = 1.0
     candidates: CandidateSet | None = None  # when given, the only architectures that may be proposed
+    n_initial: int = 0  # the study's random (or proxy-voted) start: trials no model steered
 
     @property
     def X_seen(self) -> np.ndarray:
@@ -149,6 +151,7 @@ class GPSampler(Sampler):
         if (ctx.candidates is None and ctx.space.size > self.pool_size and self.local_starts > 0
                 and pool.shape[0]):
             pool = self._refine_pool(ctx, pool, top, k, best)
+        pool = self._restrict(ctx, pool, k)
         if pool.shape[0] == 0:
             return pool
         # the picks' variances condition on what the model conditions on (every finished trial, or its subset in a
@@ -158,6 +161,10 @@ class GPSampler(Sampler):
         picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
                              best, ctx.rng, sign=ctx.sign)
         return pool[picks]
+
+    def _restrict(self, ctx: SamplingContext, pool: np.ndarray, k: int) -> np.ndarray:
+        """The candidates the acquisition may pick from (all of the pool here)."""
+        return pool
 
     def _score(self, model, kinds: set[str], best: float | None, sign: float = 1.0):
         """The local search's objective: UCB or EI, or for MI its numerator, the posterior variance."""
@@ -228,13 +235,38 @@ class AutoSampler(UCBSampler):
     guess, so its acquisition would steer at random; the batch then comes from regularized evolution around the best
     measured architectures instead (:class:`RegularizedEvolutionSampler`), which needs no model.  ``beta = 3`` (wider
     than the textbook 2) measured best in ``benchmarks/search.py``.
+
+    ``trust_radius`` (a fraction of the positions; ``None``, the default, for none) confines the UCB picks to a
+    Hamming trust region around the best measured architecture whose radius adapts to the search's successes and
+    failures (:mod:`gpnas.sampling.trust_region`; ``trust_fail_tol`` failures in a row shrink it by one,
+    ``trust_success_tol`` successes grow it).
+
+    ``local_every`` (``None``, the default, for never) makes every ``local_every``-th model-steered proposal a local
+    step instead: the unseen one-position neighbour of the best measured architecture with the highest posterior
+    mean (a greedy local search on the model, interleaved with UCB; see :func:`local_steps`).
     """
 
     name = "auto"
 
-    def __init__(self, beta: float = 3.0, min_loo_tau: float = 0.2, **kwargs) -> None:
+    def __init__(self, beta: float = 3.0, min_loo_tau: float = 0.2, trust_radius: float | None = None,
+                 trust_fail_tol: int = 3, trust_success_tol: int = 3, local_every: int | None = None,
+                 **kwargs) -> None:
         super().__init__(beta=beta, **kwargs)
-        self.min_loo_tau = min_loo_tau
+        if local_every is not None and int(local_every) < 1:
+            raise ValueError(f"local_every must be a positive number of proposals or None, got {local_every!r}")
+        self.min_loo_tau, self.local_every = min_loo_tau, local_every
+        self.trust_radius, self.trust_fail_tol, self.trust_success_tol = trust_radius, trust_fail_tol, \
+            trust_success_tol
+
+    def _restrict(self, ctx: SamplingContext, pool: np.ndarray, k: int) -> np.ndarray:
+        if self.trust_radius is None or len(ctx.y_done) == 0:
+            return pool
+        d = ctx.space.n_positions
+        radius = replay_radius(ctx.y_done, ctx.n_initial, d, initial_radius(float(self.trust_radius), d),
+                               int(self.trust_fail_tol), int(self.trust_success_tol))
+        inside = within_radius(pool, ctx.X_done[int(np.argmax(ctx.y_done))], radius)
+        # a region with fewer fresh candidates than the batch needs is spent: the whole pool then
+        return inside if inside.shape[0] >= k else pool
 
     def model_ranks(self, model) -> bool:
         """Whether ``model``'s leave-one-out predictions rank its training data with tau >= ``min_loo_tau``."""
@@ -249,7 +281,32 @@ class AutoSampler(UCBSampler):
     def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
         if ctx.model is not None and not self.model_ranks(ctx.model):
             return RegularizedEvolutionSampler(population_size=min(20, len(ctx.y_done))).propose(ctx, k)
-        return super().propose(ctx, k)
+        if ctx.model is None or self.local_every is None or len(ctx.y_done) == 0:
+            return super().propose(ctx, k)
+        # the proposals' places among the model-steered trials decide which of them are local steps
+        first = len(ctx.y_done) + len(ctx.X_pending) - ctx.n_initial
+        n_local = sum(1 for i in range(first, first + k) if (i + 1) % int(self.local_every) == 0)
+        local = local_steps(ctx, n_local)
+        if len(local) == k:
+            return local
+        rest = SamplingContext(**{**vars(ctx), "X_pending": np.vstack([ctx.X_pending.reshape(-1, local.shape[1]),
+                                                                       local])})
+        return np.vstack([local, super().propose(rest, k - len(local))])
+
+
+def local_steps(ctx: SamplingContext, k: int) -> np.ndarray:
+    """Up to ``k`` unseen one-position neighbours of the best measured architecture (among the candidates, when the
+    study has a candidate set), those with the highest posterior mean first."""
+    d = ctx.space.n_positions
+    if k <= 0 or len(ctx.y_done) == 0:
+        return np.zeros((0, d), dtype=int)
+    incumbent = ctx.X_done[int(np.argmax(ctx.y_done))]
+    near = ctx.candidates.neighbours(incumbent) if ctx.candidates is not None else ctx.space.neighbours(incumbent)
+    near = near[~is_in(ctx.space, near, np.asarray(ctx.X_seen).reshape(-1, d))] if len(near) else near
+    if len(near) == 0:
+        return np.zeros((0, d), dtype=int)
+    mean = ctx.sign * ctx.model.predict_latent(near)[0]
+    return near[np.argsort(-mean, kind="stable")[:k]]
 
 
 class RegularizedEvolutionSampler(Sampler):

@@ -606,6 +606,7 @@ class Study:
             model=model,
             sign=sign,
             candidates=self.candidates,
+            n_initial=self.n_initial,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
         if archs is None and self._starts_from_vote:
