@@ -33,6 +33,7 @@ from gpnas.sampling.mutual_information import (
     greedy_batch,
 )
 from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
+from gpnas.sampling.thompson import thompson_picks
 from gpnas.sampling.trust_region import initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
 
@@ -158,9 +159,13 @@ class GPSampler(Sampler):
         # study of thousands: its mean and variance then come from the same data) and on the pending trials
         observed = getattr(ctx.model, "X_train_", ctx.X_done)
         sampled = np.vstack([observed, ctx.X_pending]) if len(ctx.X_pending) else observed
-        picks = greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
-                             best, ctx.rng, sign=ctx.sign)
-        return pool[picks]
+        return pool[self._pick(ctx, pool, sampled, k, best)]
+
+    def _pick(self, ctx: SamplingContext, pool: np.ndarray, sampled: np.ndarray, k: int,
+              best: float | None) -> list[int]:
+        """``k`` pool indices by the sampler's acquisitions, greedily, each conditioning on the ones before."""
+        return greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
+                            best, ctx.rng, sign=ctx.sign)
 
     def _restrict(self, ctx: SamplingContext, pool: np.ndarray, k: int) -> np.ndarray:
         """The candidates the acquisition may pick from (all of the pool here)."""
@@ -244,19 +249,28 @@ class AutoSampler(UCBSampler):
     ``local_every`` (``None``, the default, for never) makes every ``local_every``-th model-steered proposal a local
     step instead: the unseen one-position neighbour of the best measured architecture with the highest posterior
     mean (a greedy local search on the model, interleaved with UCB; see :func:`local_steps`).
+
+    ``thompson=True`` picks by Thompson sampling instead of UCB: each pick the maximiser of a posterior draw over the
+    pool's candidates of highest UCB (:mod:`gpnas.sampling.thompson`).
     """
 
     name = "auto"
 
     def __init__(self, beta: float = 3.0, min_loo_tau: float = 0.2, trust_radius: float | None = None,
                  trust_fail_tol: int = 3, trust_success_tol: int = 3, local_every: int | None = None,
-                 **kwargs) -> None:
+                 thompson: bool = False, **kwargs) -> None:
         super().__init__(beta=beta, **kwargs)
         if local_every is not None and int(local_every) < 1:
             raise ValueError(f"local_every must be a positive number of proposals or None, got {local_every!r}")
-        self.min_loo_tau, self.local_every = min_loo_tau, local_every
+        self.min_loo_tau, self.local_every, self.thompson = min_loo_tau, local_every, bool(thompson)
         self.trust_radius, self.trust_fail_tol, self.trust_success_tol = trust_radius, trust_fail_tol, \
             trust_success_tol
+
+    def _pick(self, ctx: SamplingContext, pool: np.ndarray, sampled: np.ndarray, k: int,
+              best: float | None) -> list[int]:
+        if not self.thompson:
+            return super()._pick(ctx, pool, sampled, k, best)
+        return thompson_picks(ctx.model, pool, sampled, k, ctx.rng, sign=ctx.sign, beta=self.beta)
 
     def _restrict(self, ctx: SamplingContext, pool: np.ndarray, k: int) -> np.ndarray:
         if self.trust_radius is None or len(ctx.y_done) == 0:
