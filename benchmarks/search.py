@@ -89,7 +89,8 @@ def _own_proxies_tag(value: str):
 STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
               "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str,
-              "hyperprior_scale": lambda v: None if v == "none" else float(v)}
+              "hyperprior_scale": lambda v: None if v == "none" else float(v),
+              "hyperprior_center": lambda v: [float(c) for c in v.split("/")]}
 #: Options of ``optuna-gpnas`` alone: ``candidates=1`` gives GPNASSampler a partial table's rows as its candidates
 #: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
 #: ``space=1`` names each parameter and value as the space's choice and gives GPNASSampler the space (its model then
