@@ -63,7 +63,8 @@ DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float, "trust_radius": float, "trust_fail_tol": int,
-                "trust_success_tol": int, "local_every": int, "thompson": lambda v: bool(int(v))}
+                "trust_success_tol": int, "local_every": int, "thompson": lambda v: bool(int(v)),
+                "hedge": lambda v: bool(int(v))}
 
 
 def _own_proxies_tag(value: str):
@@ -299,8 +300,9 @@ def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
         del settings["hyperprior_scale"]
     if settings.get("local_every", 0) is None:  # nor local steps
         del settings["local_every"]
-    if settings.get("thompson") is False:  # nor Thompson sampling
-        del settings["thompson"]
+    for key in ("thompson", "hedge"):  # nor Thompson sampling, nor a portfolio
+        if settings.get(key) is False:
+            del settings[key]
     # nor a trust region: without one its tolerances change nothing
     if settings.get("trust_radius", 0) is None:
         for key in ("trust_radius", "trust_fail_tol", "trust_success_tol"):

@@ -2,19 +2,14 @@
 
 import numpy as np
 
-from gpnas import GPNASRegressor
 from gpnas.sampling.mutual_information import CovarianceFunction
 from gpnas.sampling.strategies import AutoSampler, SamplingContext
 from gpnas.sampling.thompson import posterior_covariance, thompson_picks
-from gpnas.space import make_space
+from additive import WEIGHTS, additive_study  # tests/sampling is on sys.path (pytest prepends a test file's folder)
 
 
 def _fitted(n=25, seed=0):
-    space = make_space([(f"p{i}", list(range(3)), "op") for i in range(5)])
-    rng = np.random.default_rng(seed)
-    X = space.sample(n, random_state=rng)
-    y = X @ np.array([1.0, -2.0, 3.0, 0.5, 1.5]) + 0.1 * rng.standard_normal(n)
-    return space, X, y, GPNASRegressor(space=space, random_state=0).fit(X, y)
+    return additive_study(n, seed=seed)
 
 
 def test_the_posterior_covariance_has_the_model_s_predictive_variances_on_its_diagonal():
@@ -38,11 +33,11 @@ def test_picks_are_distinct_pool_members_and_follow_the_posterior():
     picks = thompson_picks(model, pool, X, 6, np.random.default_rng(0))
     assert len(set(picks)) == 6 and all(0 <= p < len(pool) for p in picks)
     # the objective's best architecture: the posterior is sure of it, so nearly every draw's argmax lands on it
-    best = int(np.argmax(pool @ np.array([1.0, -2.0, 3.0, 0.5, 1.5])))
+    best = int(np.argmax(pool @ WEIGHTS))
     firsts = [thompson_picks(model, pool, X, 1, np.random.default_rng(s))[0] for s in range(20)]
     assert firsts.count(best) >= 15
     # minimising the same measurements turns the draws round: the worst architecture instead
-    worst = int(np.argmin(pool @ np.array([1.0, -2.0, 3.0, 0.5, 1.5])))
+    worst = int(np.argmin(pool @ WEIGHTS))
     lows = [thompson_picks(model, pool, X, 1, np.random.default_rng(s), sign=-1.0)[0] for s in range(20)]
     assert lows.count(worst) >= 15
 

@@ -4,10 +4,10 @@ proposals that stay inside it."""
 import numpy as np
 import pytest
 
-from gpnas import GPNASRegressor
 from gpnas.sampling.strategies import AutoSampler, SamplingContext
 from gpnas.sampling.trust_region import initial_radius, replay_radius, within_radius
 from gpnas.space import make_space
+from additive import additive_study  # tests/sampling is on sys.path (pytest prepends a test file's folder)
 
 
 def _replay_by_hand(y, start, d, initial, fail_tol, success_tol):
@@ -27,12 +27,8 @@ def _replay_by_hand(y, start, d, initial, fail_tol, success_tol):
 
 
 def _additive_study(n: int):
-    """``n`` random architectures of six 4-way positions, an additive objective and the model fitted on it."""
-    space = make_space([(f"p{i}", list(range(4)), "op") for i in range(6)])
-    rng = np.random.default_rng(0)
-    X = space.sample(n, random_state=rng)
-    y = X @ np.arange(1, 7) + 0.1 * rng.standard_normal(n)
-    return space, X, y, GPNASRegressor(space=space, random_state=0).fit(X, y)
+    """Six 4-way positions, an additive objective."""
+    return additive_study(n, n_options=4, weights=np.arange(1.0, 7.0))
 
 
 def test_initial_radius_is_a_ceiling_of_the_fraction():
@@ -112,11 +108,7 @@ def test_a_stored_study_resumes_with_its_trust_region(tmp_path):
 def test_local_steps_take_the_incumbent_s_unseen_neighbours_by_posterior_mean():
     from gpnas.sampling.strategies import local_steps
 
-    space = make_space([(f"p{i}", list(range(3)), "op") for i in range(5)])
-    rng = np.random.default_rng(2)
-    X = space.sample(25, random_state=rng)
-    y = X @ np.array([1.0, -2.0, 3.0, 0.5, 1.5]) + 0.05 * rng.standard_normal(25)
-    model = GPNASRegressor(space=space, random_state=0).fit(X, y)
+    space, X, y, model = additive_study(25, seed=2, noise=0.05)
     ctx = SamplingContext(space, X, y, X[:0], X[:0], np.random.default_rng(0), model)
     steps = local_steps(ctx, 3)
     incumbent = X[np.argmax(y)]

@@ -33,6 +33,8 @@ from gpnas.sampling.mutual_information import (
     greedy_batch,
 )
 from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
+from gpnas.sampling.hedge import PORTFOLIO as HEDGE_PORTFOLIO
+from gpnas.sampling.hedge import Hedge
 from gpnas.sampling.thompson import thompson_picks
 from gpnas.sampling.trust_region import initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
@@ -252,25 +254,40 @@ class AutoSampler(UCBSampler):
 
     ``thompson=True`` picks by Thompson sampling instead of UCB: each pick the maximiser of a posterior draw over the
     pool's candidates of highest UCB (:mod:`gpnas.sampling.thompson`).
+
+    ``hedge=True`` chooses each batch's acquisition by GP-Hedge from a portfolio of UCB (``beta``), EI and the
+    posterior mean (:mod:`gpnas.sampling.hedge`; the gains are this object's, so a resumed study starts them anew).
     """
 
     name = "auto"
 
     def __init__(self, beta: float = 3.0, min_loo_tau: float = 0.2, trust_radius: float | None = None,
                  trust_fail_tol: int = 3, trust_success_tol: int = 3, local_every: int | None = None,
-                 thompson: bool = False, **kwargs) -> None:
+                 thompson: bool = False, hedge: bool = False, **kwargs) -> None:
         super().__init__(beta=beta, **kwargs)
         if local_every is not None and int(local_every) < 1:
             raise ValueError(f"local_every must be a positive number of proposals or None, got {local_every!r}")
         self.min_loo_tau, self.local_every, self.thompson = min_loo_tau, local_every, bool(thompson)
+        if thompson and hedge:
+            raise ValueError("give thompson or hedge, not both")
+        self.hedge = bool(hedge)
+        self._hedge = Hedge(len(HEDGE_PORTFOLIO)) if self.hedge else None
         self.trust_radius, self.trust_fail_tol, self.trust_success_tol = trust_radius, trust_fail_tol, \
             trust_success_tol
 
     def _pick(self, ctx: SamplingContext, pool: np.ndarray, sampled: np.ndarray, k: int,
               best: float | None) -> list[int]:
-        if not self.thompson:
+        if self.thompson:
+            return thompson_picks(ctx.model, pool, sampled, k, ctx.rng, sign=ctx.sign, beta=self.beta)
+        if self._hedge is None:
             return super()._pick(ctx, pool, sampled, k, best)
-        return thompson_picks(ctx.model, pool, sampled, k, ctx.rng, sign=ctx.sign, beta=self.beta)
+        self._hedge.update(lambda X: ctx.sign * ctx.model.predict_latent(X, return_var=False)[0])
+        portfolio = [(kind, self.beta if kind == "ucb" and beta > 0 else beta) for kind, beta in HEDGE_PORTFOLIO]
+        nominees = [greedy_batch(ctx.model, pool, sampled, 1, [kind], self.universe_size, beta, best, ctx.rng,
+                                 sign=ctx.sign)[0] for kind, beta in portfolio]
+        kind, beta = portfolio[self._hedge.choose(pool[nominees], ctx.rng)]
+        return greedy_batch(ctx.model, pool, sampled, k, [kind] * k, self.universe_size, beta, best, ctx.rng,
+                            sign=ctx.sign)
 
     def _restrict(self, ctx: SamplingContext, pool: np.ndarray, k: int) -> np.ndarray:
         if self.trust_radius is None or len(ctx.y_done) == 0:
