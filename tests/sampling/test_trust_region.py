@@ -140,3 +140,11 @@ def test_every_local_every_th_model_steered_proposal_is_a_local_step():
     assert np.array_equal(one, local_steps(ctx, 1))
     with pytest.raises(ValueError, match="local_every"):
         AutoSampler(local_every=0)
+
+
+@pytest.mark.parametrize("params, message", [({"trust_radius": 0.0}, "trust_radius"),
+                                             ({"trust_radius": 2.0}, "trust_radius"),
+                                             ({"trust_radius": 0.5, "trust_fail_tol": 0}, "tolerances")])
+def test_a_trust_region_that_is_none_is_refused_when_the_sampler_is_made(params, message):
+    with pytest.raises(ValueError, match=message):
+        AutoSampler(**params)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: The portfolio: (acquisition, UCB's beta); UCB with beta 0 is the posterior mean (pure exploitation).
-PORTFOLIO: tuple[tuple[str, float], ...] = (("ucb", 3.0), ("ei", 0.0), ("ucb", 0.0))
+#: The portfolio: (acquisition, UCB's beta); ``None`` is the sampler's own beta, and UCB with beta 0 is the
+#: posterior mean (pure exploitation).
+PORTFOLIO: tuple[tuple[str, float | None], ...] = (("ucb", None), ("ei", 0.0), ("ucb", 0.0))
 
 
 class Hedge:

@@ -21,7 +21,7 @@ mutations and crossovers of the incumbents, and the architectures a local search
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,9 +32,9 @@ from gpnas.sampling.mutual_information import (
     acquisition_scores,
     greedy_batch,
 )
-from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
 from gpnas.sampling.hedge import PORTFOLIO as HEDGE_PORTFOLIO
 from gpnas.sampling.hedge import Hedge
+from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
 from gpnas.sampling.thompson import thompson_picks
 from gpnas.sampling.trust_region import initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
@@ -265,11 +265,15 @@ class AutoSampler(UCBSampler):
                  trust_fail_tol: int = 3, trust_success_tol: int = 3, local_every: int | None = None,
                  thompson: bool = False, hedge: bool = False, **kwargs) -> None:
         super().__init__(beta=beta, **kwargs)
+        # every option checked here, before a study runs with it
         if local_every is not None and int(local_every) < 1:
             raise ValueError(f"local_every must be a positive number of proposals or None, got {local_every!r}")
-        self.min_loo_tau, self.local_every, self.thompson = min_loo_tau, local_every, bool(thompson)
         if thompson and hedge:
             raise ValueError("give thompson or hedge, not both")
+        if trust_radius is not None:
+            initial_radius(float(trust_radius), 1)
+            replay_radius(np.zeros(0), 0, 1, 1, int(trust_fail_tol), int(trust_success_tol))
+        self.min_loo_tau, self.local_every, self.thompson = min_loo_tau, local_every, bool(thompson)
         self.hedge = bool(hedge)
         self._hedge = Hedge(len(HEDGE_PORTFOLIO)) if self.hedge else None
         self.trust_radius, self.trust_fail_tol, self.trust_success_tol = trust_radius, trust_fail_tol, \
@@ -282,7 +286,7 @@ class AutoSampler(UCBSampler):
         if self._hedge is None:
             return super()._pick(ctx, pool, sampled, k, best)
         self._hedge.update(lambda X: ctx.sign * ctx.model.predict_latent(X, return_var=False)[0])
-        portfolio = [(kind, self.beta if kind == "ucb" and beta > 0 else beta) for kind, beta in HEDGE_PORTFOLIO]
+        portfolio = [(kind, self.beta if beta is None else beta) for kind, beta in HEDGE_PORTFOLIO]
         nominees = [greedy_batch(ctx.model, pool, sampled, 1, [kind], self.universe_size, beta, best, ctx.rng,
                                  sign=ctx.sign)[0] for kind, beta in portfolio]
         kind, beta = portfolio[self._hedge.choose(pool[nominees], ctx.rng)]
@@ -320,8 +324,7 @@ class AutoSampler(UCBSampler):
         local = local_steps(ctx, n_local)
         if len(local) == k:
             return local
-        rest = SamplingContext(**{**vars(ctx), "X_pending": np.vstack([ctx.X_pending.reshape(-1, local.shape[1]),
-                                                                       local])})
+        rest = replace(ctx, X_pending=np.vstack([ctx.X_pending.reshape(-1, local.shape[1]), local]))
         return np.vstack([local, super().propose(rest, k - len(local))])
 
 
