@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,20 +43,43 @@ def write_results(name: str, markdown: str, data: dict, script: str | None = Non
     return md
 
 
+def cached_rows(path: Path) -> list[dict]:
+    """The rows of a JSON-lines cache.  A last line cut short (the process was killed while writing it) is left out
+    with a warning, so the benchmark runs that one again; a bad line anywhere else is an error naming it."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                warnings.warn(f"{path}: its last line is cut short (a run killed while it was written); that run "
+                              f"is not cached and will run again")
+                continue
+            raise ValueError(f"{path}, line {number}: not a JSON row ({error}); the cache is corrupt there") from None
+    return rows
+
+
 def read_cached_runs(path: Path, keys: tuple[str, ...]) -> dict:
     """The rows of a JSON-lines cache, keyed by the tuple of their ``keys`` fields (a later row wins)."""
-    runs = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                runs[tuple(row[k] for k in keys)] = row
-    return runs
+    return {tuple(row[k] for k in keys): row for row in cached_rows(path)}
 
 
 def append_cached_run(path: Path, row: dict) -> None:
-    """Append one finished run to a JSON-lines cache (a killed benchmark keeps every run it finished)."""
+    """Append one finished run to a JSON-lines cache (a killed benchmark keeps every run it finished).  A last line
+    cut short by an earlier kill is dropped first, so the new row starts a line of its own."""
     path.parent.mkdir(exist_ok=True)
+    if path.exists() and path.stat().st_size:
+        with path.open("rb+") as handle:
+            handle.seek(-1, 2)
+            if handle.read(1) != b"\n":  # rare: read the file once to find where the whole lines end
+                handle.seek(0)
+                whole = handle.read().rfind(b"\n") + 1
+                handle.truncate(whole)
     with path.open("a") as handle:
         handle.write(json.dumps(row) + "\n")
 

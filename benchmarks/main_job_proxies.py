@@ -29,7 +29,7 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
+from _common import append_cached_run, markdown_table, read_cached_runs, run_and_cache, write_results  # noqa: E402
 from training import architectures  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "_cache" / "main_job_proxies.jsonl"
@@ -143,8 +143,7 @@ def main() -> None:
             key = ("search", search_key(seed, pool, args.budget))
             if key not in runs:
                 runs[key] = search(seed, pool, args.budget)
-                with open(CACHE, "a") as handle:
-                    handle.write(json.dumps(runs[key]) + "\n")
+                append_cached_run(CACHE, runs[key])
                 print(f"search seed {seed} proxies {pool}: best {runs[key]['best']:.2f} "
                       f"({runs[key]['seconds']:.0f} s)", flush=True)
             searches.append(runs[key])

@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 # keep this folder behind site-packages, so that no script here can shadow a library it imports
 _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
-from _common import markdown_table, write_results  # noqa: E402
+from _common import append_cached_run, cached_rows, markdown_table, write_results  # noqa: E402
 
 TUNING = ["nb201-cifar10", "nb201-cifar100", "macro", "cvpr22-cplfw", "cvpr22-market1501"]
 HELD_OUT = ["nb201-imagenet16-120", "accel", "cvpr21", "cvpr22-dukemtmc", "cvpr22-msmt17", "cvpr22-veri",
@@ -317,12 +317,10 @@ def cache_key(run: dict) -> str:
 
 def load_cache(path: Path) -> dict:
     done = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            run = json.loads(line)
-            if run["strategy"].startswith("optuna-") and "trials" not in run:
-                continue  # cached before trials were counted: its ms / trial is unknown, so it runs again
-            done[cache_key(run)] = run
+    for run in cached_rows(path):
+        if run["strategy"].startswith("optuna-") and "trials" not in run:
+            continue  # cached before trials were counted: its ms / trial is unknown, so it runs again
+        done[cache_key(run)] = run
     return done
 
 
@@ -331,7 +329,7 @@ def run_all(jobs: list, workers: int, done: dict) -> None:
     todo = [j for j in jobs if cache_key(j) not in done]
     todo.sort(key=lambda j: (j["strategy"] not in ("optuna-gp", "optuna-gpnas"), j["table"] != "accel-surrogate"))
     CACHE.parent.mkdir(exist_ok=True)
-    with ProcessPoolExecutor(workers) as pool, open(CACHE, "a") as cache:
+    with ProcessPoolExecutor(workers) as pool:
         futures = {pool.submit(run_one, job): job for job in todo}
         for future in as_completed(futures):
             try:
@@ -340,8 +338,7 @@ def run_all(jobs: list, workers: int, done: dict) -> None:
                 print(f"FAILED {futures[future]}: {type(err).__name__}: {err}", flush=True)
                 continue
             done[cache_key(run)] = run
-            cache.write(json.dumps(run) + "\n")
-            cache.flush()
+            append_cached_run(CACHE, run)
             print(f"{run['table']:22s} {run['strategy']:32s} b{run['batch']} seed {run['seed']:4d} "
                   f"{len(run['values']):4d} queries best {max(run['values']):.2f} ({run['seconds']:.1f} s)", flush=True)
 
