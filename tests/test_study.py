@@ -169,7 +169,7 @@ def test_the_search_model_has_a_hyperparameter_prior_in_a_cell_space_for_one_obj
     assert "hyperprior_scale" not in create_study(cell_space, seed=0, directions=["maximize", "minimize"]).model_params
     assert create_study(cell_space, seed=0, model_params={"hyperprior_scale": None}).model_params[
         "hyperprior_scale"] is None  # a study's own model_params still win
-    # the fitted search model is the MAP one: refitting with the same settings and no prior differs
+    # the study's fitted model carries the prior, and every kernel group is on (no signal std at its lower bound)
     rng = np.random.default_rng(1)
     weights = rng.normal(size=(cell_space.n_positions, 5))
     objective = lambda a: float(weights[np.arange(cell_space.n_positions), cell_space.from_dict_arch(a)].sum())

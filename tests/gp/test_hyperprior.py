@@ -90,6 +90,8 @@ def test_with_few_points_the_prior_keeps_groups_switched_on(small_space):
     ({"hyperprior_scale": 1.0, "hyperprior_center": (1.0, -2.0)}, "hyperprior_center must be two positive numbers"),
     ({"hyperprior_scale": "wide"}, "hyperprior_scale must be a positive number"),
     ({"hyperprior_center": ("a", "b")}, "hyperprior_center must be two positive numbers"),
+    ({"hyperprior_scale": 1.0, "hyperprior_center": ("a", "b")}, "hyperprior_center must be two positive numbers"),
+    ({"hyperprior_scale": [1.0, 2.0]}, "hyperprior_scale must be a positive number"),
 ])
 @pytest.mark.parametrize("optimize", [True, False])
 def test_bad_prior_settings_are_clear_errors(small_space, synthetic_data, params, message, optimize):

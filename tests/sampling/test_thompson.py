@@ -4,7 +4,7 @@ import numpy as np
 
 from gpnas.sampling.mutual_information import CovarianceFunction
 from gpnas.sampling.strategies import AutoSampler, SamplingContext
-from gpnas.sampling.thompson import posterior_covariance, thompson_picks
+from gpnas.sampling.thompson import condition_on_pick, posterior_covariance, thompson_picks
 from additive import WEIGHTS, additive_study  # tests/sampling is on sys.path (pytest prepends a test file's folder)
 
 
@@ -24,6 +24,15 @@ def test_the_posterior_covariance_has_the_model_s_predictive_variances_on_its_di
     # and it matches GPML eq. 2.24 written out with a dense solve
     C_ss, C_sp, C_pp = cov(cov.encode(X)), cov(cov.encode(X), cov.encode(pool)), cov(cov.encode(pool), cov.encode(pool))
     np.testing.assert_allclose(posterior, C_pp - C_sp.T @ np.linalg.solve(C_ss, C_sp), atol=1e-9)
+
+
+def test_conditioning_on_a_pick_equals_the_posterior_with_the_pick_among_the_measured():
+    space, X, y, model = _fitted()
+    pool = space.sample(30, random_state=2)
+    cov = CovarianceFunction(model)
+    Z, Z_X = cov.encode(pool), cov.encode(X)
+    updated = condition_on_pick(posterior_covariance(cov, Z, Z_X), 7, model.noise_)
+    np.testing.assert_allclose(updated, posterior_covariance(cov, Z, np.vstack([Z_X, Z[7:8]])), atol=1e-9)
 
 
 def test_picks_are_distinct_pool_members_and_follow_the_posterior():

@@ -565,17 +565,20 @@ class GPNASRegressor:
     def _check_hyperprior(self) -> tuple[float, np.ndarray]:
         """``(scale, center)`` of the hyperparameter prior, or a clear error for a setting that is not one (the
         scale is NaN without a prior)."""
-        try:
-            scale = np.nan if self.hyperprior_scale is None else float(self.hyperprior_scale)
-            center = np.asarray(self.hyperprior_center, dtype=float)
-        except (TypeError, ValueError):
-            scale, center = -1.0, np.array([])
-        if self.hyperprior_scale is not None and not (np.isfinite(scale) and scale > 0):
+        def as_floats(value, empty):
+            try:
+                return np.asarray(value, dtype=float)
+            except (TypeError, ValueError):  # not numbers: reported below as the setting it is
+                return empty
+
+        scale = np.nan if self.hyperprior_scale is None else as_floats(self.hyperprior_scale, np.array(-1.0))
+        center = as_floats(self.hyperprior_center, np.array([]))
+        if self.hyperprior_scale is not None and not (scale.shape == () and np.isfinite(scale) and scale > 0):
             raise ValueError(f"hyperprior_scale must be a positive number or None, got {self.hyperprior_scale!r}")
         if center.shape != (2,) or not np.all(np.isfinite(center) & (center > 0)):
             raise ValueError("hyperprior_center must be two positive numbers (signal std, lengthscale), got "
                              f"{self.hyperprior_center!r}")
-        return scale, center
+        return float(scale), center
 
     def _log_hyperprior(self, h: int, n_params: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
         """``params -> (log prior up to a constant, its gradient)`` over the log hyperparameters

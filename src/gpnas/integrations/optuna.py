@@ -135,9 +135,10 @@ class GPNASSampler(BaseSampler):
         and valued as the choice, e.g. ``trial.suggest_categorical(c.name, list(c.values))``).  The model then sees
         the architecture as a gpnas study does (:func:`gpnas.study.study.search_model_defaults`: the choices one-hot
         and, where the space declares a cell such as NAS-Bench-201's, the cell's operation counts and, for one
-        objective, the hyperparameter prior) with the space's groups; its mutations and crossovers respect the space.  Without it (default) every categorical or narrow
-        integer parameter is an unordered or ordered choice grouped by ``groups``.  A trial that does not suggest
-        every choice, or suggests other values, raises ``ValueError`` naming the parameter.
+        objective, the hyperparameter prior) with the space's groups; its mutations and crossovers respect the space.
+        Without it (default) every categorical or narrow integer parameter is an unordered or ordered choice grouped
+        by ``groups``.  A trial that does not suggest every choice, or suggests other values, raises ``ValueError``
+        naming the parameter.
     multi_objective:
         How a multi-objective study (``optuna.create_study(directions=[...])``) proposes.  ``"ehvi"`` (default): a
         model per objective and the candidate of largest expected hypervolume improvement over the measured front

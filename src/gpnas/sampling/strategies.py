@@ -36,7 +36,7 @@ from gpnas.sampling.hedge import PORTFOLIO as HEDGE_PORTFOLIO
 from gpnas.sampling.hedge import Hedge
 from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
 from gpnas.sampling.thompson import thompson_picks
-from gpnas.sampling.trust_region import initial_radius, replay_radius, within_radius
+from gpnas.sampling.trust_region import check_tolerances, initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
 
 
@@ -271,8 +271,8 @@ class AutoSampler(UCBSampler):
         if thompson and hedge:
             raise ValueError("give thompson or hedge, not both")
         if trust_radius is not None:
-            initial_radius(float(trust_radius), 1)
-            replay_radius(np.zeros(0), 0, 1, 1, int(trust_fail_tol), int(trust_success_tol))
+            initial_radius(float(trust_radius), 1)  # a fraction of the positions in (0, 1]
+            check_tolerances(int(trust_fail_tol), int(trust_success_tol))
         self.min_loo_tau, self.local_every, self.thompson = min_loo_tau, local_every, bool(thompson)
         self.hedge = bool(hedge)
         self._hedge = Hedge(len(HEDGE_PORTFOLIO)) if self.hedge else None

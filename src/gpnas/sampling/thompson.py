@@ -39,19 +39,28 @@ def thompson_picks(model, pool: np.ndarray, sampled: np.ndarray, k: int, rng: np
     subset = np.argsort(-ucb, kind="stable")[: max(int(subset_size), k)]
     Z = Z_pool[subset]
     Z_sampled = cov.encode(sampled) if len(sampled) else np.zeros((0, Z.shape[1]))
+    posterior = posterior_covariance(cov, Z, Z_sampled)
     picks: list[int] = []
     for _ in range(k):
-        conditioning = np.vstack([Z_sampled, Z[picks]]) if picks else Z_sampled
-        posterior = posterior_covariance(cov, Z, conditioning)
         # a jitter of 1e-6 of the mean variance: candidates the data pins down leave the matrix nearly singular, and
         # a draw's extra spread of 0.1 % of a standard deviation changes no pick worth speaking of
-        posterior[np.diag_indices_from(posterior)] += 1e-6 * max(float(np.mean(np.diag(posterior))), 1e-12)
-        factor = robust_cholesky(posterior, what="posterior covariance of the candidates")
+        jittered = posterior.copy()
+        jittered[np.diag_indices_from(jittered)] += 1e-6 * max(float(np.mean(np.diag(posterior))), 1e-12)
+        factor = robust_cholesky(jittered, what="posterior covariance of the candidates")
         draw = mean[subset] + factor @ rng.standard_normal(len(subset))
         if picks:
             draw[picks] = -np.inf
         picks.append(int(np.argmax(draw)))
+        if len(picks) < k:  # the next draw conditions on this pick as a pending (noisy) measurement
+            posterior = condition_on_pick(posterior, picks[-1], model.noise_)
     return [int(subset[i]) for i in picks]
+
+
+def condition_on_pick(posterior: np.ndarray, index: int, noise: float) -> np.ndarray:
+    """``posterior (m, m)`` further conditioned on a noisy measurement of candidate ``index`` (noise variance
+    ``noise``): the exact rank-one update ``S - S[:, i] S[i, :] / (S[i, i] + noise)``."""
+    column = posterior[:, index].copy()
+    return posterior - np.outer(column, column) / (column[index] + noise)
 
 
 def posterior_covariance(cov: CovarianceFunction, Z: np.ndarray, Z_sampled: np.ndarray) -> np.ndarray:

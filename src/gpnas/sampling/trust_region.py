@@ -21,12 +21,17 @@ def initial_radius(fraction: float, n_positions: int) -> int:
     return max(1, math.ceil(fraction * n_positions))
 
 
+def check_tolerances(fail_tol: int, success_tol: int) -> None:
+    """A clear error unless both tolerances are at least one proposal."""
+    if fail_tol < 1 or success_tol < 1:
+        raise ValueError(f"the trust region's tolerances must be at least 1, got {fail_tol} and {success_tol}")
+
+
 def replay_radius(y: np.ndarray, start: int, n_positions: int, initial: int, fail_tol: int,
                   success_tol: int) -> int:
     """The radius after the measurements ``y`` (larger is better, in the order they were made), counting successes
     and failures from index ``start`` on (the trials before it are the random start: nothing steered them)."""
-    if fail_tol < 1 or success_tol < 1:
-        raise ValueError(f"the trust region's tolerances must be at least 1, got {fail_tol} and {success_tol}")
+    check_tolerances(fail_tol, success_tol)
     y = np.asarray(y, dtype=float)
     start = min(max(int(start), 0), y.size)
     best = float(np.max(y[:start])) if start > 0 else -np.inf
