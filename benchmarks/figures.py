@@ -4,8 +4,9 @@
   gpnas's best variant beside HELP's published figures and FLOPs.
 * ``results/figures/latency_curve.png`` from ``results/latency*.json``: the mean Spearman against the number of
   measurements (5, 10, 20, 50 where run).
-* ``results/figures/multi_objective.png`` from ``results/multi_objective_200.json`` (fresh seeds, to 200 trials):
-  the hypervolume share against the number of trials, per sampler, one panel per (dataset, device) pair.
+* ``results/figures/multi_objective.png`` from ``results/multi_objective_200.json`` and, where present,
+  ``results/multi_objective_accel_200.json`` (fresh seeds, to 200 trials): the hypervolume share against the number of
+  trials, per sampler, one panel per (dataset, device) pair.
 
     python benchmarks/figures.py
 """
@@ -104,9 +105,17 @@ def latency_curve_figure() -> Path | None:
     return _save(fig, "latency_curve.png")
 
 
+def _pair_title(pair: str) -> str:
+    """``cifar10:pixel2`` -> "cifar10 accuracy vs pixel2 latency"; Accel-NASBench's second objective is throughput."""
+    dataset, device = pair.split(":")
+    return f"{dataset} accuracy vs {device} {'throughput' if dataset == 'accel' else 'latency'}"
+
+
 def multi_objective_figure() -> Path:
-    data = json.loads((RESULTS / "multi_objective_200.json").read_text())
-    results = data["results"]
+    results = json.loads((RESULTS / "multi_objective_200.json").read_text())["results"]
+    accel = RESULTS / "multi_objective_accel_200.json"
+    if accel.exists():  # the Accel-NASBench pairs, run separately (same seeds and samplers)
+        results = results + json.loads(accel.read_text())["results"]
     pairs = list(dict.fromkeys(r["pair"] for r in results))
     columns = min(len(pairs), 2)
     rows = (len(pairs) + columns - 1) // columns
@@ -117,10 +126,12 @@ def multi_objective_figure() -> Path:
     for ax, pair in zip(axes, pairs):
         for sampler in dict.fromkeys(r["sampler"] for r in results):
             mine = [r for r in results if r["pair"] == pair and r["sampler"] == sampler]
+            if not mine:
+                continue
             checkpoints = sorted(int(c) for c in mine[0]["share"])
             medians = [float(np.median([r["share"][str(c)] for r in mine])) for c in checkpoints]
             ax.plot(checkpoints, medians, marker="o", label=LABELS.get(sampler, sampler), color=COLORS.get(sampler))
-        ax.set_title(f"{pair.replace(':', ' accuracy vs ')} latency", fontsize=10)
+        ax.set_title(_pair_title(pair), fontsize=10)
         ax.set_xlabel("trials")
         ax.grid(alpha=0.3)
     for ax in axes[::columns]:
