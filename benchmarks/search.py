@@ -64,7 +64,7 @@ PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float, "trust_radius": float, "trust_fail_tol": int,
                 "trust_success_tol": int, "local_every": int, "thompson": lambda v: bool(int(v)),
-                "hedge": lambda v: bool(int(v))}
+                "hedge": lambda v: bool(int(v)), "batch_beta": lambda v: None if v == "none" else float(v)}
 
 
 def _own_proxies_tag(value: str):
@@ -271,13 +271,13 @@ def run_one(job: dict) -> dict:
 
 #: The settings the study and its model had by default before this file kept them in its cache keys: runs cached
 #: then are keyed by what they actually ran with.
-EARLIER_DEFAULTS = {"warm_start": True, "features": "auto"}
+EARLIER_DEFAULTS = {"warm_start": True, "features": "auto", "batch_beta": None}
 
 
-def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
-    """Every setting a strategy spec runs with in ``space``: its options over the code's defaults (``defaults``
-    overrides those, for runs made when the code had others; the model's defaults depend on whether the space declares
-    a cell).  Two specs that resolve alike run alike."""
+def resolved(spec: str, defaults: dict | None = None, space=None, batch: int = 1) -> dict:
+    """Every setting a strategy spec runs with in ``space`` and batches of ``batch``: its options over the code's
+    defaults (``defaults`` overrides those, for runs made when the code had others; the model's defaults depend on
+    whether the space declares a cell).  Two specs that resolve alike run alike."""
     import inspect
 
     from gpnas.sampling.strategies import SAMPLERS
@@ -303,6 +303,12 @@ def resolved(spec: str, defaults: dict | None = None, space=None) -> dict:
     for key in ("thompson", "hedge"):  # nor Thompson sampling, nor a portfolio
         if settings.get(key) is False:
             del settings[key]
+    # a batch's own UCB weight: one at a time it changes nothing; in this benchmark's batches (every proposal asks
+    # for the whole batch, the budget a multiple of it) it is the weight of every proposal
+    if "batch_beta" in settings:
+        batch_beta = settings.pop("batch_beta")
+        if batch > 1 and batch_beta is not None:
+            settings["beta"] = batch_beta
     # nor a trust region: without one its tolerances change nothing
     if settings.get("trust_radius", 0) is None:
         for key in ("trust_radius", "trust_fail_tol", "trust_success_tol"):
@@ -492,7 +498,8 @@ def main() -> None:
                 if strategy in ("random", "rea", "ls") and batch > 1:
                     continue
                 space = objective_for(table, args.data_dir).space if n else None
-                jobs += [{"table": table, "strategy": strategy, "resolved": resolved(strategy, space=space),
+                settings = resolved(strategy, space=space, batch=batch)
+                jobs += [{"table": table, "strategy": strategy, "resolved": settings,
                           "seed": base + i, "budget": args.budget, "batch": batch, "data_dir": args.data_dir}
                          for i in range(n)]
     done = load_cache(CACHE)

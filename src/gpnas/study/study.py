@@ -907,6 +907,9 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
     settings = dict(record["settings"])
     name = settings.pop("sampler")
     sampler_params = settings.pop("sampler_params", None) or {}
+    if name == "auto" and "batch_beta" not in sampler_params:
+        # stored before batches had their own UCB weight: its batches used beta, and it resumes as it was made
+        sampler_params["batch_beta"] = None
     # a study stored before the setting existed proposed by ParEGO: it resumes as it was made
     settings.setdefault("multi_objective", "parego")
     stored_model = settings.get("model_params")
