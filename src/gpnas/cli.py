@@ -850,7 +850,8 @@ def select(name, storage, budgets, latencies, costs_path, width, resolution, poo
 def design(space_text, costs_path, count, seed, out_path) -> None:
     """Choose which architectures of a costs table to measure on a new device: a farthest-point design in the
     table's cost columns (their logs), so that a few measurements span what the other columns say.  Fill in the ms
-    column and pass the file to `gpnas select --latency DEVICE=FILE --costs TABLE`."""
+    column (by hand, or in Python with gpnas.io.measure.fill_measurements and a measuring function) and pass the file
+    to `gpnas select --latency DEVICE=FILE --costs TABLE`."""
     from gpnas.study.select import cost_side_features, measurement_design, read_costs_table
 
     space = resolve_space(space_text)
