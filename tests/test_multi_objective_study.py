@@ -156,3 +156,23 @@ def test_trained_and_counted_returns_each_named_objective_in_order():
     with pytest.raises(ValueError, match="latency"):
         TrainedAndCounted(child, ("accuracy", "latency"))
     assert pickle.loads(pickle.dumps(TrainedAndCounted(child, ("accuracy",)))).names == ("accuracy",)
+
+
+def test_trained_and_counted_sums_a_device_s_latency_table_over_the_choices():
+    import pickle
+
+    from gpnas.nets.objectives import TrainedAndCounted
+    from gpnas.space import make_space
+
+    space = make_space([("k", [1, 2, 3, 4, 5], "op"), ("e", ["a", "b"], "op")])
+    table = {(0, i): 0.5 * i for i in range(5)} | {(1, 0): 0.0, (1, 1): 4.0}
+    child = _Child()
+    both = TrainedAndCounted(child, ("latency_phone", "accuracy"), {"phone": (table, 1.0)}, space)
+    assert both({"k": 4, "e": "b"}) == (1.0 + 0.5 * 3 + 4.0, 94.0)
+    latency_only = TrainedAndCounted(child, ("latency_phone",), {"phone": (table, 1.0)}, space)
+    assert latency_only({"k": 1, "e": "a"}) == (1.0,) and child.trained == 1  # counted, not trained
+    assert pickle.loads(pickle.dumps(both))({"k": 2, "e": "a"})[0] == 1.5
+    with pytest.raises(ValueError, match="latency_phone"):
+        TrainedAndCounted(child, ("latency_pixel",), {"phone": (table, 1.0)}, space)
+    with pytest.raises(ValueError, match="need the space"):
+        TrainedAndCounted(child, ("latency_phone",), {"phone": (table, 1.0)})

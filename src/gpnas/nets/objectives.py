@@ -137,22 +137,46 @@ class ChildNetworks:
 TRAINING_OBJECTIVES = ("accuracy", "macs", "params")
 
 
+#: The prefix of a latency objective: ``latency_DEVICE``, from that device's per-choice latency table.
+LATENCY_PREFIX = "latency_"
+
+
 @dataclass(frozen=True)
 class TrainedAndCounted:
     """Several objectives of one child: ``"accuracy"``, the training objective's score (its held-out accuracy, %),
-    and ``"macs"`` / ``"params"``, counted from the child's plan without training.  Returns one value per name, in
-    order, for a multi-objective study.  Picklable (a dataclass of picklable parts), so it runs in worker processes
-    and on Ray like the objective it wraps."""
+    ``"macs"`` / ``"params"``, counted from the child's plan without training, and ``"latency_DEVICE"``, the
+    device's per-choice latency table summed over the child's choices (``latencies``: ``{DEVICE: (table, base ms)}``
+    as :func:`gpnas.study.select.read_latency_table` reads it, with the ``space`` the table indexes).  Returns one
+    value per name, in order, for a multi-objective study.  Picklable (a dataclass of picklable parts), so it runs
+    in worker processes and on Ray like the objective it wraps."""
 
     objective: ChildCosts
     names: tuple[str, ...]
+    latencies: Mapping[str, tuple[Mapping[tuple[int, int], float], float]] | None = None
+    space: Any = None
 
     def __post_init__(self) -> None:
-        unknown = [n for n in self.names if n not in TRAINING_OBJECTIVES]
+        known = list(TRAINING_OBJECTIVES) + [LATENCY_PREFIX + d for d in (self.latencies or {})]
+        unknown = [n for n in self.names if n not in known]
         if unknown:
-            raise ValueError(f"a training search's objectives are {list(TRAINING_OBJECTIVES)}; got {unknown}")
+            raise ValueError(f"a training search's objectives are {known}; got {unknown}"
+                             + ("" if self.latencies else " (a latency needs a device's latency table)"))
+        if self.latencies and self.space is None:
+            raise ValueError("latency objectives need the space their tables index")
 
     def __call__(self, arch: Mapping[str, Any]) -> tuple[float, ...]:
-        costs = self.objective.costs(arch) if any(n != "accuracy" for n in self.names) else {}
+        costs = self.objective.costs(arch) if any(n in ("macs", "params") for n in self.names) else {}
         score = self.objective(arch) if "accuracy" in self.names else None
-        return tuple(float(score if n == "accuracy" else costs[n]) for n in self.names)
+        values = []
+        for name in self.names:
+            if name == "accuracy":
+                values.append(score)
+            elif name.startswith(LATENCY_PREFIX) and name not in costs:
+                values.append(self._latency(name[len(LATENCY_PREFIX):], arch))
+            else:
+                values.append(costs[name])
+        return tuple(float(v) for v in values)
+
+    def _latency(self, device: str, arch: Mapping[str, Any]) -> float:
+        table, base = self.latencies[device]
+        return float(base + sum(table[(j, int(i))] for j, i in enumerate(self.space.from_dict_arch(arch))))
