@@ -57,7 +57,13 @@ def ranking_key(sample: str, n: int, index: int) -> str:
 
 
 def search_key(seed: int, pool: int | None, budget: int) -> str:
-    return f"{seed}-{pool}-{budget}" + (f"-{proxy_set()}" if pool else "")
+    from gpnas.sampling.strategies import AutoSampler
+
+    key = f"{seed}-{pool}-{budget}" + (f"-{proxy_set()}" if pool else "")
+    # the main job proposes two children at a time, with the default's UCB weight for batches (runs cached before
+    # that weight existed used beta, and keep their keys)
+    batch_beta = AutoSampler().batch_beta
+    return key + (f"-batch_beta={batch_beta:g}" if batch_beta is not None else "")
 
 
 def train_and_score(sample: str, n: int, index: int, arch: dict) -> dict:
