@@ -38,6 +38,7 @@ import numpy as np
 
 from gpnas.exceptions import DataError
 from gpnas.gp.side_features import SideFeatures
+from gpnas.io.latency_tables import latency_of, read_latency_table  # noqa: F401  (gpnas select's API)
 from gpnas.space import SearchSpace
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
@@ -97,59 +98,6 @@ def select_per_target(mean: np.ndarray, costs: dict[str, np.ndarray], constraint
             raise DataError(f"no candidate meets budget {c} (the candidates' {c.cost} ranges {lo:.4g} .. {hi:.4g})")
         chosen[str(c)] = feasible[np.argsort(-score[feasible])[:top]]
     return chosen
-
-
-def read_latency_table(path: str | Path, space: SearchSpace) -> dict[tuple[int, int], float] | float:
-    """Read a per-choice latency table; returns ``({(position, value index): ms}, base ms)``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"latency table {str(path)!r} does not exist")
-    entries: dict[tuple[int, int], float] = {}
-    base = 0.0
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            fieldnames = list(reader.fieldnames or [])
-            rows = list(reader)
-    except UnicodeDecodeError as err:
-        raise DataError(f"latency table {str(path)!r} is not UTF-8 text: {err}") from None
-    except csv.Error as err:
-        raise DataError(f"latency table {str(path)!r} is not a readable CSV file: {err}") from None
-    if not {"choice", "value", "ms"} <= set(fieldnames):
-        raise DataError(f"latency table {str(path)!r} needs columns choice,value,ms")
-    names = {n: j for j, n in enumerate(space.names)}
-    for line, row in enumerate(rows, start=2):
-        try:
-            ms = float(row["ms"])
-        except (TypeError, ValueError):
-            raise DataError(f"{str(path)!r} line {line}: ms {row['ms']!r} is not a number") from None
-        if not np.isfinite(ms) or ms < 0:
-            raise DataError(f"{str(path)!r} line {line}: ms {row['ms']!r} is not a finite non-negative number")
-        if row["choice"] == "_base":
-            base = ms
-            continue
-        if row["choice"] not in names:
-            raise DataError(f"{str(path)!r} line {line}: unknown choice {row['choice']!r}")
-        j = names[row["choice"]]
-        try:
-            entries[(j, space.choices[j].index_of(row["value"]))] = ms
-        except Exception as err:
-            raise DataError(f"{str(path)!r} line {line}: {err}") from None
-    missing = [f"{c.name}={v}" for j, c in enumerate(space.choices) for i, v in enumerate(c.values)
-               if (j, i) not in entries]
-    if missing:
-        raise DataError(f"latency table {str(path)!r} lacks {len(missing)} entries, e.g. {missing[:3]}")
-    return entries, base
-
-
-def latency_of(X: np.ndarray, table: dict[tuple[int, int], float], base: float) -> np.ndarray:
-    """Additive latency of architectures ``X (n, d)``."""
-    d = X.shape[1]
-    lut = np.zeros((d, int(X.max()) + 1 if X.size else 1))
-    for (j, i), ms in table.items():
-        if i < lut.shape[1]:
-            lut[j, i] = ms
-    return base + lut[np.arange(d)[None, :], X].sum(axis=1)
 
 
 def is_latency_table(path: str | Path, space: SearchSpace) -> bool:
