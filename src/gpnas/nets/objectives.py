@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from gpnas.io.latency_tables import latency_of
+from gpnas.nets.latency_tables import latency_of
 from gpnas.nets.counting import count_plan
 from gpnas.nets.spaces import mobilenetv3_plan
 
@@ -147,7 +147,7 @@ class TrainedAndCounted:
     """Several objectives of one child: ``"accuracy"``, the training objective's score (its held-out accuracy, %),
     ``"macs"`` / ``"params"``, counted from the child's plan without training, and ``"latency_DEVICE"``, the
     device's per-choice latency table summed over the child's choices (``latencies``: ``{DEVICE: (table, base ms)}``
-    as :func:`gpnas.io.latency_tables.read_latency_table` reads it, with the ``space`` the table indexes).  Returns one
+    as :func:`gpnas.nets.latency_tables.read_latency_table` reads it, with the ``space`` the table indexes).  Returns one
     value per name, in order, for a multi-objective study.  Picklable (a dataclass of picklable parts), so it runs
     in worker processes and on Ray like the objective it wraps."""
 

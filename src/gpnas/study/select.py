@@ -38,7 +38,7 @@ import numpy as np
 
 from gpnas.exceptions import DataError
 from gpnas.gp.side_features import SideFeatures
-from gpnas.io.latency_tables import latency_of, read_latency_table  # noqa: F401  (gpnas select's API)
+from gpnas.nets.latency_tables import latency_of, read_latency_table  # noqa: F401  (gpnas select's API)
 from gpnas.space import SearchSpace
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
