@@ -64,7 +64,8 @@ PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
 CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float, "trust_radius": float, "trust_fail_tol": int,
                 "trust_success_tol": int, "local_every": int, "thompson": lambda v: bool(int(v)),
-                "hedge": lambda v: bool(int(v)), "batch_beta": lambda v: None if v == "none" else float(v)}
+                "hedge": lambda v: bool(int(v)), "batch_beta": lambda v: None if v == "none" else float(v),
+                "hyper_draws": int}
 
 
 def _own_proxies_tag(value: str):

@@ -480,6 +480,7 @@ class GPNASRegressor:
             params = self._optimise(params, D, x - Phi @ self.prior_mean_, rng, self.n_restarts,
                                     fixed_cov=fixed_cov, weight_gram=weight_gram)
         self._set_hyperparameters(params)
+        self.weight_var_learned_ = learn_weight_var
         if learn_weight_var:
             diag = np.full(Phi.shape[1], float(np.exp(params[-1])))
             diag[0] = self.prior_cov_[0, 0]
@@ -561,6 +562,37 @@ class GPNASRegressor:
             warnings.warn("hyperparameter optimisation failed; keeping the initial values")
             return initial
         return best.x
+
+    def hyperparameter_posterior(self) -> tuple[Callable[[np.ndarray], float], np.ndarray, np.ndarray] | None:
+        """``(log_density, estimate, bounds)``: the function this fit maximised over the log hyperparameters ``[log
+        sigma (h), log ell (h), log noise, log weight variance]`` (the evidence with the weights integrated out, plus
+        the hyperprior's log density when there is one), the maximiser it found, and the search box ``(2h + 2, 2)``;
+        ``-inf`` outside the box.  For sampling the hyperparameters instead of fixing them
+        (:mod:`gpnas.gp.hyperparameter_draws`).  ``None`` where the fit was not that estimate: the alternating
+        estimation, a given weight prior or a prior model's predictions in the mean, or hyperparameters estimated on
+        a subset (``max_fit_samples``)."""
+        self.check_is_fitted()
+        if (self.estimation != "evidence" or not getattr(self, "weight_var_learned_", False)
+                or isinstance(self.encoder_, PriorMeanEncoder) or hasattr(self, "fit_subset_")):
+            return None
+        Z = self.Z_train_
+        Phi = self.design(Z)
+        h = self.kernel_.n_groups
+        kernel = GroupedRBFKernel(self.kernel_.group_columns)
+        D = DistanceLevels.of(self.kernel_.distances(Z))
+        r = self.target_.forward(self.y_train_) - Phi @ self.prior_mean_
+        fixed_cov, weight_gram = self.prior_cov_[0, 0] * np.ones((r.size, r.size)), Z @ Z.T
+        bounds = self._bounds(h, True)
+        log_prior = self._log_hyperprior(h, bounds.shape[0])
+
+        def log_density(params: np.ndarray) -> float:
+            if np.any(params < bounds[:, 0]) or np.any(params > bounds[:, 1]):
+                return -np.inf
+            value = log_marginal_likelihood(params, kernel, D, r, fixed_cov=fixed_cov, weight_gram=weight_gram)
+            return float(value + log_prior(params)[0])
+
+        estimate = np.concatenate([self.kernel_.theta, [np.log(self.noise_), np.log(self.prior_cov_[1, 1])]])
+        return log_density, np.clip(estimate, bounds[:, 0], bounds[:, 1]), bounds
 
     def _check_hyperprior(self) -> tuple[float, np.ndarray]:
         """``(scale, center)`` of the hyperparameter prior, or a clear error for a setting that is not one (the

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gpnas.gp.hyperparameter_draws import hyperparameter_draws
 from gpnas.sampling.acquisition_search import local_search
 from gpnas.sampling.candidates import CandidateSet
 from gpnas.sampling.mutual_information import (
@@ -33,6 +34,7 @@ from gpnas.sampling.mutual_information import (
     acquisition_scores,
     greedy_batch,
 )
+from gpnas.sampling.integrated import integrated_greedy_batch
 from gpnas.sampling.hedge import PORTFOLIO as HEDGE_PORTFOLIO
 from gpnas.sampling.hedge import Hedge
 from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
@@ -264,14 +266,24 @@ class AutoSampler(UCBSampler):
     variance it shrinks as an observation would, so the batch spreads out without the wider bonus.  It measured
     best for batches of 8 on the tuning tables (``benchmarks/results/search_tuning_batch40.md``).  A single proposal
     made while other evaluations run (an asynchronous worker's) keeps ``beta``: that case was not measured.
+
+    ``hyper_draws`` (0, the default, for none) integrates UCB over that many slice-sampled draws of the model's
+    hyperparameters instead of scoring with the one estimate (:mod:`gpnas.gp.hyperparameter_draws`,
+    :mod:`gpnas.sampling.integrated`; Snoek et al. 2012).
     """
 
     name = "auto"
 
     def __init__(self, beta: float = 3.0, min_loo_tau: float = 0.2, trust_radius: float | None = None,
                  trust_fail_tol: int = 3, trust_success_tol: int = 3, local_every: int | None = None,
-                 thompson: bool = False, hedge: bool = False, batch_beta: float | None = 2.0, **kwargs) -> None:
+                 thompson: bool = False, hedge: bool = False, batch_beta: float | None = 2.0, hyper_draws: int = 0,
+                 **kwargs) -> None:
         super().__init__(beta=beta, **kwargs)
+        if int(hyper_draws) != hyper_draws or hyper_draws < 0:
+            raise ValueError(f"hyper_draws must be a number of draws >= 0, got {hyper_draws!r}")
+        if hyper_draws and (thompson or hedge):
+            raise ValueError("hyper_draws integrates UCB; give it without thompson or hedge")
+        self.hyper_draws = int(hyper_draws)
         # every option checked here, before a study runs with it
         self.batch_beta = None if batch_beta is None else _non_negative("batch_beta", batch_beta)
         if local_every is not None and int(local_every) < 1:
@@ -289,6 +301,10 @@ class AutoSampler(UCBSampler):
 
     def _pick(self, ctx: SamplingContext, pool: np.ndarray, sampled: np.ndarray, k: int,
               best: float | None) -> list[int]:
+        if self.hyper_draws:
+            models = hyperparameter_draws(ctx.model, self.hyper_draws, ctx.rng)
+            if len(models) > 1:
+                return integrated_greedy_batch(models, pool, sampled, k, "ucb", self.beta, best, ctx.sign)
         if self.thompson:
             return thompson_picks(ctx.model, pool, sampled, k, ctx.rng, sign=ctx.sign, beta=self.beta)
         if self._hedge is None:
