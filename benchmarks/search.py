@@ -304,6 +304,8 @@ def resolved(spec: str, defaults: dict | None = None, space=None, batch: int = 1
     for key in ("thompson", "hedge"):  # nor Thompson sampling, nor a portfolio
         if settings.get(key) is False:
             del settings[key]
+    if settings.get("hyper_draws", 1) == 0:  # nor hyperparameter draws
+        del settings["hyper_draws"]
     # a batch's own UCB weight: one at a time it changes nothing; in this benchmark's batches (every proposal asks
     # for the whole batch, the budget a multiple of it) it is the weight of every proposal
     if "batch_beta" in settings:
