@@ -28,6 +28,8 @@ initial mean from half the training set, the posterior from the other half, and 
     python benchmarks/predictor.py --sections proxies --name predictor_proxies
     python benchmarks/predictor.py --sections transfer --name predictor_transfer
     python benchmarks/predictor.py --ablation    # gpnas's own choices one at a time -> results/predictor_ablation.md
+    python benchmarks/predictor.py --sections dedup --dedup-tables accel --dedup-sizes 20 --splits 40 \
+        --with-hyperprior --name predictor_accel20_hyperprior   # the hyperparameter prior beside the default
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import sys
 import time
 import warnings
 import zipfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +80,9 @@ def load_paddleslim_gpnas():
     return module.GPNAS
 
 
-def make_methods(space, seed):
-    """Each method: fit(X_train, y_train) -> predict(X_test) on integer choice indices."""
+def make_methods(space, seed, hyperprior: bool = False):
+    """Each method: fit(X_train, y_train) -> predict(X_test) on integer choice indices; ``hyperprior`` adds gpnas
+    with the hyperparameter prior of scale 1 (``GPNASRegressor(hyperprior_scale=1)``, an option of the model)."""
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
     from sklearn.linear_model import BayesianRidge
@@ -120,7 +124,10 @@ def make_methods(space, seed):
                              n_jobs=1)
         return model.fit(onehot(Xtr), ytr).predict(onehot(Xte))
 
-    methods = {"gpnas": gpnas}
+    def gpnas_hyperprior(Xtr, ytr, Xte):
+        return GPNASRegressor(space=space, hyperprior_scale=1.0, random_state=seed).fit(Xtr, ytr).predict(Xte)
+
+    methods = {"gpnas": gpnas, **({"gpnas + hyperprior (scale 1)": gpnas_hyperprior} if hyperprior else {})}
     if space.cell is not None:
         methods["gpnas one-hot only"] = gpnas_choices
     methods.update({"gpnas (paper config)": gpnas_paper, "PaddleSlim GPNAS": paddleslim, "sklearn GP": sklearn_gp,
@@ -665,11 +672,13 @@ def main() -> None:
                         help="training set sizes of the dedup section")
     parser.add_argument("--ablation", action="store_true", help="compare gpnas variants instead of other methods")
     parser.add_argument("--name", default=None, help="results file name (default predictor or predictor_ablation)")
+    parser.add_argument("--with-hyperprior", action="store_true",
+                        help="also gpnas with the hyperparameter prior (hyperprior_scale=1), beside the default")
     args = parser.parse_args()
     warnings.simplefilter("default")  # every kind of warning shown, each once per place
     data: dict = {"args": vars(args)}
     parts = []
-    methods_for = make_ablation if args.ablation else make_methods
+    methods_for = make_ablation if args.ablation else partial(make_methods, hyperprior=args.with_hyperprior)
     if "protocol" in args.sections:
         results, seconds = ranking(args, methods_for, NB201, [32, 64, 128, 256], dedup=False, test_size=None)
         data["protocol"], data["seconds"] = results, seconds
