@@ -161,6 +161,15 @@ def make_ablation(space, seed):
     return {name: runner(params) for name, params in variants.items()}
 
 
+def _only(methods_for, names, space, seed):
+    """``methods_for(space, seed)`` restricted to ``names`` (an unknown name is an error naming the known ones)."""
+    methods = methods_for(space, seed)
+    unknown = [n for n in names if n not in methods]
+    if unknown:
+        raise SystemExit(f"unknown method(s) {unknown}; expected some of {list(methods)}")
+    return {n: methods[n] for n in names}
+
+
 def _tables(name, data_dir, dedup):
     """``[(table, weight)]``: CVPR 2022 Track 2 stands for its 8 tasks, each a table."""
     names = [f"cvpr22-{task}" for task in CVPR22_TASKS] if name == "cvpr22" else [name]
@@ -674,11 +683,15 @@ def main() -> None:
     parser.add_argument("--name", default=None, help="results file name (default predictor or predictor_ablation)")
     parser.add_argument("--with-hyperprior", action="store_true",
                         help="also gpnas with the hyperparameter prior (hyperprior_scale=1), beside the default")
+    parser.add_argument("--methods", nargs="+", default=None,
+                        help="run only these methods (names as in the tables' headers; default: all)")
     args = parser.parse_args()
     warnings.simplefilter("default")  # every kind of warning shown, each once per place
     data: dict = {"args": vars(args)}
     parts = []
     methods_for = make_ablation if args.ablation else partial(make_methods, hyperprior=args.with_hyperprior)
+    if args.methods:
+        methods_for = partial(_only, methods_for, args.methods)
     if "protocol" in args.sections:
         results, seconds = ranking(args, methods_for, NB201, [32, 64, 128, 256], dedup=False, test_size=None)
         data["protocol"], data["seconds"] = results, seconds
