@@ -57,9 +57,12 @@ def test_auto_sampler_with_draws_integrates_and_differs_from_one_estimate():
     models = hyperparameter_draws(model, 6, np.random.default_rng(0))
     best = float(model.target_.forward(np.array([y.max()]))[0])
     np.testing.assert_array_equal(integrated[0], pool[integrated_greedy_batch(models, pool, X, 1, "ucb", 3.0, best)[0]])
+    # and here the draws change the pick: the option is not the single estimate under another name
+    assert not np.array_equal(integrated, AutoSampler().propose(context(0), 1))
 
 
-@pytest.mark.parametrize("kwargs", [{"hyper_draws": -1}, {"hyper_draws": 1.5}, {"hyper_draws": 4, "thompson": True},
+@pytest.mark.parametrize("kwargs", [{"hyper_draws": -1}, {"hyper_draws": 1.5}, {"hyper_draws": None},
+                                    {"hyper_draws": "4"}, {"hyper_draws": 4, "thompson": True},
                                     {"hyper_draws": 4, "hedge": True}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match="hyper_draws"):

@@ -566,11 +566,13 @@ class GPNASRegressor:
     def hyperparameter_posterior(self) -> tuple[Callable[[np.ndarray], float], np.ndarray, np.ndarray] | None:
         """``(log_density, estimate, bounds)``: the function this fit maximised over the log hyperparameters ``[log
         sigma (h), log ell (h), log noise, log weight variance]`` (the evidence with the weights integrated out, plus
-        the hyperprior's log density when there is one), the maximiser it found, and the search box ``(2h + 2, 2)``;
-        ``-inf`` outside the box.  For sampling the hyperparameters instead of fixing them
-        (:mod:`gpnas.gp.hyperparameter_draws`).  ``None`` where the fit was not that estimate: the alternating
-        estimation, a given weight prior or a prior model's predictions in the mean, or hyperparameters estimated on
-        a subset (``max_fit_samples``)."""
+        the hyperprior's log density when there is one) on the data the model now holds, the hyperparameters it
+        holds (the maximiser its fit found; after :meth:`partial_fit`, the one found before the new batch), and the
+        search box ``(2h + 2, 2)``; ``-inf`` outside the box.  For sampling the hyperparameters instead of fixing
+        them (:mod:`gpnas.gp.hyperparameter_draws`).  ``None`` where the fit was not that estimate: the alternating
+        estimation, a given weight prior or a prior model's predictions in the mean, hyperparameters estimated on a
+        subset (``max_fit_samples``), or a model loaded from a file (:func:`gpnas.load_model`), whose fit is not
+        known to have been one."""
         self.check_is_fitted()
         if (self.estimation != "evidence" or not getattr(self, "weight_var_learned_", False)
                 or isinstance(self.encoder_, PriorMeanEncoder) or hasattr(self, "fit_subset_")):

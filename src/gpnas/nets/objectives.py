@@ -148,8 +148,8 @@ class TrainedAndCounted:
     ``"macs"`` / ``"params"``, counted from the child's plan without training, and ``"latency_DEVICE"``, the
     device's per-choice latency table summed over the child's choices (``latencies``: ``{DEVICE: (table, base ms)}``
     as :func:`gpnas.nets.latency_tables.read_latency_table` reads it, with the ``space`` the table indexes).
-    Returns one value per name, in order, for a multi-objective study.  Picklable (a dataclass of picklable parts), so it runs
-    in worker processes and on Ray like the objective it wraps."""
+    Returns one value per name, in order, for a multi-objective study.  Picklable (a dataclass of picklable parts),
+    so it runs in worker processes and on Ray like the objective it wraps."""
 
     objective: ChildCosts
     names: tuple[str, ...]

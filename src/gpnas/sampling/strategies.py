@@ -22,6 +22,7 @@ mutations and crossovers of the incumbents, and the architectures a local search
 from __future__ import annotations
 
 import copy
+import numbers
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -279,8 +280,10 @@ class AutoSampler(UCBSampler):
                  thompson: bool = False, hedge: bool = False, batch_beta: float | None = 2.0, hyper_draws: int = 0,
                  **kwargs) -> None:
         super().__init__(beta=beta, **kwargs)
-        if int(hyper_draws) != hyper_draws or hyper_draws < 0:
-            raise ValueError(f"hyper_draws must be a number of draws >= 0, got {hyper_draws!r}")
+        whole = (isinstance(hyper_draws, numbers.Integral) and not isinstance(hyper_draws, bool)) or (
+            isinstance(hyper_draws, float) and hyper_draws.is_integer())
+        if not whole or hyper_draws < 0:
+            raise ValueError(f"hyper_draws must be a whole number of draws >= 0, got {hyper_draws!r}")
         if hyper_draws and (thompson or hedge):
             raise ValueError("hyper_draws integrates UCB; give it without thompson or hedge")
         self.hyper_draws = int(hyper_draws)
