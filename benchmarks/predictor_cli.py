@@ -7,9 +7,12 @@ accuracies.  The same splits as ``predictor.py``'s protocol section.  Writes ``r
 
     python benchmarks/predictor_cli.py [--table nb201-cifar10] [--n 128] [--splits 5]
     python benchmarks/predictor_cli.py --own-proxies    # gpnas's own zero-cost proxies as side columns
+    python benchmarks/predictor_cli.py --n 32 --hyperprior-scale 1 --out predictor_cli_hyperprior_n32
 
 ``--own-proxies``: ``gpnas table --own-proxies`` computes gpnas's own proxies of every cell (a quarter of an hour on
 2 cores), and ``gpnas fit --side-columns`` takes all of them; writes ``results/predictor_cli_own_proxies.md``.
+``--hyperprior-scale S``: ``gpnas fit --hyperprior-scale S`` (maximum a posteriori hyperparameters); ``--out NAME``:
+the results file's name.
 """
 
 from __future__ import annotations
@@ -39,12 +42,17 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--own-proxies", action="store_true", help="gpnas's own proxies as side columns")
+    parser.add_argument("--hyperprior-scale", default=None, help="gpnas fit --hyperprior-scale (default: none)")
+    parser.add_argument("--out", default=None,
+                        help="results name (default: predictor_cli, or predictor_cli_own_proxies)")
     args = parser.parse_args()
     side: list[str] = []
+    if args.hyperprior_scale is not None:
+        side += ["--hyperprior-scale", args.hyperprior_scale]
     if args.own_proxies:
         from gpnas.nets.proxies import PROXIES
 
-        side = ["--side-columns", ",".join(PROXIES)]
+        side += ["--side-columns", ",".join(PROXIES)]
     taus = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -74,14 +82,16 @@ def main() -> None:
             print(f"split {split}: tau {taus[-1]:.3f}", flush=True)
     mean, se = np.mean(taus), np.std(taus, ddof=1) / np.sqrt(len(taus))
     how = (" with gpnas's own zero-cost proxies (`gpnas table --own-proxies`, `gpnas fit --side-columns "
-           f"{side[1]}`)" if side else "")
+           f"{side[-1]}`)" if args.own_proxies else "")
+    if args.hyperprior_scale is not None:
+        how += f"{' and' if how else ' with'} `gpnas fit --hyperprior-scale {args.hyperprior_scale}`"
     markdown = (f"Published protocol through the CLI (`gpnas table {args.table}`, `gpnas fit`, `gpnas predict`){how}: "
                 f"train on {args.n} random architectures, Kendall tau on all the other {len(rows) - args.n}. "
                 f"Command: `python benchmarks/predictor_cli.py {' '.join(sys.argv[1:])}`.\n\n"
                 + markdown_table(["split", "Kendall tau"], [[i, f"{t:.3f}"] for i, t in enumerate(taus)]
                                  + [["mean ± s.e.", f"**{mean:.3f} ± {se:.3f}**"]]))
     print(markdown)
-    write_results("predictor_cli_own_proxies" if args.own_proxies else "predictor_cli", markdown,
+    write_results(args.out or ("predictor_cli_own_proxies" if args.own_proxies else "predictor_cli"), markdown,
                   {"taus": taus, "args": vars(args)}, script="benchmarks/predictor_cli.py")
 
 

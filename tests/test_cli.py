@@ -397,3 +397,36 @@ def test_fit_with_a_source_model_transfers_and_predicts(files, tmp_path):
     refused = run("fit", "--space", other, "--data", target, "--target", "top1", "--out", tmp / "t3.npz",
                   "--source", tmp / "src.npz", "--replicates")
     assert refused.exit_code == 1 and "another space" in refused.output
+
+
+def test_fit_with_a_hyperprior_is_the_api_model_and_survives_the_model_file(files):
+    """``gpnas fit --hyperprior-scale S`` fits what ``GPNASRegressor(hyperprior_scale=S)`` fits on the same rows (an
+    independent fit through the Python API), the saved model keeps the setting, and a prior that is no prior, or one
+    given with ``--source``, is refused before anything is written."""
+    from gpnas import GPNASRegressor, load_model
+    from gpnas.io.data import read_architectures
+
+    tmp, space, data = files
+    result = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "hp.npz", "--replicates",
+                 "--hyperprior-scale", "0.5")
+    assert result.exit_code == 0, result.output
+    saved = load_model(tmp / "hp.npz")
+    assert saved.hyperprior_scale == 0.5
+    X, y, _ = read_architectures(data, SearchSpace.load(space), "acc")
+    api = GPNASRegressor(space=SearchSpace.load(space), random_state=0, hyperprior_scale=0.5).fit(X, y)
+    plain = GPNASRegressor(space=SearchSpace.load(space), random_state=0).fit(X, y)
+    np.testing.assert_allclose(saved.sigma_, api.sigma_, rtol=1e-10)
+    np.testing.assert_allclose(saved.lengthscale_, api.lengthscale_, rtol=1e-10)
+    np.testing.assert_allclose(saved.predict(X), api.predict(X), rtol=1e-10)
+    # the prior moved the fit: the CLI did not quietly fit maximum likelihood
+    assert not np.allclose(np.r_[api.sigma_, api.lengthscale_], np.r_[plain.sigma_, plain.lengthscale_], rtol=1e-3)
+    for bad in ("0", "-1", "nan"):
+        refused = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "bad.npz",
+                      "--replicates", "--hyperprior-scale", bad)
+        assert refused.exit_code == 2 and "--hyperprior-scale" in refused.output, refused.output
+    assert run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "src.npz",
+               "--replicates").exit_code == 0
+    with_source = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "t.npz",
+                      "--replicates", "--source", tmp / "src.npz", "--hyperprior-scale", "1")
+    assert with_source.exit_code == 1 and "--hyperprior-scale cannot be combined with --source" in with_source.output
+    assert not (tmp / "bad.npz").exists() and not (tmp / "t.npz").exists()

@@ -96,16 +96,21 @@ def main() -> None:
 @click.option("--source", "source_path", default=None, type=click.Path(dir_okay=False),
               help="Model file of a related task (from fit) to transfer from: the new model is fitted on both "
                    "tasks' data by co-kriging (TransferRegressor) and keeps the source's encoding.")
+@click.option("--hyperprior-scale", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
+              help="Maximum a posteriori hyperparameters under a log-normal prior of this scale around 1 (signal "
+                   "std and lengthscale, model units) instead of maximum likelihood; 1 ranked better at a few dozen "
+                   "architectures (README: the predictor). Default: none (maximum likelihood).")
 @friendly_errors
 def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates, max_rows,
-        side_columns, source_path) -> None:
+        side_columns, source_path, hyperprior_scale) -> None:
     """Fit the GP-NAS predictor on measured architectures and save it."""
     space = SearchSpace.load(space_path)
     X, y, rows = read_architectures(data_path, space, target)
     if source_path is not None:
         ignored = [name for name, value, default in (
             ("--side-columns", side_columns, None), ("--encoding", encoding, "auto"),
-            ("--estimation", estimation, "evidence"), ("--features", features, "auto"), ("--max-rows", max_rows, None))
+            ("--estimation", estimation, "evidence"), ("--features", features, "auto"), ("--max-rows", max_rows, None),
+            ("--hyperprior-scale", hyperprior_scale, None))
             if value != default]
         if ignored:
             raise DataError(f"{', '.join(ignored)} cannot be combined with --source: the transfer uses the source "
@@ -131,7 +136,7 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
         if space.cell is None and set(features) & {"effective", "paths", "ops"}:
             raise DataError(f"--features {','.join(features)!r}: cell features need a space file that declares a cell")
     model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, features=features,
-                           random_state=seed, side_features=side).fit(X, y)
+                           random_state=seed, side_features=side, hyperprior_scale=hyperprior_scale).fit(X, y)
     path = save_model(model, out_path)
     click.echo(f"fitted on {X.shape[0]} architectures, saved to {path}")
     click.echo(f"quality: leave-one-out Kendall tau {model.loo_tau_:.2f} (how well it ranks each training "
