@@ -17,6 +17,8 @@ over ``--splits`` draws of the ten):
 
 HELP's published figures are quoted beside them (NAS-Bench-201: Table 3; FBNet: Table 2, with MAML and Meta-SGD;
 HELP publishes no correlation for OFA).  FBNet and OFA hold 5,000 sampled networks each, not the whole space.
+Every gpnas model here is fitted by maximum likelihood (``hyperprior_scale=None``), as ``gpnas select``'s latency
+model is (:mod:`gpnas.study.select`), not under the predictor's default hyperparameter prior.
 
     python benchmarks/latency.py [--splits 5] [--measurements 10] [--name latency]
     python benchmarks/latency.py --measurements 5 --name latency_5    # and 20, 50: the curve of the README figure
@@ -108,16 +110,18 @@ def main() -> None:
                 for label, params in (("gpnas + other devices", {"side_features": side}),
                                       ("gpnas + other devices, a group each",
                                        {"side_features": side, "side_grouping": "each"})):
-                    model = GPNASRegressor(space=space, features=["choices"], random_state=split, **params)
+                    model = GPNASRegressor(space=space, features=["choices"], random_state=split, hyperprior_scale=None,
+                                           **params)
                     cell.setdefault(f"{label} ({design})", []).append(rho(model.fit(X[measured],
                                                                                       y[measured]).predict(X)))
                 if design == "farthest point" and space.cell is not None:
                     model = GPNASRegressor(space=space, features=["ops"], side_features=side, side_grouping="each",
-                                           side_scaling="standardize", random_state=split)
+                                           side_scaling="standardize", random_state=split, hyperprior_scale=None)
                     cell.setdefault(f"{OPS_STANDARDIZED} ({design})", []).append(
                         rho(model.fit(X[measured], y[measured]).predict(X)))
                 if design == "random":
-                    plain = GPNASRegressor(space=space, random_state=split).fit(X[measured], y[measured])
+                    plain = GPNASRegressor(space=space, random_state=split, hyperprior_scale=None).fit(
+                        X[measured], y[measured])
                     cell.setdefault("gpnas, cell only (random)", []).append(rho(plain.predict(X)))
                     ridge = BayesianRidge().fit(F[measured], y[measured])
                     cell.setdefault("BayesianRidge on other devices (random)", []).append(rho(ridge.predict(F)))

@@ -29,7 +29,7 @@ initial mean from half the training set, the posterior from the other half, and 
     python benchmarks/predictor.py --sections transfer --name predictor_transfer
     python benchmarks/predictor.py --ablation    # gpnas's own choices one at a time -> results/predictor_ablation.md
     python benchmarks/predictor.py --sections dedup --dedup-tables accel --dedup-sizes 20 --splits 40 \
-        --with-hyperprior --name predictor_accel20_hyperprior   # the hyperparameter prior beside the default
+        --with-ml --name predictor_accel20_ml   # maximum likelihood (the default before the prior) beside the default
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def load_paddleslim_gpnas():
     return module.GPNAS
 
 
-def make_methods(space, seed, hyperprior: bool = False):
-    """Each method: fit(X_train, y_train) -> predict(X_test) on integer choice indices; ``hyperprior`` adds gpnas
-    with the hyperparameter prior of scale 1 (``GPNASRegressor(hyperprior_scale=1)``, an option of the model)."""
+def make_methods(space, seed, ml: bool = False):
+    """Each method: fit(X_train, y_train) -> predict(X_test) on integer choice indices; ``ml`` adds gpnas with
+    maximum-likelihood hyperparameters (``GPNASRegressor(hyperprior_scale=None)``, the default before the
+    hyperparameter prior)."""
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
     from sklearn.linear_model import BayesianRidge
@@ -99,8 +100,9 @@ def make_methods(space, seed, hyperprior: bool = False):
         return model.fit(Xtr, ytr).predict(Xte)
 
     def gpnas_paper(Xtr, ytr, Xte):
+        # the paper's configuration has no hyperparameter prior: its hyperparameters are maximum likelihood
         model = GPNASRegressor(space=space, encoding="ordinal", estimation="alternating", features=["choices"],
-                               target_transform="standardize", random_state=seed)
+                               target_transform="standardize", hyperprior_scale=None, random_state=seed)
         return model.fit(Xtr, ytr).predict(Xte)
 
     def paddleslim(Xtr, ytr, Xte):
@@ -124,10 +126,10 @@ def make_methods(space, seed, hyperprior: bool = False):
                              n_jobs=1)
         return model.fit(onehot(Xtr), ytr).predict(onehot(Xte))
 
-    def gpnas_hyperprior(Xtr, ytr, Xte):
-        return GPNASRegressor(space=space, hyperprior_scale=1.0, random_state=seed).fit(Xtr, ytr).predict(Xte)
+    def gpnas_ml(Xtr, ytr, Xte):
+        return GPNASRegressor(space=space, hyperprior_scale=None, random_state=seed).fit(Xtr, ytr).predict(Xte)
 
-    methods = {"gpnas": gpnas, **({"gpnas + hyperprior (scale 1)": gpnas_hyperprior} if hyperprior else {})}
+    methods = {"gpnas": gpnas, **({"gpnas, maximum likelihood": gpnas_ml} if ml else {})}
     if space.cell is not None:
         methods["gpnas one-hot only"] = gpnas_choices
     methods.update({"gpnas (paper config)": gpnas_paper, "PaddleSlim GPNAS": paddleslim, "sklearn GP": sklearn_gp,
@@ -146,13 +148,14 @@ def make_ablation(space, seed):
             "+ one-hot choices": {"features": ["choices", "paths", "ops"]},
         })
     variants.update({
+        "maximum likelihood (no hyperparameter prior)": {"hyperprior_scale": None},
         "+ interactions term": {"features": [*GPNASRegressor(space=space).resolved_features(), "interactions"]},
         "standardize targets": {"target_transform": "standardize"},
         "alternating estimation": {"estimation": "alternating"},
         "ordinal encoding": {"encoding": "ordinal", "features": ["choices"]},
-        "paper config (ordinal, alternating, standardize, no cell features)": {
+        "paper config (ordinal, alternating, standardize, no cell features, maximum likelihood)": {
             "target_transform": "standardize", "estimation": "alternating", "encoding": "ordinal",
-            "features": ["choices"]},
+            "features": ["choices"], "hyperprior_scale": None},
     })
 
     def runner(params):
@@ -681,15 +684,16 @@ def main() -> None:
                         help="training set sizes of the dedup section")
     parser.add_argument("--ablation", action="store_true", help="compare gpnas variants instead of other methods")
     parser.add_argument("--name", default=None, help="results file name (default predictor or predictor_ablation)")
-    parser.add_argument("--with-hyperprior", action="store_true",
-                        help="also gpnas with the hyperparameter prior (hyperprior_scale=1), beside the default")
+    parser.add_argument("--with-ml", action="store_true",
+                        help="also gpnas with maximum-likelihood hyperparameters (hyperprior_scale=None), beside the "
+                             "default (the prior of scale 1)")
     parser.add_argument("--methods", nargs="+", default=None,
                         help="run only these methods (names as in the tables' headers; default: all)")
     args = parser.parse_args()
     warnings.simplefilter("default")  # every kind of warning shown, each once per place
     data: dict = {"args": vars(args)}
     parts = []
-    methods_for = make_ablation if args.ablation else partial(make_methods, hyperprior=args.with_hyperprior)
+    methods_for = make_ablation if args.ablation else partial(make_methods, ml=args.with_ml)
     if args.methods:
         methods_for = partial(_only, methods_for, args.methods)
     if "protocol" in args.sections:

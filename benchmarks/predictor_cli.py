@@ -7,9 +7,9 @@ accuracies.  The same splits as ``predictor.py``'s protocol section.  Writes ``r
 
     python benchmarks/predictor_cli.py [--table nb201-cifar10] [--n 128] [--splits 5]
     python benchmarks/predictor_cli.py --own-proxies    # gpnas's own zero-cost proxies as side columns
-    python benchmarks/predictor_cli.py --n 32 --hyperprior-scale 1 --out predictor_cli_hyperprior_n32
+    python benchmarks/predictor_cli.py --n 32 --hyperprior-scale none --out predictor_cli_ml_n32   # maximum likelihood
 
-``--own-proxies``: ``gpnas table --own-proxies`` computes gpnas's own proxies of every cell (a quarter of an hour on
+``--own-proxies``: ``gpnas table --own-proxies`` computes gpnas's own proxies of every cell (15-20 minutes on
 2 cores), and ``gpnas fit --side-columns`` takes all of them; writes ``results/predictor_cli_own_proxies.md``.
 ``--hyperprior-scale S``: ``gpnas fit --hyperprior-scale S`` (maximum a posteriori hyperparameters); ``--out NAME``:
 the results file's name.

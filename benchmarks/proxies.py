@@ -122,15 +122,15 @@ def combined(a: SideFeatures, b: SideFeatures, X: np.ndarray) -> SideFeatures:
                         np.concatenate([a.signs, b.signs]))
 
 
-def protocol_taus(space, X: np.ndarray, y: np.ndarray, n: int, splits: int, variants: dict) -> dict:
-    """The published protocol: per split, ``n`` random rows train each variant's model (side features or none), and
-    Kendall tau is taken on all the others; ``{variant: [tau per split]}``."""
+def protocol_taus(space, X: np.ndarray, y: np.ndarray, n: int, splits: int, variants: dict, **params) -> dict:
+    """The published protocol: per split, ``n`` random rows train each variant's model (side features or none; the
+    model's defaults under ``params``), and Kendall tau is taken on all the others; ``{variant: [tau per split]}``."""
     cell: dict = {}
     for split in range(splits):
         order = np.random.default_rng(1000 * split + n).permutation(len(y))
         tr, te = order[:n], order[n:]
         for label, side in variants.items():
-            model = GPNASRegressor(space=space, side_features=side, random_state=split)
+            model = GPNASRegressor(space=space, side_features=side, random_state=split, **params)
             cell.setdefault(label, []).append(float(kendalltau(model.fit(X[tr], y[tr]).predict(X[te]), y[te])[0]))
     return cell
 

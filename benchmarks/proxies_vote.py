@@ -2,7 +2,7 @@
 the proxies' seed.
 
 For each seed of the proxies (the random batch and every network's initial weights; ``benchmarks/proxies.py``'s
-values, from its cache, computed first when missing: a quarter of an hour on 2 cores each) and each NB201 table,
+values, from its cache, computed first when missing: 15-20 minutes on 2 cores each) and each NB201 table,
 over all 15,625 cells:
 
 * Kendall tau with the table's accuracy of the vote that picks a study's first trials (the mean normal score of
@@ -16,7 +16,9 @@ aggregate the four by a non-linear rank product; these values use 8 random input
 the mean of normal scores.
 
 Then, per seed of the proxies, the predictor with them as side features under the published protocol on CIFAR-10 at
-``--n`` (``benchmarks/proxies.py``'s protocol and cells, the 14,921 with published proxies; seed 0 is its run).
+``--n`` (``benchmarks/proxies.py``'s protocol and cells, the 14,921 with published proxies), with maximum-likelihood
+hyperparameters (``hyperprior_scale=None``): this comparison of proxy seeds was made before the predictor's default
+became the hyperparameter prior, and the seeds' proxies take a third of an hour each to compute again.
 
     python benchmarks/proxies_vote.py [--proxy-seeds 0 1 2]
 """
@@ -87,7 +89,8 @@ def main() -> None:
         for name, table in tables.items():
             for row in rows_for(side, table):
                 results.append({"proxy_seed": seed, "table": name, **row})
-        taus = protocol_taus(c10.space, c10.X[known], c10.y[known], args.n, args.splits, {"own": side})["own"]
+        taus = protocol_taus(c10.space, c10.X[known], c10.y[known], args.n, args.splits, {"own": side},
+                             hyperprior_scale=None)["own"]
         predictor[seed] = taus
         print(f"proxy seed {seed}: predictor at n = {args.n}: {np.mean(taus):.3f}", flush=True)
     header = ["table", "ranking"] + [f"seed {s}: tau / rho / best's place / best of first {FIRST}"

@@ -401,8 +401,9 @@ def test_fit_with_a_source_model_transfers_and_predicts(files, tmp_path):
 
 def test_fit_with_a_hyperprior_is_the_api_model_and_survives_the_model_file(files):
     """``gpnas fit --hyperprior-scale S`` fits what ``GPNASRegressor(hyperprior_scale=S)`` fits on the same rows (an
-    independent fit through the Python API), the saved model keeps the setting, and a prior that is no prior, or one
-    given with ``--source``, is refused before anything is written."""
+    independent fit through the Python API), the saved model keeps the setting, ``none`` fits by maximum likelihood,
+    no option is the model's default (scale 1), and a prior that is no prior, or one given with ``--source``, is
+    refused before anything is written."""
     from gpnas import GPNASRegressor, load_model
     from gpnas.io.data import read_architectures
 
@@ -414,13 +415,20 @@ def test_fit_with_a_hyperprior_is_the_api_model_and_survives_the_model_file(file
     assert saved.hyperprior_scale == 0.5
     X, y, _ = read_architectures(data, SearchSpace.load(space), "acc")
     api = GPNASRegressor(space=SearchSpace.load(space), random_state=0, hyperprior_scale=0.5).fit(X, y)
-    plain = GPNASRegressor(space=SearchSpace.load(space), random_state=0).fit(X, y)
+    plain = GPNASRegressor(space=SearchSpace.load(space), random_state=0, hyperprior_scale=None).fit(X, y)
     np.testing.assert_allclose(saved.sigma_, api.sigma_, rtol=1e-10)
     np.testing.assert_allclose(saved.lengthscale_, api.lengthscale_, rtol=1e-10)
     np.testing.assert_allclose(saved.predict(X), api.predict(X), rtol=1e-10)
     # the prior moved the fit: the CLI did not quietly fit maximum likelihood
     assert not np.allclose(np.r_[api.sigma_, api.lengthscale_], np.r_[plain.sigma_, plain.lengthscale_], rtol=1e-3)
-    for bad in ("0", "-1", "nan"):
+    ml = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "ml.npz", "--replicates",
+             "--hyperprior-scale", "none")
+    assert ml.exit_code == 0, ml.output
+    assert load_model(tmp / "ml.npz").hyperprior_scale is None
+    plain_fit = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "d.npz", "--replicates")
+    assert plain_fit.exit_code == 0 and load_model(tmp / "d.npz").hyperprior_scale == 1.0  # the model's default
+    np.testing.assert_allclose(load_model(tmp / "ml.npz").predict(X), plain.predict(X), rtol=1e-10)
+    for bad in ("0", "-1", "nan", "wide"):
         refused = run("fit", "--space", space, "--data", data, "--target", "acc", "--out", tmp / "bad.npz",
                       "--replicates", "--hyperprior-scale", bad)
         assert refused.exit_code == 2 and "--hyperprior-scale" in refused.output, refused.output

@@ -122,4 +122,17 @@ def test_a_multi_objective_study_with_the_space_keeps_maximum_likelihood(recorde
     study = optuna.create_study(directions=["maximize", "maximize"],
                                 sampler=GPNASSampler(seed=0, space=SPACE, n_startup_trials=4))
     study.optimize(two, n_trials=7)
-    assert recorded and all(p["features"] == ["choices", "ops"] and "hyperprior_scale" not in p for p in recorded)
+    assert recorded and all(p["features"] == ["choices", "ops"] and p["hyperprior_scale"] is None for p in recorded)
+
+
+def test_without_the_space_the_model_keeps_maximum_likelihood(recorded):
+    """Without ``space``, the sampler's model is ``model_params`` alone, fitted by maximum likelihood as the search's
+    model outside cell spaces, not under the predictor's default prior; ``model_params`` still win."""
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(seed=0, n_startup_trials=4))
+    study.optimize(cell_objective, n_trials=6)
+    assert recorded and all(p["hyperprior_scale"] is None for p in recorded)
+    recorded.clear()
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(
+        seed=0, n_startup_trials=4, model_params={"hyperprior_scale": 2.0}))
+    study.optimize(cell_objective, n_trials=6)
+    assert recorded and all(p["hyperprior_scale"] == 2.0 for p in recorded)

@@ -161,12 +161,13 @@ def test_the_search_model_has_a_hyperparameter_prior_in_a_cell_space_for_one_obj
     from gpnas.study.study import SEARCH_CELL_HYPERPRIOR_SCALE, search_model_defaults
 
     cell_space = nasbench201_space()
-    assert "hyperprior_scale" not in search_model_defaults(small_space)
+    assert search_model_defaults(small_space)["hyperprior_scale"] is None  # maximum likelihood, said explicitly
     assert search_model_defaults(cell_space)["hyperprior_scale"] == SEARCH_CELL_HYPERPRIOR_SCALE == 1.0
-    assert "hyperprior_scale" not in search_model_defaults(cell_space, multi_objective=True)
+    assert search_model_defaults(cell_space, multi_objective=True)["hyperprior_scale"] is None
     single = create_study(cell_space, seed=0)
     assert single.model_params["hyperprior_scale"] == 1.0
-    assert "hyperprior_scale" not in create_study(cell_space, seed=0, directions=["maximize", "minimize"]).model_params
+    two = create_study(cell_space, seed=0, directions=["maximize", "minimize"])
+    assert two.model_params["hyperprior_scale"] is None
     assert create_study(cell_space, seed=0, model_params={"hyperprior_scale": None}).model_params[
         "hyperprior_scale"] is None  # a study's own model_params still win
     # the study's fitted model carries the prior, and every kernel group is on (no signal std at its lower bound)

@@ -96,10 +96,10 @@ def main() -> None:
 @click.option("--source", "source_path", default=None, type=click.Path(dir_okay=False),
               help="Model file of a related task (from fit) to transfer from: the new model is fitted on both "
                    "tasks' data by co-kriging (TransferRegressor) and keeps the source's encoding.")
-@click.option("--hyperprior-scale", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
-              help="Maximum a posteriori hyperparameters under a log-normal prior of this scale around 1 (signal "
-                   "std and lengthscale, model units) instead of maximum likelihood; 1 ranked better at a few dozen "
-                   "architectures (README: the predictor). Default: none (maximum likelihood).")
+@click.option("--hyperprior-scale", default="1", show_default=True, callback=lambda c, p, v: _scale_or_none(p, v),
+              help="The kernel's hyperparameters are maximum a posteriori under a log-normal prior of this scale "
+                   "around 1 (signal std and lengthscale, model units); 'none': maximum likelihood, the default "
+                   "before (README, Results: the predictor).")
 @friendly_errors
 def fit(space_path, data_path, target, out_path, encoding, estimation, features, seed, replicates, max_rows,
         side_columns, source_path, hyperprior_scale) -> None:
@@ -110,7 +110,8 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
         ignored = [name for name, value, default in (
             ("--side-columns", side_columns, None), ("--encoding", encoding, "auto"),
             ("--estimation", estimation, "evidence"), ("--features", features, "auto"), ("--max-rows", max_rows, None),
-            ("--hyperprior-scale", hyperprior_scale, None))
+            ("--hyperprior-scale", click.get_current_context().get_parameter_source("hyperprior_scale"),
+             click.core.ParameterSource.DEFAULT))
             if value != default]
         if ignored:
             raise DataError(f"{', '.join(ignored)} cannot be combined with --source: the transfer uses the source "
@@ -202,8 +203,8 @@ def predict(model_path, data_path, out_path, coverage) -> None:
 @click.option("--own-proxies", is_flag=True, default=False,
               help="NB201 tables: compute gpnas's own zero-cost proxies of every cell (gpnas.nets.proxies: one "
                    "network per isomorphism class on a seeded batch of 8 random inputs, the same values as "
-                   "benchmarks/proxies.py) and add them as columns; needs the torch extra, and a quarter of an hour "
-                   "or so on 2 cores (a progress bar shows it).")
+                   "benchmarks/proxies.py) and add them as columns; needs the torch extra, and 15-20 minutes "
+                   "on 2 cores (a progress bar shows it).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="--own-proxies: worker processes (default: the usable cores).")
 @friendly_errors
@@ -264,6 +265,17 @@ def _epoch_set(param, value):
     if not epochs or epochs[0] < 1:
         raise click.BadParameter(f"{value!r}: epochs must be at least 1", param=param)
     return epochs
+
+
+def _scale_or_none(param, value):
+    """A click callback: 'none' -> None, else a finite number above zero."""
+    if str(value).strip().lower() == "none":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither 'none' nor a number", param=param) from None
+    return _positive(param, number)
 
 
 def _positive(param, value):

@@ -30,7 +30,7 @@ def test_log_prior_is_a_normal_density_of_the_logs_with_its_gradient():
 
 
 def test_without_a_scale_the_prior_is_flat():
-    log_prior = GPNASRegressor()._log_hyperprior(2, 5)
+    log_prior = GPNASRegressor(hyperprior_scale=None)._log_hyperprior(2, 5)
     value, grad = log_prior(np.arange(5.0))
     assert value == 0.0 and np.all(grad == 0.0)
 
@@ -44,7 +44,7 @@ def test_a_tight_prior_pins_the_hyperparameters_at_its_centre(small_space, synth
 
 def test_a_very_wide_prior_gives_the_maximum_likelihood_estimate(small_space, synthetic_data):
     X, y = synthetic_data
-    ml = _fit(small_space, X, y)
+    ml = _fit(small_space, X, y, hyperprior_scale=None)
     wide = _fit(small_space, X, y, hyperprior_scale=1e4)
     assert wide.log_marginal_likelihood_value_ == pytest.approx(ml.log_marginal_likelihood_value_, abs=1e-4)
     # groups the evidence keeps on are estimated alike (switched-off ones sit anywhere on a flat ridge near 0)
@@ -59,7 +59,7 @@ def test_map_trades_evidence_for_prior_and_not_more(small_space, synthetic_data)
     evidence as it reports it, the prior computed here with scipy)."""
     X, y = synthetic_data
     X, y = X[:12], y[:12]
-    ml = _fit(small_space, X, y)
+    ml = _fit(small_space, X, y, hyperprior_scale=None)
     mapped = _fit(small_space, X, y, hyperprior_scale=0.5)
 
     def log_prior(model):
@@ -76,7 +76,7 @@ def test_with_few_points_the_prior_keeps_groups_switched_on(small_space):
     rng = np.random.default_rng(3)
     X = small_space.sample(10, random_state=rng)
     y = 0.5 * X[:, 0] + 0.8 * X[:, 4] + 0.05 * rng.standard_normal(10)
-    ml = _fit(small_space, X, y)
+    ml = _fit(small_space, X, y, hyperprior_scale=None)
     lower = GPNASRegressor().sigma_bounds[0]
     assert ml.kernel_.sigma.min() < 10 * lower  # maximum likelihood switches a group off here
     mapped = _fit(small_space, X, y, hyperprior_scale=1.0)
@@ -99,3 +99,35 @@ def test_bad_prior_settings_are_clear_errors(small_space, synthetic_data, params
     X, y = synthetic_data
     with pytest.raises(ValueError, match=message):
         _fit(small_space, X, y, optimize=optimize, **params)
+
+
+def test_the_predictor_fits_under_the_prior_by_default_and_older_model_files_load_as_they_were_fitted(
+        tmp_path, small_space, synthetic_data):
+    """The default is the prior of scale 1 (the same fit as asking for it); a model file written before the setting
+    existed (no ``hyperprior_scale`` among its parameters) was a maximum-likelihood fit, and loads as one."""
+    import json
+    import zipfile
+
+    from gpnas import load_model, save_model
+
+    X, y = synthetic_data
+    default = _fit(small_space, X, y)
+    assert default.hyperprior_scale == 1.0
+    asked = _fit(small_space, X, y, hyperprior_scale=1.0)
+    np.testing.assert_array_equal(default.kernel_.theta, asked.kernel_.theta)
+    ml = _fit(small_space, X, y, hyperprior_scale=None)
+    assert not np.allclose(default.kernel_.theta, ml.kernel_.theta)  # the default is not maximum likelihood
+    path = save_model(ml, tmp_path / "ml.npz")
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["params"]["hyperprior_scale"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    assert zipfile.is_zipfile(old)
+    loaded = load_model(old)
+    assert loaded.hyperprior_scale is None
+    np.testing.assert_allclose(loaded.predict(X), ml.predict(X), rtol=1e-12)
+    # refitted, it fits as it was made: by maximum likelihood
+    np.testing.assert_allclose(GPNASRegressor(**loaded.get_params()).fit(X, y).kernel_.theta, ml.kernel_.theta)

@@ -471,8 +471,10 @@ class GPNASSampler(BaseSampler):
                     multi_objective: bool = False) -> dict[str, Any]:
         """Keyword arguments of a :class:`GPNASRegressor` fit: with a given space, a study's search model
         (:func:`gpnas.study.study.search_model_defaults`: in a cell space the cell's operation counts too) under
-        ``model_params``; without one, ``model_params`` alone."""
-        base = search_model_defaults(space, multi_objective) if self._user_space is not None else {}
+        ``model_params``; without one, ``model_params`` alone, by maximum likelihood as the search's model outside
+        cell spaces (:data:`gpnas.study.study.SEARCH_MODEL_DEFAULTS`), not under the predictor's prior."""
+        base = (search_model_defaults(space, multi_objective) if self._user_space is not None
+                else {"hyperprior_scale": None})
         return {"random_state": int(rng.integers(2**31)), **base, **self._model_params, "space": space}
 
     def _space(self, names: list[str], search_space: dict[str, BaseDistribution]) -> SearchSpace:

@@ -134,6 +134,8 @@ def load_model(path: str | Path | BinaryIO) -> GPNASRegressor | TransferRegresso
 
 def _rebuild(meta: dict, arrays: dict, where: str) -> GPNASRegressor:
     params = dict(meta["params"])
+    # a file written before the hyperparameter prior existed holds a maximum-likelihood fit
+    params.setdefault("hyperprior_scale", None)
     if params["space"] is not None:
         params["space"] = SearchSpace.from_dict(params["space"], source=f"model file {where}")
     for key in ("sigma_bounds", "lengthscale_bounds", "noise_bounds"):

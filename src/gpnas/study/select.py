@@ -193,7 +193,9 @@ def latency_model(path: str | Path, space: SearchSpace, X: np.ndarray, side: dic
     if np.any(ms <= 0):
         raise DataError(f"latency measurements {str(path)!r}: line {int(np.argmax(ms <= 0)) + 2} has ms "
                         f"{ms[np.argmax(ms <= 0)]!r}, not above zero")
-    params = {"space": space, "random_state": random_state, "target_transform": target_transform}
+    # maximum likelihood, not the predictor's default prior: what benchmarks/latency.py measured against HELP
+    params = {"space": space, "random_state": random_state, "target_transform": target_transform,
+              "hyperprior_scale": None}
     if table_side is not None and not table_side.covers(X_rows).all():
         missing = int(np.sum(~table_side.covers(X_rows)))
         warnings.warn(f"latency measurements {str(path)!r}: {missing} of {len(X_rows)} measured architectures are not "

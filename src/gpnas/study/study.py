@@ -49,7 +49,9 @@ from gpnas.study.trial import Trial
 #: reached the global best in 10 % fewer queries (geometric mean over five tables) than path features with warm
 #: starts; path features rank a cell space's *whole* table better (README: the predictor), which is what
 #: ``GPNASRegressor``'s own default (``features="auto"``) is for.
-SEARCH_MODEL_DEFAULTS: dict[str, Any] = {"features": ["choices"], "max_fit_samples": 300}
+#: Maximum likelihood (``hyperprior_scale=None``), not the predictor's default prior: see
+#: :data:`SEARCH_CELL_HYPERPRIOR_SCALE`.
+SEARCH_MODEL_DEFAULTS: dict[str, Any] = {"features": ["choices"], "max_fit_samples": 300, "hyperprior_scale": None}
 #: The search model's features in a space that declares a cell: the choices, one-hot, and the cell's operation counts
 #: as a kernel group of their own.  On NAS-Bench-201 CIFAR-10 and CIFAR-100 (tuning seeds 0-39) the counts cut the
 #: median queries to the global best from 56 / 41 to 46 / 40.5 (``benchmarks/results/search_tuning_features.md``);
