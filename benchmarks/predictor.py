@@ -721,7 +721,8 @@ def main() -> None:
     if not args.ablation and "calibration" in args.sections:
         data["calibration"] = calibration(args)
         parts.append(calibration_markdown(data["calibration"], args.splits))
-        parts.append(choices_markdown(data["calibration"]))
+        if any(name in TUNING for name in data["calibration"]):  # the choices were made on the tuning tables
+            parts.append(choices_markdown(data["calibration"]))
     if not args.ablation and "proxies" in args.sections:
         data["proxies"] = proxies(args)
         parts.append(proxies_markdown(data["proxies"], args.splits))

@@ -14,7 +14,9 @@ Protocol (``--phase``):
 
 Tables: NAS-Bench-201 (CIFAR-10, CIFAR-100, ImageNet16-120; 15,625 cells), NAS-Bench-Macro (6,561), Accel-NASBench's
 measured rows (5,125 of 5.9e11), CVPR 2021 Track 2 (200), CVPR 2022 Track 2 per task (500 ViT subnets, ranks: lower
-is better), and an XGBoost surrogate of the whole Accel-NASBench space (see ``_accel_surrogate.py``).  A table that
+is better), an XGBoost surrogate of the whole Accel-NASBench space (see ``_accel_surrogate.py``), and NAS-Bench-Graph
+on eight graph datasets (26,206 graph neural networks each, from the ``nas-bench-graph`` package; a space where the
+model ranks poorly).  A table that
 lists part of its space is searched as a candidate set: gpnas and REA/LS propose its rows only; Optuna, which
 suggests one ``suggest_categorical`` per position, gets the value of the nearest row (Hamming distance, ties to the
 first row), and that row counts as queried.  Every strategy queries unique architectures; Optuna's repeats are
@@ -57,7 +59,8 @@ from _common import append_cached_run, cached_rows, markdown_table, write_result
 
 TUNING = ["nb201-cifar10", "nb201-cifar100", "macro", "cvpr22-cplfw", "cvpr22-market1501"]
 HELD_OUT = ["nb201-imagenet16-120", "accel", "cvpr21", "cvpr22-dukemtmc", "cvpr22-msmt17", "cvpr22-veri",
-            "cvpr22-vehicleid", "cvpr22-veriwild", "cvpr22-sop", "accel-surrogate"]
+            "cvpr22-vehicleid", "cvpr22-veriwild", "cvpr22-sop", "accel-surrogate"] + [
+    f"nbgraph-{d}" for d in ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv")]
 SEED_BASE = {"tune": 0, "report": 1000}
 DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]

@@ -1,4 +1,5 @@
-"""Public NAS benchmark tables as (space, architectures, targets): NAS-Bench-201, NAS-Bench-Macro, Accel-NASBench.
+"""Public NAS benchmark tables as (space, architectures, targets): NAS-Bench-201, NAS-Bench-Macro, Accel-NASBench,
+CVPR 2021 and 2022 Track 2, and NAS-Bench-Graph (from its package, :mod:`gpnas.io.nas_bench_graph`).
 
 The tables are never copied into this package.  They are read from a data folder laid out like the project's
 ``shared/data`` (see its ``INDEX.md``), found through, in order: the ``data_dir`` argument, the ``GPNAS_DATA_DIR``
@@ -15,13 +16,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gpnas.space.cell import Cell
 from gpnas.exceptions import DataError
+from gpnas.io.nas_bench_graph import NBGRAPH_DATASETS, load_nasbench_graph
+from gpnas.io.table import Table
 from gpnas.space import Choice, SearchSpace
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -34,26 +36,6 @@ NB201_TARGETS = {
 MACRO_OPS = ("id", "ir_3x3_t3", "ir_5x5_t6")
 MACRO_STAGES = (2, 3, 3)
 ACCEL_BLOCKS = 7
-
-
-@dataclass
-class Table:
-    """A benchmark table: ``X (N, d)`` choice indices of ``space``, target ``y (N,)``, extra numeric columns."""
-
-    name: str
-    space: SearchSpace
-    X: np.ndarray
-    y: np.ndarray
-    dedup_key: np.ndarray
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def deduplicated(self) -> "Table":
-        """One row per distinct trained network: the first row's architecture, targets averaged over the class."""
-        keys, first, inverse = np.unique(self.dedup_key, return_index=True, return_inverse=True)
-        y = np.bincount(inverse, weights=self.y) / np.bincount(inverse)
-        order = np.argsort(first)
-        extra = {k: v[first][order] for k, v in self.extra.items()}
-        return Table(self.name, self.space, self.X[first][order], y[order], keys[order], extra)
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
@@ -276,7 +258,9 @@ def load_cvpr2021(data_dir_: str | os.PathLike | None = None) -> Table:
 def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
     """By name: ``nb201-cifar10``, ``nb201-cifar100``, ``nb201-imagenet16-120``, ``macro``, ``accel``, ``cvpr21``,
     ``cvpr22-<task>`` (:data:`CVPR22_TASKS`), and ``nb201-<dataset>-12ep``: the NAS-Bench-201 cells after 12 epochs
-    of training (one seed, :func:`load_nasbench201_budgets`), a noisier target than the 200-epoch seed mean."""
+    of training (one seed, :func:`load_nasbench201_budgets`), a noisier target than the 200-epoch seed mean; and
+    ``nbgraph-<dataset>``, NAS-Bench-Graph's test performance (:mod:`gpnas.io.nas_bench_graph`, from the optional
+    ``nas-bench-graph`` package rather than the data folder)."""
     if name.startswith("cvpr22-"):
         return load_cvpr2022(name[len("cvpr22-"):], data_dir_)
     if name.startswith("nb201-") and name.endswith("-12ep"):
@@ -291,8 +275,11 @@ def load_table(name: str, data_dir_: str | os.PathLike | None = None) -> Table:
         return load_accel_nasbench(data_dir_=data_dir_)
     if name == "cvpr21":
         return load_cvpr2021(data_dir_)
+    if name.startswith("nbgraph-"):  # from the nas-bench-graph package, not the data folder
+        return load_nasbench_graph(name[len("nbgraph-"):])
     raise DataError(f"unknown benchmark table {name!r}; expected one of {TABLE_NAMES}")
 
 
 TABLE_NAMES = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120", "macro", "accel", "cvpr21") + tuple(
-    f"cvpr22-{task}" for task in CVPR22_TASKS) + tuple(f"nb201-{dataset}-12ep" for dataset in NB201_BUDGET_COLUMNS)
+    f"cvpr22-{task}" for task in CVPR22_TASKS) + tuple(f"nb201-{dataset}-12ep" for dataset in NB201_BUDGET_COLUMNS) \
+    + tuple(f"nbgraph-{dataset}" for dataset in NBGRAPH_DATASETS)
