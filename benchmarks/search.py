@@ -57,10 +57,12 @@ _here = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _here)] + [_here]
 from _common import append_cached_run, cached_rows, markdown_table, write_results  # noqa: E402
 
+from gpnas.io.nas_bench_graph import NBGRAPH_DATASETS  # noqa: E402
+
 TUNING = ["nb201-cifar10", "nb201-cifar100", "macro", "cvpr22-cplfw", "cvpr22-market1501"]
 HELD_OUT = ["nb201-imagenet16-120", "accel", "cvpr21", "cvpr22-dukemtmc", "cvpr22-msmt17", "cvpr22-veri",
             "cvpr22-vehicleid", "cvpr22-veriwild", "cvpr22-sop", "accel-surrogate"] + [
-    f"nbgraph-{d}" for d in ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv")]
+    f"nbgraph-{d}" for d in NBGRAPH_DATASETS]
 SEED_BASE = {"tune": 0, "report": 1000}
 DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]

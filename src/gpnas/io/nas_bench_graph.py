@@ -23,14 +23,14 @@ from itertools import product
 
 import numpy as np
 
+from gpnas.exceptions import DataError
+from gpnas.io.table import Table
+from gpnas.space import Choice, SearchSpace
+
 __all__ = ["NBGRAPH_DATASETS", "load_nasbench_graph", "nasbench_graph_space"]
 
 #: The datasets whose tables :func:`load_nasbench_graph` reads (the package's ninth, ``proteins``, is left out).
 NBGRAPH_DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv")
-
-from gpnas.exceptions import DataError
-from gpnas.io.table import Table
-from gpnas.space import Choice, SearchSpace
 
 #: The package's columns kept as the table's extra columns (its ``para`` as ``params``, millions).
 NBGRAPH_EXTRA = {"valid_perf": "valid_perf", "latency": "latency", "params": "para"}
