@@ -4,6 +4,8 @@ import numpy as np
 
 from gpnas import GPNASRegressor
 from gpnas.sampling.acquisition_search import all_neighbours, crossover, local_search, mutations
+from gpnas.sampling.mutual_information import greedy_batch
+from gpnas.sampling.pool import candidate_pool
 from gpnas.sampling.strategies import AutoSampler, SamplingContext, UCBSampler
 from gpnas.space import make_space
 from gpnas.io.tables import accel_nasbench_space
@@ -105,3 +107,43 @@ def test_auto_falls_back_to_evolution_when_the_model_cannot_rank():
     batch = sampler.propose(ctx, 6)
     newest = X[-20:]  # regularized evolution mutates tournament winners among the 20 newest
     assert all(min((x != p).sum() for p in newest) == 1 for x in batch)
+
+
+def test_a_single_pick_reuses_the_local_search_s_scores_and_picks_what_the_greedy_batch_picks():
+    """With a local search, the pool's acquisition is already known; a single pick takes its maximiser, which must be
+    the greedy batch's pick over the same pool (and the known scores must be the acquisition of the rows)."""
+    ctx, _ = _huge_ctx()
+    sampler = UCBSampler(pool_size=2000)
+    pool = candidate_pool(ctx.space, ctx.X_seen, 2000, np.random.default_rng(5))
+    best = float(ctx.y_done.max())
+    rows, known = sampler._refine_pool(ctx, pool, ctx.X_done[:5], 1, best)
+    assert len(np.unique(rows, axis=0)) == len(rows) and len(rows) > len(pool)
+    np.testing.assert_allclose(known, sampler._score(ctx.model, {"ucb"}, best)(rows), rtol=1e-12)
+
+    class WithoutReuse(UCBSampler):
+        def _refine_pool(self, *args):
+            return super()._refine_pool(*args)[0], None
+
+    def seeded(seed):
+        return SamplingContext(**{**vars(ctx), "rng": np.random.default_rng(seed)})
+
+    for seed in range(3):
+        fast, slow = sampler.propose(seeded(seed), 1), WithoutReuse(pool_size=2000).propose(seeded(seed), 1)
+        np.testing.assert_array_equal(fast, slow)
+
+
+def test_a_reused_score_breaks_exact_ties_by_pool_order_and_nothing_else():
+    """Exact ties scored in different parts of the pool differ by rounding: the first of them is taken, as one pass
+    over the pool takes it; a real difference, however small against the scores' scale, still decides."""
+    ctx, _ = _huge_ctx()
+    sampler = UCBSampler(pool_size=2000)
+    pool = ctx.space.sample(20, random_state=3)
+    known = np.linspace(0.0, 1.0, 20)
+    known[[4, 11]] = 2.5, 2.5 + 4e-16
+    assert sampler._pick(ctx, pool, ctx.model.X_train_, 1, None, known) == [4]
+    known[11] = 2.5 + 1e-9
+    assert sampler._pick(ctx, pool, ctx.model.X_train_, 1, None, known) == [11]
+    # with a pending architecture the known scores do not apply: the greedy batch conditions on it
+    pending = np.vstack([ctx.model.X_train_, pool[11:12]])
+    expected = greedy_batch(ctx.model, pool, pending, 1, ["ucb"], beta=sampler.beta, sign=ctx.sign)
+    assert sampler._pick(ctx, pool, pending, 1, None, known) == expected

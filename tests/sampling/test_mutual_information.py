@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from gpnas import GPNASRegressor
-from gpnas.sampling.mutual_information import CovarianceFunction, greedy_batch, mutual_information
+from gpnas.sampling.mutual_information import (
+    CovarianceFunction,
+    _Conditioner,
+    acquisition_scores,
+    greedy_batch,
+    mutual_information,
+)
 
 
 @pytest.fixture
@@ -56,3 +62,33 @@ def test_pending_points_spread_ucb_batches(small_space, fitted):
     batch = pool[picks]
     # conditioning on earlier picks keeps the batch from collapsing onto one region
     assert np.mean([(a != b).sum() for i, a in enumerate(batch) for b in batch[i + 1:]]) >= 1.5
+
+
+@pytest.mark.parametrize("kind", ["ucb", "ei"])
+def test_a_single_pick_given_the_model_s_data_is_the_conditioner_s_pick(small_space, fitted, kind):
+    """One UCB / EI pick given exactly the training set takes the model's posterior variance: it must be the
+    conditioner's ``sigma^2(y | s)`` minus the noise, and pick what the conditioner's scores pick."""
+    pool = small_space.enumerate()
+    cov = CovarianceFunction(fitted)
+    Z_pool = cov.encode(pool)
+    numerators = _Conditioner(cov, Z_pool, cov.encode(fitted.X_train_))
+    mean, variance = fitted.predict_latent(pool)
+    np.testing.assert_allclose(variance, numerators.variance - fitted.noise_, rtol=1e-6, atol=1e-9)
+    best = float(mean.max()) - 0.1
+    # a large fixed noise, so that a variance with the noise left in would rank the pool differently
+    noisy = GPNASRegressor(space=small_space, noise=1.0, optimize=False).fit(fitted.X_train_, fitted.y_train_)
+    noisy_numerators = _Conditioner(CovarianceFunction(noisy), noisy.encode(pool), noisy.encode(noisy.X_train_))
+    noisy_mean = noisy.predict_latent(pool)[0]
+    for model, numerator, m in ((fitted, numerators, mean), (noisy, noisy_numerators, noisy_mean)):
+        for sign in (1.0, -1.0):
+            for beta in (0.3, 1.0, 3.0, 10.0):
+                expected = acquisition_scores(kind, sign * m, np.maximum(numerator.variance - model.noise_, 1e-18),
+                                              sign * best, beta)
+                pick = greedy_batch(model, pool, model.X_train_, 1, [kind], beta=beta, best=sign * best, sign=sign)
+                assert expected[pick[0]] == pytest.approx(expected.max(), rel=1e-9)
+    # with a pending point the shortcut does not apply: the pick conditions on it
+    pending = np.vstack([fitted.X_train_, pool[:1]])
+    pick = greedy_batch(fitted, pool, pending, 1, [kind], beta=3.0, best=best)[0]
+    numerators = _Conditioner(cov, Z_pool, cov.encode(pending))
+    scores = acquisition_scores(kind, mean, np.maximum(numerators.variance - fitted.noise_, 1e-18), best, 3.0)
+    assert scores[pick] == pytest.approx(scores.max(), rel=1e-9)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gpnas.sampling.pool import is_in, unique_rows
+from gpnas.sampling.pool import is_in, unique_row_indices, unique_rows
 from gpnas.space import make_space
 
 
@@ -14,6 +14,10 @@ def test_unique_rows_and_membership_equal_the_row_wise_computation():
         X = space.sample(int(rng.integers(0, 40)), random_state=rng)
         others = space.sample(int(rng.integers(0, 10)), random_state=rng)
         np.testing.assert_array_equal(unique_rows(space, X), np.unique(X, axis=0))  # lexicographic, as NumPy's
+        # the indices point at each distinct row's first occurrence, in the same order
+        first = unique_row_indices(space, X)
+        np.testing.assert_array_equal(X[first], unique_rows(space, X))
+        assert all(not (X[:i] == X[i]).all(axis=1).any() for i in first)
         expected = np.array([any((x == o).all() for o in others) for x in X], dtype=bool)
         np.testing.assert_array_equal(is_in(space, X, others), expected)
 
@@ -24,6 +28,7 @@ def test_a_space_beyond_int64_keys_takes_the_row_wise_path():
     X = space.sample(50, random_state=1)
     X = np.vstack([X, X[:7]])
     np.testing.assert_array_equal(unique_rows(space, X), np.unique(X, axis=0))
+    np.testing.assert_array_equal(unique_row_indices(space, X), np.unique(X, axis=0, return_index=True)[1])
     assert is_in(space, X, X[3:5]).sum() == 2 + sum((X[:7] == X[3]).all(1)) + sum((X[:7] == X[4]).all(1))
 
 

@@ -23,7 +23,9 @@ kept up to date as the batch grows:
 
 UCB and EI use the same numerators: ``sigma^2(y | s)`` minus the noise is the posterior variance given observed and
 pending points, so a batch of UCB picks spreads out as a kriging believer's would (the mean is unchanged by pending
-points whose value is the believed mean).
+points whose value is the believed mean).  A single UCB or EI pick given exactly the model's own data (no pending
+points: the sequential case) needs no conditioner: its numerators minus the noise are the model's posterior
+variances, which one prediction over the pool gives together with the mean (one kernel pass over the pool, not two).
 """
 
 from __future__ import annotations
@@ -152,6 +154,15 @@ class CovarianceFunction:
         return self.model.prior_variance_encoded(Z, include_noise=True)
 
 
+def is_training_set(model, sampled: np.ndarray) -> bool:
+    """Whether ``sampled`` is, row for row, the architectures ``model`` conditions on (no pending ones), and the
+    model predicts with the full GP posterior (the covariance the conditioner uses)."""
+    observed = getattr(model, "X_train_", None)
+    if observed is None or getattr(model, "predictor", "full") != "full":
+        return False
+    return np.shape(observed) == np.shape(sampled) and bool(np.array_equal(observed, sampled))
+
+
 def acquisition_scores(kind: str, mean: np.ndarray, variance: np.ndarray, best: float, beta: float) -> np.ndarray:
     """UCB ``mean + beta std`` or expected improvement over ``best`` (maximisation, model units)."""
     std = np.sqrt(np.maximum(variance, 1e-18))
@@ -187,6 +198,14 @@ def greedy_batch(
         return []
     cov = CovarianceFunction(model)
     Z_pool = cov.encode(pool)
+    if k == 1 and acquisitions[0] != "mi" and is_training_set(model, sampled):
+        # One pick given exactly the model's own data: sigma^2(y | s) minus the noise is the model's posterior
+        # variance, so one prediction over the pool (one kernel pass) replaces the conditioner's pass and the mean's.
+        mean, latent = model.predict_latent_encoded(Z_pool)
+        mean = sign * mean
+        score = acquisition_scores(acquisitions[0], mean, np.maximum(latent, 1e-18),
+                                   best if best is not None else mean.max(), beta)
+        return [int(np.argmax(score))]
     Z_sampled = cov.encode(sampled) if len(sampled) else np.zeros((0, Z_pool.shape[1]))
     numerators = _Conditioner(cov, Z_pool, Z_sampled, capacity=k)
     denominators = (_Denominators(cov, Z_pool, universe_size, rng, capacity=k) if "mi" in acquisitions[:k]

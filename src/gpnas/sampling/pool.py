@@ -46,11 +46,16 @@ def candidate_pool(
 def unique_rows(space: SearchSpace, X: np.ndarray) -> np.ndarray:
     """The distinct rows of ``X``, in lexicographic order (``np.unique(X, axis=0)``), through the space's exact
     integer keys where it has them: a sort of ``n`` integers instead of ``n`` rows."""
+    return X[unique_row_indices(space, X)]
+
+
+def unique_row_indices(space: SearchSpace, X: np.ndarray) -> np.ndarray:
+    """The index of each distinct row's first occurrence in ``X``, in the order :func:`unique_rows` returns them (so
+    that values computed for ``X`` follow its rows)."""
     keys = space.row_keys(X)
     if keys is None:
-        return np.unique(X, axis=0)
-    _, first = np.unique(keys, return_index=True)
-    return X[first]
+        return np.unique(X, axis=0, return_index=True)[1]
+    return np.unique(keys, return_index=True)[1]
 
 
 def is_in(space: SearchSpace, X: np.ndarray, others: np.ndarray) -> np.ndarray:

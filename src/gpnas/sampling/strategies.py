@@ -34,11 +34,12 @@ from gpnas.sampling.mutual_information import (
     MI_UNIVERSE_SIZE,
     acquisition_scores,
     greedy_batch,
+    is_training_set,
 )
 from gpnas.sampling.integrated import integrated_greedy_batch
 from gpnas.sampling.hedge import PORTFOLIO as HEDGE_PORTFOLIO
 from gpnas.sampling.hedge import Hedge
-from gpnas.sampling.pool import candidate_pool, is_in, unique_rows
+from gpnas.sampling.pool import candidate_pool, is_in, unique_row_indices
 from gpnas.sampling.thompson import thompson_picks
 from gpnas.sampling.trust_region import check_tolerances, initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
@@ -155,22 +156,36 @@ class GPSampler(Sampler):
         # the best measurement in model units, oriented so that larger is better (for EI)
         best = (ctx.sign * float(ctx.model.target_.forward(np.array([ctx.sign * ctx.y_done.max()]))[0])
                 if len(ctx.y_done) else None)
+        known = None  # the local search's acquisition over the pool, when it ran
         if (ctx.candidates is None and ctx.space.size > self.pool_size and self.local_starts > 0
                 and pool.shape[0]):
-            pool = self._refine_pool(ctx, pool, top, k, best)
-        pool = self._restrict(ctx, pool, k)
+            pool, known = self._refine_pool(ctx, pool, top, k, best)
+        restricted = self._restrict(ctx, pool, k)
+        if restricted is not pool:
+            known = None
+        pool = restricted
         if pool.shape[0] == 0:
             return pool
         # the picks' variances condition on what the model conditions on (every finished trial, or its subset in a
         # study of thousands: its mean and variance then come from the same data) and on the pending trials
         observed = getattr(ctx.model, "X_train_", ctx.X_done)
         sampled = np.vstack([observed, ctx.X_pending]) if len(ctx.X_pending) else observed
-        return pool[self._pick(ctx, pool, sampled, k, best)]
+        return pool[self._pick(ctx, pool, sampled, k, best, known)]
 
     def _pick(self, ctx: SamplingContext, pool: np.ndarray, sampled: np.ndarray, k: int,
-              best: float | None) -> list[int]:
-        """``k`` pool indices by the sampler's acquisitions, greedily, each conditioning on the ones before."""
-        return greedy_batch(ctx.model, pool, sampled, k, self.acquisitions(k), self.universe_size, self.beta,
+              best: float | None, known: np.ndarray | None = None) -> list[int]:
+        """``k`` pool indices by the sampler's acquisitions, greedily, each conditioning on the ones before.
+
+        ``known`` is the acquisition the local search scored ``pool`` with (:meth:`_refine_pool`).  A single UCB or
+        EI pick given exactly the model's own data is its maximiser: the greedy batch's first pick computes the same
+        scores, so they are not computed twice."""
+        acquisitions = self.acquisitions(k)
+        if known is not None and k == 1 and acquisitions[0] != "mi" and is_training_set(ctx.model, sampled):
+            # Candidates that tie exactly (symmetric to every measured one) differ here by rounding alone, the pool
+            # having been scored in parts: the first of them, which one pass over the pool (argmax) would take.
+            top = float(np.max(known))
+            return [int(np.flatnonzero(known >= top - 1e-12 * max(1.0, abs(top)))[0])]
+        return greedy_batch(ctx.model, pool, sampled, k, acquisitions, self.universe_size, self.beta,
                             best, ctx.rng, sign=ctx.sign)
 
     def _restrict(self, ctx: SamplingContext, pool: np.ndarray, k: int) -> np.ndarray:
@@ -191,7 +206,9 @@ class GPSampler(Sampler):
         return score
 
     def _refine_pool(self, ctx: SamplingContext, pool: np.ndarray, top: np.ndarray | None, k: int,
-                     best: float | None) -> np.ndarray:
+                     best: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """The pool and the unseen architectures a local search over the acquisition visits from its best members
+        and the incumbents, as distinct rows, with the acquisition of each (UCB or EI, or for MI the variance)."""
         score = self._score(ctx.model, set(self.acquisitions(k)), best, ctx.sign)
         values = score(pool)
         starts = pool[np.argsort(-values)[: self.local_starts]]
@@ -199,7 +216,9 @@ class GPSampler(Sampler):
             starts = np.vstack([top, starts])
         visited = np.asarray(local_search(ctx.space, score, starts)).reshape(-1, ctx.space.n_positions)
         fresh = visited[~is_in(ctx.space, visited, np.asarray(ctx.X_seen).reshape(-1, ctx.space.n_positions))]
-        return unique_rows(ctx.space, np.vstack([pool, fresh]))
+        rows = np.vstack([pool, fresh])
+        first = unique_row_indices(ctx.space, rows)
+        return rows[first], np.concatenate([values, score(fresh)])[first]
 
 
 class MISampler(GPSampler):
@@ -303,7 +322,7 @@ class AutoSampler(UCBSampler):
             trust_success_tol
 
     def _pick(self, ctx: SamplingContext, pool: np.ndarray, sampled: np.ndarray, k: int,
-              best: float | None) -> list[int]:
+              best: float | None, known: np.ndarray | None = None) -> list[int]:
         if self.hyper_draws:
             models = hyperparameter_draws(ctx.model, self.hyper_draws, ctx.rng)
             if len(models) > 1:
@@ -311,7 +330,7 @@ class AutoSampler(UCBSampler):
         if self.thompson:
             return thompson_picks(ctx.model, pool, sampled, k, ctx.rng, sign=ctx.sign, beta=self.beta)
         if self._hedge is None:
-            return super()._pick(ctx, pool, sampled, k, best)
+            return super()._pick(ctx, pool, sampled, k, best, known)
         self._hedge.update(lambda X: ctx.sign * ctx.model.predict_latent(X, return_var=False)[0])
         portfolio = [(kind, self.beta if beta is None else beta) for kind, beta in HEDGE_PORTFOLIO]
         nominees = [greedy_batch(ctx.model, pool, sampled, 1, [kind], self.universe_size, beta, best, ctx.rng,
