@@ -52,6 +52,7 @@ from _common import markdown_table, write_results  # noqa: E402
 
 from gpnas import GPNASRegressor  # noqa: E402
 from gpnas.space.encoding import Encoder  # noqa: E402
+from gpnas.space.linked_cell import LinkedCell  # noqa: E402
 from gpnas.io.tables import CVPR22_TASKS, load_table  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "_cache"
@@ -140,7 +141,15 @@ def make_methods(space, seed, ml: bool = False):
 def make_ablation(space, seed):
     """gpnas's defaults against each choice beyond the paper undone (or added), one at a time."""
     variants = {"gpnas defaults": {}}
-    if space.cell is not None:
+    if isinstance(space.cell, LinkedCell):
+        variants.update({
+            "one-hot choices only (no linked-cell features)": {"features": ["choices"]},
+            "linked-cell features only": {"features": ["ops", "pairs", "outputs"]},
+            "- outputs": {"features": ["choices", "ops", "pairs"]},
+            "- pairs": {"features": ["choices", "ops", "outputs"]},
+            "- ops": {"features": ["choices", "pairs", "outputs"]},
+        })
+    elif space.cell is not None:
         variants.update({
             "one-hot choices only (no cell features)": {"features": ["choices"]},
             "paths only": {"features": ["paths"]},

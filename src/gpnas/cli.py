@@ -22,7 +22,7 @@ from gpnas.io.data import (
     refuse_conflicts,
     write_architectures,
 )
-from gpnas.space.encoding import ENCODINGS, FEATURES
+from gpnas.space.encoding import ENCODINGS, FEATURES, STRUCTURE_FEATURES
 from gpnas.exceptions import DataError, GPNASError
 from gpnas.run.factory import make_executor
 from gpnas.threads import THREADS_VARIABLE, free_cores
@@ -134,8 +134,14 @@ def fit(space_path, data_path, target, out_path, encoding, estimation, features,
         unknown = [f for f in features if f not in FEATURES]
         if unknown or not features:
             raise DataError(f"--features {','.join(features)!r}: expected 'auto' or a comma list of {list(FEATURES)}")
-        if space.cell is None and set(features) & {"effective", "paths", "ops"}:
+        if space.cell is None and set(features) & set(STRUCTURE_FEATURES):
             raise DataError(f"--features {','.join(features)!r}: cell features need a space file that declares a cell")
+        if space.cell is not None:
+            supported = space.cell_features().supported
+            foreign = [f for f in features if f in STRUCTURE_FEATURES and f not in supported]
+            if foreign:
+                raise DataError(f"--features {','.join(features)!r}: {foreign} are not features of the space's "
+                                f"{type(space.cell).__name__}, which has {list(supported)}")
     model = GPNASRegressor(space=space, encoding=encoding, estimation=estimation, features=features,
                            random_state=seed, side_features=side, hyperprior_scale=hyperprior_scale).fit(X, y)
     path = save_model(model, out_path)

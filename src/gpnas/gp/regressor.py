@@ -45,11 +45,14 @@ from gpnas.gp.target import TargetTransform
 from gpnas.gp.validation import choice_matrix, target_vector
 from gpnas.gp.weights import weight_posterior
 from gpnas.space import SearchSpace
+from gpnas.space.linked_cell import LinkedCell
 
 PREDICTORS = ("full", "linear")
 #: Default feature blocks without and with a declared cell (see ``features``).
 AUTO_FEATURES: tuple[str, ...] = ("choices",)
 AUTO_CELL_FEATURES: tuple[str, ...] = ("paths", "ops")
+#: ... and with a declared linked cell (:mod:`gpnas.space.linked_cell`): the choices and the wiring's structure.
+AUTO_LINKED_FEATURES: tuple[str, ...] = ("choices", "ops", "pairs", "outputs")
 ESTIMATIONS = ("alternating", "evidence")
 PREDICT_CHUNK = 4096  # rows of X_* per block in predictions, to bound memory on large pools
 #: Below this many training architectures, ``encoding="auto"`` also tries the ordinal encoding of numeric spaces.
@@ -85,9 +88,10 @@ class GPNASRegressor:
         points an ordinal, nearly linear model of ordered choices is often the better prior; from about 50 on the
         one-hot one ranks better (``benchmarks/results/predictor.md``).
     features:
-        The kernel's feature blocks, a subset of ``("choices", "effective", "paths", "ops", "interactions")``
-        (:mod:`gpnas.space.encoding`), or ``"auto"``: :data:`AUTO_CELL_FEATURES` when the space declares a cell, else the
-        paper's per-position ``("choices",)``.  Chosen by measurement, see ``benchmarks/results/predictor_ablation.md``.
+        The kernel's feature blocks, a subset of ``("choices", "effective", "paths", "ops", "pairs", "outputs",
+        "interactions")`` (:mod:`gpnas.space.encoding`), or ``"auto"``: :data:`AUTO_CELL_FEATURES` when the space
+        declares a cell, :data:`AUTO_LINKED_FEATURES` when it declares a linked cell, else the paper's per-position
+        ``("choices",)``.  Chosen by measurement, see ``benchmarks/results/predictor_ablation.md``.
     predictor:
         ``"full"`` GP posterior predictive (default) or ``"linear"``, the paper's Eq. 22.
     weight_prior_var:
@@ -315,7 +319,9 @@ class GPNASRegressor:
         if isinstance(self.features, str):
             if self.features != "auto":
                 raise ValueError(f"features must be 'auto' or a list of feature blocks, got {self.features!r}")
-            return AUTO_CELL_FEATURES if cell is not None else AUTO_FEATURES
+            if cell is None:
+                return AUTO_FEATURES
+            return AUTO_LINKED_FEATURES if isinstance(cell, LinkedCell) else AUTO_CELL_FEATURES
         return tuple(self.features)
 
     def make_encoder(self, n_options: np.ndarray, groups: list[str]) -> Encoder:

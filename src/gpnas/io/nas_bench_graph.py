@@ -7,9 +7,9 @@ link patterns (``0012``: nodes 1 and 2 read the input, node 3 reads node 1, node
 nine operations (GAT, GCN, GIN, ChebNet, GraphSAGE, ARMA, k-GNN, a fully connected layer, skip); the leaves are
 summed into the output.  That is 9 x 9^4 = 59,049 codes, of which the nine all-skip ones are no network; the
 benchmark trained one network per isomorphism class of the other 59,040 (its ``valid_hash``), 26,206 classes, and the
-class is each row's ``dedup_key``.  A link pattern changes what every node's operation means, so the GP, which sees
-the five choices as flat categories, ranks these tables far worse than NAS-Bench-201 (a space where the model is
-weak, on purpose).
+class is each row's ``dedup_key``.  A link pattern changes what every node's operation means: the space declares a
+linked cell (:mod:`gpnas.space.linked_cell`), so that the model sees what feeds what, not five flat categories alone;
+it still ranks these tables far worse than NAS-Bench-201 (a space where the model is weak, on purpose).
 
 The target is the test performance (accuracy; the benchmark's ``perf``, the mean of three seeds), the extra columns
 its validation performance, latency and parameter count.  The ninth dataset of the package, ``proteins``, has a
@@ -26,6 +26,7 @@ import numpy as np
 from gpnas.exceptions import DataError
 from gpnas.io.table import Table
 from gpnas.space import Choice, SearchSpace
+from gpnas.space.linked_cell import LinkedCell
 
 __all__ = ["NBGRAPH_DATASETS", "load_nasbench_graph", "nasbench_graph_space"]
 
@@ -47,12 +48,14 @@ def _package():
 
 def nasbench_graph_space() -> SearchSpace:
     """The link pattern (nine, written as each node's input: ``0`` the raw input, ``k`` node ``k``), then the four
-    nodes' operations (one operation type)."""
+    nodes' operations (one operation type); declared as a linked cell (:mod:`gpnas.space.linked_cell`), ``skip``
+    its identity, so that the model can see what each operation reads and feeds."""
     architecture = _package().architecture
     gnn_list, link_list = architecture.gnn_list, architecture.link_list
     links = tuple("".join(map(str, link)) for link in link_list)
-    return SearchSpace([Choice("links", links, "links")] + [Choice(f"node{i}", tuple(gnn_list), "op")
-                                                           for i in range(1, 5)], name="nas-bench-graph")
+    nodes = [f"node{i}" for i in range(1, 5)]
+    return SearchSpace([Choice("links", links, "links")] + [Choice(node, tuple(gnn_list), "op") for node in nodes],
+                       name="nas-bench-graph", cell=LinkedCell("links", tuple(nodes), identity=("skip",)))
 
 
 @lru_cache(maxsize=1)

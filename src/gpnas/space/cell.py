@@ -140,6 +140,8 @@ class CellFeatures:
         For each edge, its choice's values (the operations).
     """
 
+    supported = FEATURES
+
     def __init__(self, cell: Cell, positions: Sequence[int], values: Sequence[Sequence[Any]]) -> None:
         self.cell = cell
         self.positions = np.asarray(positions, dtype=int)

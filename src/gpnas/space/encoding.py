@@ -17,8 +17,10 @@ Beyond the paper, an encoder can add kernel groups (each with its own sigma and 
 evidence like the operation types):
 
 * ``"effective"``, ``"paths"``, ``"ops"``: structural features of a declared cell (:mod:`gpnas.space.cell`), groups
-  ``cell:effective``, ``cell:paths``, ``cell:ops``.  Without ``"choices"``, the cell's edges are seen only through
-  them, while positions outside the cell keep their per-position encoding.
+  ``cell:effective``, ``cell:paths``, ``cell:ops``; ``"ops"``, ``"pairs"``, ``"outputs"`` those of a linked cell
+  (:mod:`gpnas.space.linked_cell`), groups ``cell:ops``, ``cell:pairs``, ``cell:outputs``.  Without ``"choices"``,
+  the cell's positions are seen only through them, while positions outside the cell keep their per-position
+  encoding.
 * ``"interactions"``: one more group over every column at once (the per-position ones and the cell's).  The
   paper's kernel is a *sum* over operation types, so it cannot express that the best kernel size depends on the
   expansion; a squared-exponential over all columns is a product over positions and can.
@@ -32,9 +34,12 @@ import numpy as np
 
 from gpnas.space.cell import FEATURES as CELL_FEATURES
 from gpnas.space.cell import CellFeatures
+from gpnas.space.linked_cell import LINKED_FEATURES, LinkedCellFeatures
 
 ENCODINGS = ("ordinal", "onehot")
-FEATURES = ("choices",) + CELL_FEATURES + ("interactions",)
+#: The structural blocks of either kind of cell, in the order the encoder lays them out.
+STRUCTURE_FEATURES = CELL_FEATURES + tuple(f for f in LINKED_FEATURES if f not in CELL_FEATURES)
+FEATURES = ("choices",) + STRUCTURE_FEATURES + ("interactions",)
 
 
 class Encoder:
@@ -51,11 +56,12 @@ class Encoder:
     features:
         Feature blocks, a subset of :data:`FEATURES`; cell features need ``cell``.
     cell:
-        The structural features of the space's cell, if it declares one.
+        The structural features of the space's cell or linked cell, if it declares one.
     """
 
     def __init__(self, n_options: Sequence[int], groups: Sequence[str], encoding: str = "onehot",
-                 features: Sequence[str] = ("choices",), cell: CellFeatures | None = None) -> None:
+                 features: Sequence[str] = ("choices",),
+                 cell: CellFeatures | LinkedCellFeatures | None = None) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; expected one of {ENCODINGS}")
         self.n_options = np.asarray(n_options, dtype=int)
@@ -72,9 +78,13 @@ class Encoder:
         if unknown:
             raise ValueError(f"unknown features {unknown}; expected a subset of {FEATURES}")
         self.cell = cell
-        self.cell_blocks = [f for f in CELL_FEATURES if f in self.features]
+        self.cell_blocks = [f for f in STRUCTURE_FEATURES if f in self.features]
         if self.cell_blocks and cell is None:
             raise ValueError(f"features {self.cell_blocks} need a space that declares a cell")
+        unsupported = [f for f in self.cell_blocks if f not in cell.supported] if self.cell_blocks else []
+        if unsupported:
+            raise ValueError(f"features {unsupported} are not features of this space's {type(cell.cell).__name__}; "
+                             f"it has {list(cell.supported)}")
         if self.cell_blocks and not cell.has_paths and "paths" in self.cell_blocks:
             self.cell_blocks.remove("paths")
         # Positions in the per-position block: all of them, or those outside the cell when only its structure counts.

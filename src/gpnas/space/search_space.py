@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from gpnas.space.cell import Cell, CellFeatures
+from gpnas.space.linked_cell import LinkedCell, LinkedCellFeatures
 from gpnas.exceptions import ArchitectureError, SpaceError
 
 #: Spaces larger than this are never enumerated (``SearchSpace.enumerate`` raises instead).
@@ -121,10 +122,13 @@ class SearchSpace:
         A name for the space (used in reports and saved models).
     cell:
         Optional :class:`~gpnas.space.cell.Cell`: which positions are the edges of a cell, so that the model can see the
-        network they form (dead edges, isomorphic cells; see :mod:`gpnas.space.cell`).
+        network they form (dead edges, isomorphic cells; see :mod:`gpnas.space.cell`); or a
+        :class:`~gpnas.space.linked_cell.LinkedCell`: which position wires a DAG of operation nodes and which are
+        the nodes' operations (:mod:`gpnas.space.linked_cell`).
     """
 
-    def __init__(self, choices: Sequence[Choice], name: str = "space", cell: Cell | None = None) -> None:
+    def __init__(self, choices: Sequence[Choice], name: str = "space",
+                 cell: Cell | LinkedCell | None = None) -> None:
         choices = tuple(choices)
         if not choices:
             raise SpaceError(f"space {name!r} has no choices")
@@ -140,18 +144,30 @@ class SearchSpace:
         self.name = str(name)
         self.choices = choices
         self._position = {c.name: j for j, c in enumerate(choices)}
-        if cell is not None and not isinstance(cell, Cell):
-            raise SpaceError(f"space {name!r}: cell must be a Cell, got {cell!r}")
-        if cell is not None:
+        if cell is not None and not isinstance(cell, (Cell, LinkedCell)):
+            raise SpaceError(f"space {name!r}: cell must be a Cell or a LinkedCell, got {cell!r}")
+        if isinstance(cell, Cell):
             unknown = [e[0] for e in cell.edges if e[0] not in self._position]
             if unknown:
                 raise SpaceError(f"space {name!r}: cell edges {unknown} are not choices of the space")
+        if isinstance(cell, LinkedCell):
+            unknown = [c for c in cell.choice_names if c not in self._position]
+            if unknown:
+                raise SpaceError(f"space {name!r}: linked cell choices {unknown} are not choices of the space")
+            try:
+                for value in choices[self._position[cell.links]].values:
+                    cell.parse_wiring(value)
+            except SpaceError as err:
+                raise SpaceError(f"space {name!r}: choice {cell.links!r}: {err}") from None
         self.cell = cell
 
-    def cell_features(self) -> CellFeatures | None:
+    def cell_features(self) -> CellFeatures | LinkedCellFeatures | None:
         """The structural features of :attr:`cell` over this space's positions, or ``None`` without a cell."""
         if self.cell is None:
             return None
+        if isinstance(self.cell, LinkedCell):
+            positions = [self._position[name] for name in self.cell.choice_names]
+            return LinkedCellFeatures(self.cell, positions, [self.choices[j].values for j in positions])
         positions = [self._position[name] for name, _, _ in self.cell.edges]
         return CellFeatures(self.cell, positions, [self.choices[j].values for j in positions])
 
@@ -319,7 +335,9 @@ class SearchSpace:
         """Build from a mapping ``{name, choices: [{name, values, group, repeat?}, ...], cell?}``.
 
         ``repeat: n`` expands one entry into ``n`` positions named ``<name>_0 .. <name>_{n-1}``.  ``cell`` is
-        ``{nodes, edges: {choice: [src, dst]}, none: [...], identity: [...]}`` (:meth:`gpnas.space.cell.Cell.from_dict`).
+        ``{nodes, edges: {choice: [src, dst]}, none: [...], identity: [...]}`` (:meth:`gpnas.space.cell.Cell.from_dict`),
+        or a linked cell ``{links: choice, nodes: [choice, ...], identity: [...]}``
+        (:meth:`gpnas.space.linked_cell.LinkedCell.from_dict`).
         """
         if not isinstance(spec, Mapping):
             raise SpaceError(f"{source}: expected a mapping with 'choices', got {type(spec).__name__}")
@@ -356,7 +374,12 @@ class SearchSpace:
             except SpaceError as err:
                 raise SpaceError(f"{source}: {err}") from None
         try:
-            cell = Cell.from_dict(spec["cell"], source="cell") if "cell" in spec else None
+            cell = None
+            if "cell" in spec:
+                # a linked cell names its wiring and lists its nodes; a cell counts its nodes
+                linked = isinstance(spec["cell"], Mapping) and (
+                    "links" in spec["cell"] or isinstance(spec["cell"].get("nodes"), list))
+                cell = (LinkedCell if linked else Cell).from_dict(spec["cell"], source="cell")
             return cls(choices, name=str(spec.get("name", "space")), cell=cell)
         except SpaceError as err:
             raise SpaceError(f"{source}: {err}") from None

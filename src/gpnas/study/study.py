@@ -38,6 +38,7 @@ from gpnas.sampling.strategies import (
     make_sampler,
 )
 from gpnas.space import SearchSpace
+from gpnas.space.linked_cell import LinkedCell
 from gpnas.store import StorageError, get_storage
 from gpnas.study.target_budget import fit_target_predictor, multi_budget_summary
 from gpnas.study.loop import optimize as run_search
@@ -70,6 +71,12 @@ SEARCH_CELL_FEATURES: list[str] = ["choices", "ops"]
 #: prior lifted the EHVI study at 25 trials but not at 50 or 100
 #: (``benchmarks/results/multi_objective_prior_tuning.md``).
 SEARCH_CELL_HYPERPRIOR_SCALE = 1.0
+#: The search model in a space that declares a linked cell (:mod:`gpnas.space.linked_cell`, NAS-Bench-Graph): the
+#: choices alone, by maximum likelihood, as without one.  The linked cell's features rank NAS-Bench-Graph better
+#: (``GPNASRegressor``'s default there), but on its tuning tables Cora and CiteSeer (seeds 0-19,
+#: ``benchmarks/results/search_tuning_linked.md``) the search with them needed a median of 146 / 52 queries to a
+#: top-0.1 % network (98 / 42 with the hyperparameter prior) against 88 / 54, at 1.3-2.7x the time per query.
+SEARCH_LINKED_DEFAULTS: dict[str, Any] = dict(SEARCH_MODEL_DEFAULTS)
 
 
 def search_model_defaults(space: SearchSpace, multi_objective: bool = False) -> dict[str, Any]:
@@ -78,6 +85,8 @@ def search_model_defaults(space: SearchSpace, multi_objective: bool = False) -> 
     for one objective, the hyperparameter prior :data:`SEARCH_CELL_HYPERPRIOR_SCALE`."""
     if space.cell is None:
         return dict(SEARCH_MODEL_DEFAULTS)
+    if isinstance(space.cell, LinkedCell):
+        return dict(SEARCH_LINKED_DEFAULTS)
     params = {**SEARCH_MODEL_DEFAULTS, "features": list(SEARCH_CELL_FEATURES)}
     if not multi_objective:
         params["hyperprior_scale"] = SEARCH_CELL_HYPERPRIOR_SCALE
