@@ -75,7 +75,8 @@ SEARCH_CELL_HYPERPRIOR_SCALE = 1.0
 #: choices alone, by maximum likelihood, as without one.  The linked cell's features rank NAS-Bench-Graph better
 #: (``GPNASRegressor``'s default there), but on its tuning tables Cora and CiteSeer (seeds 0-19,
 #: ``benchmarks/results/search_tuning_linked.md``) the search with them needed a median of 146 / 52 queries to a
-#: top-0.1 % network (98 / 42 with the hyperparameter prior) against 88 / 54, at 1.3-2.7x the time per query.
+#: top-0.1 % network (98 / 42 with the hyperparameter prior) against 88 / 54, at 1.3-2.7x the time per query; the
+#: prior on the choices alone 104 / 80 (``search_tuning_linked_prior.md``).
 SEARCH_LINKED_DEFAULTS: dict[str, Any] = dict(SEARCH_MODEL_DEFAULTS)
 
 
