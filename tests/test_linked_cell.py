@@ -169,3 +169,15 @@ def test_the_command_line_fits_nas_bench_graph_with_its_linked_cell_and_names_a_
     result = run(*common, "--out", tmp_path / "model.json")
     assert result.exit_code == 0, result.output
     assert load_model(tmp_path / "model.json").group_names_[-3:] == ["cell:ops", "cell:pairs", "cell:outputs"]
+
+
+def test_a_wiring_written_as_a_yaml_number_is_refused_with_a_hint_to_quote_it(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("choices:\n  - {name: wiring, values: [0000, 0012], group: links}\n"
+                    "  - {name: n, values: [a, skip], group: op, repeat: 4}\n"
+                    "cell: {links: wiring, nodes: [n_0, n_1, n_2, n_3], identity: [skip]}\n")
+    with pytest.raises(SpaceError, match="quote it in a space file"):
+        SearchSpace.load(path)
+    path.write_text(path.read_text().replace("[0000, 0012]", "['0000', '0012']"))
+    space = SearchSpace.load(path)
+    assert space.cell_features().transform(space.sample(3, random_state=0), ["pairs"])["pairs"].shape == (3, 2)

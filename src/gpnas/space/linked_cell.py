@@ -75,8 +75,10 @@ class LinkedCell:
         text = str(value)
         k = len(self.nodes)
         if len(text) != k or not text.isdigit() or any(int(d) >= i + 1 for i, d in enumerate(text)):
+            # a YAML number loses its leading zeros: 0012 is read as 12 (or as octal 10)
+            hint = "; quote it in a space file (a number loses its leading zeros)" if isinstance(value, int) else ""
             raise SpaceError(f"linked cell: wiring {value!r} must be {k} digits, node i's digit the node it reads, "
-                             f"below i (e.g. {'0' * k!r})")
+                             f"below i (e.g. {'0' * k!r}){hint}")
         return tuple(int(d) for d in text)
 
     @classmethod
