@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import time
@@ -71,13 +72,15 @@ def load_paddleslim_gpnas():
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "paddleslim==2.6.0", "-d",
                         str(CACHE)], check=True)
         wheels = sorted(CACHE.glob("paddleslim-2.6.0-*.whl"))
-    source = CACHE / "gp_nas.py"
+    # a file of this process's own: two runs at once once read each other's half-written copy
+    source = CACHE / f"gp_nas_{os.getpid()}.py"
     with zipfile.ZipFile(wheels[0]) as wheel:
         source.write_bytes(wheel.read("paddleslim/nas/gp_nas.py"))
     np.mat = np.asmatrix  # removed in NumPy 2; the module uses it throughout
     spec = importlib.util.spec_from_file_location("paddleslim_gp_nas", source)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    source.unlink()
     return module.GPNAS
 
 
@@ -135,6 +138,21 @@ def make_methods(space, seed, ml: bool = False):
         methods["gpnas one-hot only"] = gpnas_choices
     methods.update({"gpnas (paper config)": gpnas_paper, "PaddleSlim GPNAS": paddleslim, "sklearn GP": sklearn_gp,
                     "BayesianRidge one-hot": bayes_ridge, "XGBoost one-hot": xgboost})
+    if isinstance(space.cell, LinkedCell):
+        # the peers given what gpnas's default sees in a linked-cell space: the choices and the wiring's structure
+        structure = Encoder(space.n_options, space.groups, "onehot", ["choices", "ops", "pairs", "outputs"],
+                            space.cell_features()).transform
+
+        def xgboost_structure(Xtr, ytr, Xte):
+            model = XGBRegressor(n_estimators=300, max_depth=4, learning_rate=0.05, subsample=0.8, random_state=seed,
+                                 n_jobs=1)
+            return model.fit(structure(Xtr), ytr).predict(structure(Xte))
+
+        def bayes_ridge_structure(Xtr, ytr, Xte):
+            return BayesianRidge().fit(structure(Xtr), ytr).predict(structure(Xte))
+
+        methods.update({"BayesianRidge + linked cell": bayes_ridge_structure,
+                        "XGBoost + linked cell": xgboost_structure})
     return methods
 
 
