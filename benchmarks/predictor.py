@@ -77,10 +77,12 @@ def load_paddleslim_gpnas():
     with zipfile.ZipFile(wheels[0]) as wheel:
         source.write_bytes(wheel.read("paddleslim/nas/gp_nas.py"))
     np.mat = np.asmatrix  # removed in NumPy 2; the module uses it throughout
-    spec = importlib.util.spec_from_file_location("paddleslim_gp_nas", source)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    source.unlink()
+    try:
+        spec = importlib.util.spec_from_file_location("paddleslim_gp_nas", source)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        source.unlink()
     return module.GPNAS
 
 
@@ -140,7 +142,7 @@ def make_methods(space, seed, ml: bool = False):
                     "BayesianRidge one-hot": bayes_ridge, "XGBoost one-hot": xgboost})
     if isinstance(space.cell, LinkedCell):
         # the peers given what gpnas's default sees in a linked-cell space: the choices and the wiring's structure
-        structure = Encoder(space.n_options, space.groups, "onehot", ["choices", "ops", "pairs", "outputs"],
+        structure = Encoder(space.n_options, space.groups, "onehot", GPNASRegressor(space=space).resolved_features(),
                             space.cell_features()).transform
 
         def xgboost_structure(Xtr, ytr, Xte):

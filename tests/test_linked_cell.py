@@ -181,3 +181,7 @@ def test_a_wiring_written_as_a_yaml_number_is_refused_with_a_hint_to_quote_it(tm
     path.write_text(path.read_text().replace("[0000, 0012]", "['0000', '0012']"))
     space = SearchSpace.load(path)
     assert space.cell_features().transform(space.sample(3, random_state=0), ["pairs"])["pairs"].shape == (3, 2)
+
+
+def test_one_identity_given_as_a_string_is_one_operation():
+    assert LinkedCell("wiring", ("n1", "n2"), identity="skip").identity == ("skip",)

@@ -64,7 +64,8 @@ class LinkedCell:
             raise SpaceError(f"linked cell: a choice is named more than once in links and nodes {names}")
         object.__setattr__(self, "links", str(self.links))
         object.__setattr__(self, "nodes", nodes)
-        object.__setattr__(self, "identity", tuple(str(v) for v in self.identity))
+        identity = (self.identity,) if isinstance(self.identity, str) else self.identity  # "skip", not s, k, i, p
+        object.__setattr__(self, "identity", tuple(str(v) for v in identity))
 
     @property
     def choice_names(self) -> list[str]:

@@ -71,23 +71,19 @@ SEARCH_CELL_FEATURES: list[str] = ["choices", "ops"]
 #: prior lifted the EHVI study at 25 trials but not at 50 or 100
 #: (``benchmarks/results/multi_objective_prior_tuning.md``).
 SEARCH_CELL_HYPERPRIOR_SCALE = 1.0
-#: The search model in a space that declares a linked cell (:mod:`gpnas.space.linked_cell`, NAS-Bench-Graph): the
-#: choices alone, by maximum likelihood, as without one.  The linked cell's features rank NAS-Bench-Graph better
-#: (``GPNASRegressor``'s default there), but on its tuning tables Cora and CiteSeer (seeds 0-19,
-#: ``benchmarks/results/search_tuning_linked.md``) the search with them needed a median of 146 / 52 queries to a
-#: top-0.1 % network (98 / 42 with the hyperparameter prior) against 88 / 54, at 1.3-2.7x the time per query; the
-#: prior on the choices alone 104 / 80 (``search_tuning_linked_prior.md``).
-SEARCH_LINKED_DEFAULTS: dict[str, Any] = dict(SEARCH_MODEL_DEFAULTS)
 
 
 def search_model_defaults(space: SearchSpace, multi_objective: bool = False) -> dict[str, Any]:
     """The keyword arguments of the search's :class:`GPNASRegressor` in ``space`` before a study's ``model_params``:
-    :data:`SEARCH_MODEL_DEFAULTS`, with :data:`SEARCH_CELL_FEATURES` where the space declares a cell and, there and
-    for one objective, the hyperparameter prior :data:`SEARCH_CELL_HYPERPRIOR_SCALE`."""
-    if space.cell is None:
+    :data:`SEARCH_MODEL_DEFAULTS`, with :data:`SEARCH_CELL_FEATURES` where the space declares a cell (not a linked
+    cell) and, there and for one objective, the hyperparameter prior :data:`SEARCH_CELL_HYPERPRIOR_SCALE`."""
+    # A linked cell (:mod:`gpnas.space.linked_cell`, NAS-Bench-Graph) leaves the search's model as without one: its
+    # features rank NAS-Bench-Graph better (``GPNASRegressor``'s default there), but on its tuning tables Cora and
+    # CiteSeer (seeds 0-19, ``benchmarks/results/search_tuning_linked.md``) the search with them needed a median of
+    # 146 / 52 queries to a top-0.1 % network (98 / 42 with the hyperparameter prior) against 88 / 54, at 1.3-2.7x the
+    # time per query; the prior on the choices alone 104 / 80 (``search_tuning_linked_prior.md``).
+    if space.cell is None or isinstance(space.cell, LinkedCell):
         return dict(SEARCH_MODEL_DEFAULTS)
-    if isinstance(space.cell, LinkedCell):
-        return dict(SEARCH_LINKED_DEFAULTS)
     params = {**SEARCH_MODEL_DEFAULTS, "features": list(SEARCH_CELL_FEATURES)}
     if not multi_objective:
         params["hyperprior_scale"] = SEARCH_CELL_HYPERPRIOR_SCALE
