@@ -93,7 +93,8 @@ def _own_proxies_tag(value: str):
 #: ``proxies=1``: NAS-Bench-Suite-Zero's published proxies of NB201 cells as side features; ``proxies=own``: gpnas's
 #: own, with their vote (:data:`gpnas.nets.proxies.VOTERS`, AZ-NAS's four); ``proxies=own-all``: the same, all eleven
 #: voting for the first trials.
-STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag}
+STUDY_KEYS = {"warm_start": lambda v: bool(int(v)), "n_initial": int, "proxies": _own_proxies_tag,
+              "distinct_networks": lambda v: bool(int(v)), "learn_twins": lambda v: bool(int(v))}
 MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_restarts": int,
               "sigma_bounds": lambda v: [float(b) for b in v.split("/")], "side_grouping": str,
               "hyperprior_scale": lambda v: None if v == "none" else float(v),
@@ -102,7 +103,8 @@ MODEL_KEYS = {"features": lambda v: v if v == "auto" else v.split("+"), "n_resta
 #: (otherwise it proposes over the whole space and the nearest row answers, as for the other Optuna samplers).
 #: ``space=1`` names each parameter and value as the space's choice and gives GPNASSampler the space (its model then
 #: sees the architecture as a gpnas study does: in a cell space, the cell's operation counts too).
-OPTUNA_KEYS = {"candidates": lambda v: bool(int(v)), "space": lambda v: bool(int(v))}
+OPTUNA_KEYS = {"candidates": lambda v: bool(int(v)), "space": lambda v: bool(int(v)),
+               "distinct_networks": lambda v: bool(int(v))}
 CACHE = Path(__file__).resolve().parent / "_cache" / "search_runs_v2.jsonl"
 
 
@@ -301,6 +303,15 @@ def resolved(spec: str, defaults: dict | None = None, space=None, batch: int = 1
     model = SEARCH_MODEL_DEFAULTS if space is None else search_model_defaults(space)
     settings = {"name": name, **SAMPLERS[name]().get_params(), "warm_start": study["warm_start"].default,
                 "n_initial": study["n_initial"].default, **model, **(defaults or {}), **options}
+    # where two vectors can build one network (a cell space) the study may skip a tried network's other vectors;
+    # runs cached before the setting existed were made without it (their keys lack it), as the default is
+    if space is not None and space.cell is not None and "distinct_networks" not in settings:
+        settings["distinct_networks"] = study["distinct_networks"].default
+    if not settings.get("distinct_networks", False) or space is None or space.cell is None:
+        settings.pop("distinct_networks", None)
+        settings.pop("learn_twins", None)  # it acts with distinct_networks alone
+    if not settings.get("learn_twins", False):
+        settings.pop("learn_twins", None)
     # no hyperparameter prior is the model's own default: runs cached before the setting existed ran without one
     if settings.get("hyperprior_scale", 0) is None:
         del settings["hyperprior_scale"]
@@ -378,7 +389,22 @@ def summarise(runs: list) -> dict:
             # nearest row was): each such trial costs a proposal but brings no new architecture
             "ms_trial": float(np.median([1000 * r["seconds"] / max(1, r.get("trials", len(r["values"])))
                                          for r in runs])),
-            "trials": float(np.median([r.get("trials", len(r["values"])) for r in runs]))}
+            "trials": float(np.median([r.get("trials", len(r["values"])) for r in runs])),
+            # queries of a network already measured under another vector (the table's equivalence classes)
+            "twins": float(np.median([len(r["keys"]) - len(set(r["keys"])) for r in runs])),
+            "twins_before_top": float(np.median([_twins_before(r, lambda v, k: v >= r["top"] - 1e-9)
+                                                 for r in runs]))}
+
+
+def _twins_before(run: dict, hit) -> int:
+    """Queries of an already measured network before the first query that ``hit`` accepts (all, if none does)."""
+    seen, twins = set(), 0
+    for v, k in zip(run["values"], run["keys"]):
+        if hit(v, k):
+            break
+        twins += k in seen
+        seen.add(k)
+    return twins
 
 
 def quartiles(values, budget) -> str:
@@ -410,12 +436,13 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
                              else "<" + f"{first['random_to_top'] / budget:.1f}x",
                              " / ".join("-" if s["regret"][c] is None else f"{s['regret'][c]:.2f}"
                                         for c in CHECKPOINTS), f"{s['ms']:.0f}",
-                             f"{s['trials']:.0f}", f"{s['ms_trial']:.0f}"])
+                             f"{s['trials']:.0f}", f"{s['ms_trial']:.0f}",
+                             f"{s['twins']:.0f} / {s['twins_before_top']:.0f}"])
                 data["tables"].setdefault(table, {"role": role})[f"{strategy}|{batch}"] = {
                     "seeds": s["seeds"], "queries_to_best": [None if not np.isfinite(v) else float(v) for v in s["to_best"]],
                     "queries_to_top_0.1pct": [None if not np.isfinite(v) else float(v) for v in s["to_top"]],
                     "regret": s["regret"], "ms_per_query": s["ms"], "trials": s["trials"],
-                    "ms_per_trial": s["ms_trial"]}
+                    "ms_per_trial": s["ms_trial"], "twins": s["twins"], "twins_before_top": s["twins_before_top"]}
                 overview.append((table, role, strategy, batch, s["median_to_best"], s["median_to_top"]))
         if not rows:
             continue
@@ -428,7 +455,8 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
             + markdown_table(["strategy", "seeds", "seed range", "queries to the best (q25 / median / q75)", "found",
                               "queries to top-0.1 %", "found", "vs random (median)",
                               "regret of the best measured at " + " / ".join(map(str, CHECKPOINTS)),
-                              "ms / query (new architecture)", "trials (median)", "ms / trial"],
+                              "ms / query (new architecture)", "trials (median)", "ms / trial",
+                              "queries of a measured network again (median: all / before a top-0.1 % one)"],
                              rows))
     columns = [t for t in tables if any(o[0] == t for o in overview)]
     head = ["strategy"] + [f"{t} ({'T' if t in TUNING else 'H'})" for t in columns] + [

@@ -357,6 +357,14 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--mse-threshold", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
               help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--distinct-networks/--no-distinct-networks", default=False, show_default=True,
+              help="In a cell space (nasbench201, nas-bench-graph, a space file with a cell), never propose an "
+                   "architecture whose network was already tried under another choice vector (a dead edge's "
+                   "operation, relabelled nodes). Off by default: it did not find the best sooner on the tuning "
+                   "tables. Stored with the study.")
+@click.option("--learn-twins/--no-learn-twins", default=False, show_default=True,
+              help="With --distinct-networks, the model also learns up to three other vectors of each measured "
+                   "network at its value, for free (spaces of at most 200,000 vectors). Stored with the study.")
 @click.option("--latency", "latency_tables", multiple=True, metavar="DEVICE=LUT.csv",
               help="Training searches: a device's per-choice latency table (choice,value,ms, as gpnas select reads "
                    "it), so that --objective latency_DEVICE:min is the child's latency on it, summed over its "
@@ -381,7 +389,8 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
               help="Also write the study's trials and summary to this JSON file (the study itself is in --storage).")
 @friendly_errors
 def search(space_text, table_path, target, dataset, data_dir, epochs, width, resolution, lr, device, budget,
-           batch_size, strategy, direction, objective_specs, n_initial, mse_threshold, seed, proxy_pool, side_columns,
+           batch_size, strategy, direction, objective_specs, n_initial, mse_threshold, seed, distinct_networks,
+           learn_twins, proxy_pool, side_columns,
            latency_tables, vote_spec, study_name, storage, executor, workers, address, gpus_per_trial, threads,
            out_path) -> None:
     """Run (or resume) a GP-NAS search: train the sampled children for real, or replay a benchmark table.
@@ -515,7 +524,8 @@ def search(space_text, table_path, target, dataset, data_dir, epochs, width, res
                     runner.shutdown()
         study = Study(space, sampler=strategy, direction=direction, n_initial=n_initial, mse_threshold=mse_threshold,
                       seed=seed, storage=store, study_name=study_name, user_attrs={"objective": described},
-                      candidates=candidates, side_features=side, directions=directions)
+                      candidates=candidates, side_features=side, directions=directions,
+                      distinct_networks=distinct_networks, learn_twins=learn_twins)
     if isinstance(study.sampler, MultiBudgetSampler) != (budgets is not None):
         raise DataError(f"study {study.study_name!r} was created with {'one' if budgets else 'several'} budget(s); "
                         "resume it with the same --epochs or --target")

@@ -39,6 +39,7 @@ from gpnas.sampling.hypervolume import propose_by_ehvi
 from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities, simplex_weights
 from gpnas.sampling.strategies import SamplingContext, make_sampler
 from gpnas.space import Choice, SearchSpace
+from gpnas.space.networks import SeenNetworks
 from gpnas.study.study import search_model_defaults
 
 #: System attribute holding the architecture a trial was given, so that running trials count as pending points.
@@ -156,6 +157,10 @@ class GPNASSampler(BaseSampler):
     Running trials (``n_jobs > 1``, or several processes on one storage) are pending points: their architectures are
     stored as a system attribute when proposed.  Failed and pruned trials are never proposed again and do not enter
     the model (a pruned trial's value is not its final one).
+    distinct_networks:
+        With ``space`` and one objective, propose no architecture whose network was tried under another vector
+        (:mod:`gpnas.space.networks`; ``Study(distinct_networks=...)``); Optuna's own start, ``n_startup_trials``,
+        is random and may.  Off by default: on the tuning tables it did not find the best sooner.
     """
 
     def __init__(self, *, strategy: str = "auto", groups: GroupSpec = None, n_startup_trials: int = 10,
@@ -164,7 +169,7 @@ class GPNASSampler(BaseSampler):
                  max_int_choices: int = 32, pool_size: int = 20000,
                  model_params: Mapping[str, Any] | None = None, warm_start: bool = False,
                  multi_objective: str = "ehvi", candidates: Sequence[Mapping[str, Any]] | None = None,
-                 space: SearchSpace | None = None) -> None:
+                 space: SearchSpace | None = None, distinct_networks: bool = False) -> None:
         make_sampler(strategy)  # fails early on an unknown name
         if space is not None and not isinstance(space, SearchSpace):
             raise TypeError(f"GPNASSampler: space must be a gpnas SearchSpace, got {type(space).__name__}")
@@ -188,6 +193,7 @@ class GPNASSampler(BaseSampler):
         self._model_params = dict(model_params or {})
         self._search_space = IntersectionSearchSpace(include_pruned=True)
         self._warm_start = bool(warm_start)
+        self._distinct_networks = bool(distinct_networks)
         self._last_fit: dict[tuple, tuple] = {}  # search-space names -> the last fit's (sigma, lengthscale, noise)
         # (trial id, search-space names) -> the finished trial's choice indices: a finished trial never changes, so
         # each is decoded from its parameters once, not again at every later trial
@@ -255,7 +261,8 @@ class GPNASSampler(BaseSampler):
         if len(y_done) < max(MIN_FIT_TRIALS, self._n_startup_trials):
             if candidates is None:
                 return {}
-            seen = {tuple(int(v) for v in x) for x in np.vstack([X_done, X_pending, X_failed])}
+            seen = SeenNetworks(space, np.vstack([X_done, X_pending, X_failed]),
+                                self._distinct_networks and len(study.directions) == 1)
             draw = candidates[0].sample(1, rng, seen)
             return self._give(study, trial, names, search_space, draw[0], rng) if draw.shape[0] else {}
         signs = np.array([1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions])
@@ -290,7 +297,8 @@ class GPNASSampler(BaseSampler):
         sampler = make_sampler(self._strategy, pool_size=self._pool_size)
         ctx = SamplingContext(space=space, X_done=X_done[feasible], y_done=sign * y_done[feasible],
                               X_pending=np.vstack([X_pending, X_done[~feasible]]), X_failed=X_failed, rng=rng,
-                              model=model, sign=sign, candidates=candidates[0] if candidates is not None else None)
+                              model=model, sign=sign, candidates=candidates[0] if candidates is not None else None,
+                              distinct_networks=self._distinct_networks and signs.size == 1)
         if violation is None or feasible.all():
             proposal = sampler.propose(ctx, 1)
         else:

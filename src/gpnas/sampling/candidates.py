@@ -33,7 +33,11 @@ class CandidateSet:
         """A digest of the set (stored with a study, so that a resume with other candidates is refused)."""
         return hashlib.sha256(np.ascontiguousarray(self.X, dtype=np.int64).tobytes()).hexdigest()[:16]
 
-    def _unseen_mask(self, seen: set[tuple]) -> np.ndarray:
+    def _unseen_mask(self, seen) -> np.ndarray:
+        """``seen``: a set of tuples, or an object whose ``mask(X)`` says which rows of ``X`` were seen
+        (:class:`~gpnas.space.networks.SeenNetworks`)."""
+        if hasattr(seen, "mask"):
+            return ~seen.mask(self.X)
         mask = np.ones(len(self), dtype=bool)
         for t in seen:
             i = self._index.get(t)

@@ -7,11 +7,12 @@ import numpy as np
 from gpnas.sampling.acquisition_search import crossover, mutations
 from gpnas.sampling.candidates import CandidateSet
 from gpnas.space import SearchSpace
+from gpnas.space.networks import SeenNetworks
 
 
 def candidate_pool(
     space: SearchSpace,
-    exclude: np.ndarray,
+    exclude: np.ndarray | SeenNetworks | None,
     pool_size: int,
     rng: np.random.Generator,
     parents: np.ndarray | None = None,
@@ -23,10 +24,15 @@ def candidate_pool(
     otherwise ``pool_size`` uniform draws plus ``n_mutations`` random one-position mutations of ``parents`` (the
     current best), every neighbour of the two best parents and ``n_crossovers`` uniform crossovers between parents,
     so that the pool is refreshed around good architectures every round.  With ``candidates`` the pool is their
-    unseen members (``pool_size`` of them at random when there are more).
+    unseen members (``pool_size`` of them at random when there are more).  ``exclude`` as
+    :class:`~gpnas.space.networks.SeenNetworks` excludes the architectures it has seen (by network, where it counts
+    by network).
     """
     if candidates is not None:
-        seen = {tuple(x) for x in np.asarray(exclude)} if exclude is not None else set()
+        if isinstance(exclude, SeenNetworks):
+            seen = exclude
+        else:
+            seen = {tuple(x) for x in np.asarray(exclude)} if exclude is not None else set()
         rest = candidates.unseen(seen)
         return rest if len(rest) <= pool_size else rest[rng.choice(len(rest), pool_size, replace=False)]
     if space.size <= pool_size:
@@ -38,7 +44,9 @@ def candidate_pool(
             parts.append(np.concatenate([space.neighbours(p) for p in parents[:2]]))
             parts.append(crossover(parents, n_crossovers, rng).reshape(-1, space.n_positions))
         candidates = unique_rows(space, np.vstack(parts))
-    if exclude is not None and len(exclude):
+    if isinstance(exclude, SeenNetworks):
+        candidates = candidates[~exclude.mask(candidates)] if len(exclude) else candidates
+    elif exclude is not None and len(exclude):
         candidates = candidates[~is_in(space, candidates, np.asarray(exclude))]
     return candidates
 

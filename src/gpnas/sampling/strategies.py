@@ -39,10 +39,11 @@ from gpnas.sampling.mutual_information import (
 from gpnas.sampling.integrated import integrated_greedy_batch
 from gpnas.sampling.hedge import PORTFOLIO as HEDGE_PORTFOLIO
 from gpnas.sampling.hedge import Hedge
-from gpnas.sampling.pool import candidate_pool, is_in, unique_row_indices
+from gpnas.sampling.pool import candidate_pool, unique_row_indices
 from gpnas.sampling.thompson import thompson_picks
 from gpnas.sampling.trust_region import check_tolerances, initial_radius, replay_radius, within_radius
 from gpnas.space import SearchSpace
+from gpnas.space.networks import SeenNetworks
 
 
 @dataclass
@@ -60,15 +61,25 @@ class SamplingContext:
     sign: float = 1.0
     candidates: CandidateSet | None = None  # when given, the only architectures that may be proposed
     n_initial: int = 0  # the study's random (or proxy-voted) start: trials no model steered
+    #: Skip an architecture whose network was tried under another vector (:mod:`gpnas.space.networks`).
+    distinct_networks: bool = False
 
     @property
     def X_seen(self) -> np.ndarray:
         return np.vstack([self.X_done, self.X_pending, self.X_failed])
 
+    def seen_networks(self) -> SeenNetworks:
+        """The architectures tried (finished, pending, failed), by network when :attr:`distinct_networks` (a new
+        object each call: a few milliseconds in a cell space)."""
+        return SeenNetworks(self.space, self.X_seen, self.distinct_networks)
 
-def _fresh_random(ctx: SamplingContext, k: int, avoid: set | None = None) -> np.ndarray:
-    """Up to ``k`` uniform architectures not seen before (rejection sampling; enumeration once the space runs low)."""
-    seen = {tuple(x) for x in ctx.X_seen} | (avoid or set())
+
+def _fresh_random(ctx: SamplingContext, k: int, avoid: set | SeenNetworks | None = None) -> np.ndarray:
+    """Up to ``k`` uniform architectures not seen before (rejection sampling; enumeration once the space runs low);
+    ``avoid``: more architectures not to propose (a set of tuples, or the seen architectures themselves)."""
+    seen = avoid.copy() if isinstance(avoid, SeenNetworks) else ctx.seen_networks()
+    if avoid and not isinstance(avoid, SeenNetworks):
+        seen.add_many(np.array(sorted(avoid), dtype=int))
     if ctx.candidates is not None:
         return ctx.candidates.sample(k, ctx.rng, seen)
     out: list[tuple] = []
@@ -81,7 +92,8 @@ def _fresh_random(ctx: SamplingContext, k: int, avoid: set | None = None) -> np.
                 if len(out) == k:
                     return np.array(out, dtype=int)
     if ctx.space.size <= 2_000_000:  # small space nearly exhausted: take what is left
-        rest = [tuple(x) for x in ctx.space.enumerate() if tuple(x) not in seen]
+        every = ctx.space.enumerate()
+        rest = [tuple(int(v) for v in x) for x in every[~seen.mask(every)]]
         ctx.rng.shuffle(rest)
         out += rest[: k - len(out)]
     return np.array(out, dtype=int).reshape(-1, ctx.space.n_positions)
@@ -150,7 +162,8 @@ class GPSampler(Sampler):
         if ctx.model is None:
             return _fresh_random(ctx, k)
         top = ctx.X_done[np.argsort(-ctx.y_done)[:5]] if len(ctx.y_done) else None
-        pool = candidate_pool(ctx.space, ctx.X_seen, self.pool_size, ctx.rng, parents=top,
+        seen = ctx.seen_networks()
+        pool = candidate_pool(ctx.space, seen, self.pool_size, ctx.rng, parents=top,
                               n_mutations=self.pool_size // 10, n_crossovers=self.pool_size // 20,
                               candidates=ctx.candidates)
         # the best measurement in model units, oriented so that larger is better (for EI)
@@ -159,7 +172,7 @@ class GPSampler(Sampler):
         known = None  # the local search's acquisition over the pool, when it ran
         if (ctx.candidates is None and ctx.space.size > self.pool_size and self.local_starts > 0
                 and pool.shape[0]):
-            pool, known = self._refine_pool(ctx, pool, top, k, best)
+            pool, known = self._refine_pool(ctx, pool, top, k, best, seen)
         restricted = self._restrict(ctx, pool, k)
         if restricted is not pool:
             known = None
@@ -206,7 +219,7 @@ class GPSampler(Sampler):
         return score
 
     def _refine_pool(self, ctx: SamplingContext, pool: np.ndarray, top: np.ndarray | None, k: int,
-                     best: float | None) -> tuple[np.ndarray, np.ndarray]:
+                     best: float | None, seen: SeenNetworks | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The pool and the unseen architectures a local search over the acquisition visits from its best members
         and the incumbents, as distinct rows, with the acquisition of each (UCB or EI, or for MI the variance)."""
         score = self._score(ctx.model, set(self.acquisitions(k)), best, ctx.sign)
@@ -215,7 +228,7 @@ class GPSampler(Sampler):
         if top is not None:
             starts = np.vstack([top, starts])
         visited = np.asarray(local_search(ctx.space, score, starts)).reshape(-1, ctx.space.n_positions)
-        fresh = visited[~is_in(ctx.space, visited, np.asarray(ctx.X_seen).reshape(-1, ctx.space.n_positions))]
+        fresh = visited[~(ctx.seen_networks() if seen is None else seen).mask(visited)]
         rows = np.vstack([pool, fresh])
         first = unique_row_indices(ctx.space, rows)
         return rows[first], np.concatenate([values, score(fresh)])[first]
@@ -397,7 +410,7 @@ def local_steps(ctx: SamplingContext, k: int) -> np.ndarray:
         return np.zeros((0, d), dtype=int)
     incumbent = ctx.X_done[int(np.argmax(ctx.y_done))]
     near = ctx.candidates.neighbours(incumbent) if ctx.candidates is not None else ctx.space.neighbours(incumbent)
-    near = near[~is_in(ctx.space, near, np.asarray(ctx.X_seen).reshape(-1, d))] if len(near) else near
+    near = near[~ctx.seen_networks().mask(near)] if len(near) else near
     if len(near) == 0:
         return np.zeros((0, d), dtype=int)
     mean = ctx.sign * ctx.model.predict_latent(near)[0]
@@ -418,7 +431,7 @@ class RegularizedEvolutionSampler(Sampler):
         if n < self.population_size:
             return _fresh_random(ctx, k)
         population = np.arange(n - self.population_size, n)  # the newest: older ones have aged out
-        seen = {tuple(x) for x in ctx.X_seen}
+        seen = ctx.seen_networks()
         out: list[tuple] = []
         for _ in range(50 * k):
             contestants = ctx.rng.choice(population, min(self.sample_size, population.size), replace=False)
@@ -450,10 +463,11 @@ class LocalSearchSampler(Sampler):
 
     def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
         done = {tuple(int(v) for v in x): float(y) for x, y in zip(ctx.X_done, ctx.y_done)}
-        seen = {tuple(x) for x in ctx.X_seen}
+        seen = ctx.seen_networks()
+        tried = {tuple(int(v) for v in x) for x in ctx.X_seen}
         for _ in range(ctx.space.n_positions * 4 + 10):
             if self.current is None or self.current not in done:
-                if self.current is not None and self.current in seen:
+                if self.current is not None and self.current in tried:
                     return _fresh_random(ctx, k)  # the start point is still running: fill the batch randomly
                 start = _fresh_random(ctx, 1)
                 if start.shape[0] == 0:
@@ -463,15 +477,17 @@ class LocalSearchSampler(Sampler):
             around = (ctx.space.neighbours(np.array(self.current)) if ctx.candidates is None
                       else ctx.candidates.neighbours(np.array(self.current)))
             neighbours = [tuple(int(v) for v in x) for x in around]
-            unseen = [x for x in neighbours if x not in seen]
+            unseen = [x for x, was in zip(neighbours, seen.mask(around)) if not was] if neighbours else []
             if unseen:
                 order = ctx.rng.permutation(len(unseen))[:k]
                 picks = [unseen[i] for i in order]
                 if len(picks) < k:
                     picks += [tuple(x) for x in _fresh_random(ctx, k - len(picks), avoid=set(picks))]
                 return np.array(picks, dtype=int)
-            if any(x not in done for x in neighbours):
+            if any(x not in done and x in tried for x in neighbours):
                 return _fresh_random(ctx, k)  # neighbours still pending
+            # a neighbour seen only as another vector of a tried network has no value of its own: passed over
+            neighbours = [x for x in neighbours if x in done]
             if not neighbours:  # a candidate with no candidate one position away: a local optimum of its own
                 self.current = None
                 continue

@@ -28,11 +28,12 @@ class ZeroShotSampler(Sampler):
             raise ValueError("zero-shot proposals need side features with signs (which way is better)")
 
     def propose(self, ctx: SamplingContext, k: int) -> np.ndarray:
-        seen = {tuple(int(v) for v in x) for x in ctx.X_seen}
+        seen = ctx.seen_networks()
         picked = []
         for i in np.argsort(-self._vote, kind="stable"):
             arch = tuple(int(v) for v in self.side.X[i])
-            if arch not in seen and (ctx.candidates is None or arch in ctx.candidates):
+            if (ctx.candidates is None or arch in ctx.candidates) and arch not in seen:
+                seen.add(arch)  # and no second vector of its network in this batch
                 picked.append(i)
                 if len(picked) == k:
                     break

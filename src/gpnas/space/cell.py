@@ -145,6 +145,7 @@ class CellFeatures:
     def __init__(self, cell: Cell, positions: Sequence[int], values: Sequence[Sequence[Any]]) -> None:
         self.cell = cell
         self.positions = np.asarray(positions, dtype=int)
+        self.values = [tuple(v) for v in values]
         labels = [[str(v) for v in vals] for vals in values]
         self.n_options = np.array([len(v) for v in labels])
         ops = sorted({v for vals in labels for v in vals if v not in cell.none})
@@ -225,7 +226,7 @@ class CellFeatures:
             for k in range(self.positions.size):
                 op = self._op_of[k][X[:, self.positions[k]]]
                 rows = np.flatnonzero(live[:, k])
-                np.add.at(M, (rows, op[rows]), 1.0)
+                M[rows, op[rows]] += 1.0
             out["ops"] = M
         if "paths" in features:
             out["paths"] = self._path_counts(X, live)
@@ -246,5 +247,5 @@ class CellFeatures:
                 code = np.where(step >= 0, code * base + step + 1, code)
             column = self._code_order[np.searchsorted(self._codes, code, sorter=self._code_order)]
             rows = np.flatnonzero(alive)
-            np.add.at(M, (rows, column[rows]), 1.0)
+            M[rows, column[rows]] += 1.0
         return M

@@ -124,7 +124,9 @@ class LinkedCellFeatures:
     def __init__(self, cell: LinkedCell, positions: Sequence[int], values: Sequence[Sequence[Any]]) -> None:
         self.cell = cell
         self.positions = np.asarray(positions, dtype=int)
-        self._wirings = np.array([cell.parse_wiring(v) for v in values[0]], dtype=int).reshape(len(values[0]), -1)
+        self.values = [tuple(v) for v in values]
+        #: ``(options of the links choice, k)``: the node each node reads, per wiring.
+        self.wirings = np.array([cell.parse_wiring(v) for v in values[0]], dtype=int).reshape(len(values[0]), -1)
         labels = [[str(v) for v in vals] for vals in values[1:]]
         self.steps = sorted({v for vals in labels for v in vals if v not in cell.identity})
         # per node and option: the operation's number among the steps, -1 for an identity
@@ -143,7 +145,7 @@ class LinkedCellFeatures:
         """The named feature blocks of architectures ``X (n, d)`` (choice indices of the whole space)."""
         X = np.atleast_2d(np.asarray(X, dtype=int))
         n, k, m = X.shape[0], len(self.cell.nodes), len(self.steps)
-        parent = self._wirings[X[:, self.positions[0]]]  # (n, k): the node each node reads
+        parent = self.wirings[X[:, self.positions[0]]]  # (n, k): the node each node reads
         step = np.stack([self._step_of[i][X[:, self.positions[i + 1]]] for i in range(k)], axis=1)
         # Through identities: the operation a node's input last went through (-1: the input) and how many
         # operations the chain to it holds; column 0 is the input node.
@@ -160,14 +162,14 @@ class LinkedCellFeatures:
             M = np.zeros((n, m))
             for i in range(k):
                 live = np.flatnonzero(step[:, i] >= 0)
-                np.add.at(M, (live, step[live, i]), 1.0)
+                M[live, step[live, i]] += 1.0
             out["ops"] = M
         if "pairs" in features:
             M = np.zeros((n, (m + 1) * m))
             for i in range(1, k + 1):
                 live = np.flatnonzero(step[:, i - 1] >= 0)
                 source = last[live, parent[live, i - 1]] + 1  # 0: the input
-                np.add.at(M, (live, source * m + step[live, i - 1]), 1.0)
+                M[live, source * m + step[live, i - 1]] += 1.0
             out["pairs"] = M
         if "outputs" in features:
             read = np.zeros((n, k + 1), dtype=bool)
@@ -175,7 +177,7 @@ class LinkedCellFeatures:
             M = np.zeros((n, m + k))
             for i in range(1, k + 1):
                 leaf = np.flatnonzero(~read[:, i] & (depth[:, i] > 0))  # an identity chain adds nothing
-                np.add.at(M, (leaf, last[leaf, i]), 1.0)
-                np.add.at(M, (leaf, m + depth[leaf, i] - 1), 1.0)
+                M[leaf, last[leaf, i]] += 1.0
+                M[leaf, m + depth[leaf, i] - 1] += 1.0
             out["outputs"] = M
         return out

@@ -39,6 +39,7 @@ from gpnas.sampling.strategies import (
 )
 from gpnas.space import SearchSpace
 from gpnas.space.linked_cell import LinkedCell
+from gpnas.space.networks import TWIN_INDEX_LIMIT, TwinIndex, first_of_each_network
 from gpnas.store import StorageError, get_storage
 from gpnas.study.target_budget import fit_target_predictor, multi_budget_summary
 from gpnas.study.loop import optimize as run_search
@@ -229,6 +230,19 @@ class Study:
         architectures the lookup holds.  Where the lookup's columns have signs, the first ``n_initial`` trials are the
         best unseen architectures by their vote (:class:`~gpnas.sampling.zero_shot.ZeroShotSampler`) instead of random
         ones.  Stored with the study, so a resumed study has them without recomputing.
+    distinct_networks:
+        In a space that declares a cell, where two vectors can build one network (a dead edge's operation, relabelled
+        nodes, identities moved; :mod:`gpnas.space.networks`), never propose an architecture whose network was
+        tried under another vector, nor two vectors of one network in a batch (``True``): training it again would
+        only measure the noise.  Single-objective studies only (two vectors of one network may differ in a
+        measured cost).  ``False`` (the default): every vector is an architecture of its own.  Not the default
+        because on the tuning tables it did not find the best sooner (``benchmarks/search.py``,
+        ``results/search_tuning_distinct*.md``): with the choices alone, a twin's measurement teaches the model
+        about the twin's own neighbourhood.
+    learn_twins:
+        With ``distinct_networks``, the model also learns up to
+        :data:`~gpnas.space.networks.MAX_TWINS` ``- 1`` other vectors of each measured network at its measured
+        value, measured for free (a space of at most :data:`~gpnas.space.networks.TWIN_INDEX_LIMIT` vectors).
     """
 
     def __init__(
@@ -254,6 +268,8 @@ class Study:
         side_features: SideFeatures | Mapping[str, Any] | None = None,
         directions: Sequence[str] | None = None,
         multi_objective: str = "ehvi",
+        distinct_networks: bool = False,
+        learn_twins: bool = False,
     ) -> None:
         if multi_objective not in MULTI_OBJECTIVE_MODES:
             raise ValueError(f"multi_objective must be one of {MULTI_OBJECTIVE_MODES}, got {multi_objective!r}")
@@ -300,6 +316,9 @@ class Study:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_grace = heartbeat_grace
         self.warm_start = bool(warm_start)
+        self.distinct_networks = bool(distinct_networks)
+        self.learn_twins = bool(learn_twins)
+        self._twin_index: TwinIndex | None | bool = None  # built on first use; False: the space is too large
         self.multi_objective = multi_objective
         if isinstance(side_features, Mapping):  # as stored in the settings
             side_features = SideFeatures(np.asarray(side_features["X"]), np.asarray(side_features["values"]),
@@ -335,7 +354,8 @@ class Study:
                 "user_attrs": self.user_attrs, "heartbeat_interval": self.heartbeat_interval,
                 "heartbeat_grace": self.heartbeat_grace,
                 "candidates": None if self.candidates is None else self.candidates.X.tolist(),
-                "warm_start": self.warm_start,
+                "warm_start": self.warm_start, "distinct_networks": self.distinct_networks,
+                "learn_twins": self.learn_twins,
                 "directions": self.directions if self.is_multi_objective else None,
                 "multi_objective": self.multi_objective,
                 "side_features": None if self.side_features is None else {
@@ -533,6 +553,8 @@ class Study:
         start = time.perf_counter()
         X = np.array([t.arch for t in done])
         y = np.array([t.value for t in done])
+        if self._skips_twins and self.learn_twins:
+            X, y = self._with_twins(X, y)
         self.model_ = self._fit(X, y, self.sign, warm=self.model_ if self.warm_start else None)
         self._model_n_done = len(done)
         pool = self._mse_pool()
@@ -543,6 +565,16 @@ class Study:
                                  time.perf_counter() - start, validated))
         self.storage.save_model(self.study_name, len(done), vars(self.rounds[-1]), model_to_bytes(self.model_))
         return self.model_
+
+    def _with_twins(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``X, y`` and, for ``learn_twins``, other vectors of each measured network at its measured value (a space
+        of at most :data:`~gpnas.space.networks.TWIN_INDEX_LIMIT` vectors; larger ones get none)."""
+        if self._twin_index is None:
+            self._twin_index = TwinIndex(self.space) if self.space.size <= TWIN_INDEX_LIMIT else False
+        if self._twin_index is False:
+            return X, y
+        twins, source = self._twin_index.twins(X)
+        return np.vstack([X, twins]), np.concatenate([y, y[source]])
 
     def _fit(self, X: np.ndarray, y: np.ndarray, sign: float, warm: GPNASRegressor | None = None) -> GPNASRegressor:
         """The study's GP fitted to ``y`` (``sign * y`` larger is better): at most :data:`MAX_MODEL_TRIALS` points,
@@ -617,12 +649,15 @@ class Study:
             sign=sign,
             candidates=self.candidates,
             n_initial=self.n_initial,
+            distinct_networks=self._skips_twins,
         )
         archs = self.sampler.propose(ctx, k) if n_done >= self.n_initial or not self.sampler.uses_model else None
         if archs is None and self._starts_from_vote:
             archs = ZeroShotSampler(self.side_features).propose(ctx, k)  # the proxies' pick, not random
         if archs is None:
             archs = RandomSampler().propose(ctx, k)
+        if self._skips_twins and len(archs) > 1:  # two vectors of one network in a batch: the first only
+            archs = np.asarray(archs)[first_of_each_network(self.space, np.asarray(archs))]
         return self._add([np.asarray(x, dtype=int) for x in archs], owner=self.owner, unique=True, cap=cap)
 
     def _proposes_by_ehvi(self, n_done: int) -> bool:
@@ -630,6 +665,13 @@ class Study:
         a model-driven strategy, past the random start."""
         return (self.multi_objective == "ehvi" and len(self.directions) == 2 and self.sampler.uses_model
                 and n_done >= max(2, self.n_initial))
+
+    @property
+    def _skips_twins(self) -> bool:
+        """Whether proposals skip architectures whose network was tried under another vector (``distinct_networks``
+        in a single-objective study: with several objectives, two vectors of one network may differ in a measured
+        cost, the parameters of an operation on a dead edge)."""
+        return self.distinct_networks and not self.is_multi_objective
 
     @property
     def _starts_from_vote(self) -> bool:
