@@ -232,7 +232,7 @@ class TwinIndex:
     the other vectors of a measured network, whose value is known without measuring them."""
 
     def __init__(self, space: SearchSpace) -> None:
-        if space.size > TWIN_INDEX_LIMIT or space.row_keys(np.zeros((1, space.n_positions), dtype=int)) is None:
+        if space.size > TWIN_INDEX_LIMIT:  # (so its rows also have exact int64 numbers)
             raise ValueError(f"a twin index enumerates the space: {space.size} vectors, more than {TWIN_INDEX_LIMIT}")
         self.space = space
         self._X = space.enumerate()
