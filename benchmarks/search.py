@@ -63,6 +63,10 @@ TUNING = ["nb201-cifar10", "nb201-cifar100", "macro", "cvpr22-cplfw", "cvpr22-ma
 HELD_OUT = ["nb201-imagenet16-120", "accel", "cvpr21", "cvpr22-dukemtmc", "cvpr22-msmt17", "cvpr22-veri",
             "cvpr22-vehicleid", "cvpr22-veriwild", "cvpr22-sop", "accel-surrogate"] + [
     f"nbgraph-{d}" for d in NBGRAPH_DATASETS]
+#: Tables that tuned the search's defaults in a linked-cell space alone (seeds 0-19: the model's features, the
+#: prior, skipping tried networks; ``gpnas.study.study.SEARCH_LINKED_CELL_FEATURES``): marked T in every file, though
+#: a plain ``--phase tune`` leaves them out.
+LINKED_TUNING = ["nbgraph-cora", "nbgraph-citeseer"]
 SEED_BASE = {"tune": 0, "report": 1000}
 DEFAULT = "auto"
 PEERS = ["random", "rea", "ls", "optuna-tpe", "optuna-gp", "optuna-gpnas"]
@@ -290,7 +294,7 @@ def resolved(spec: str, defaults: dict | None = None, space=None, batch: int = 1
 
     from gpnas.sampling.strategies import SAMPLERS
     from gpnas.study import Study
-    from gpnas.study.study import SEARCH_MODEL_DEFAULTS, search_model_defaults
+    from gpnas.study.study import SEARCH_MODEL_DEFAULTS, search_distinct_networks, search_model_defaults
 
     name, options = parse_spec(spec)
     if name.startswith("optuna-"):
@@ -298,15 +302,18 @@ def resolved(spec: str, defaults: dict | None = None, space=None, batch: int = 1
         if options.get("space") and space is not None:
             # GPNASSampler given the space fits the study's search model: its settings are part of what ran
             settings["model"] = search_model_defaults(space)
+            if "distinct_networks" not in settings and search_distinct_networks(space):
+                settings["distinct_networks"] = True  # its default there, as a study's
         return settings
     study = inspect.signature(Study.__init__).parameters
     model = SEARCH_MODEL_DEFAULTS if space is None else search_model_defaults(space)
     settings = {"name": name, **SAMPLERS[name]().get_params(), "warm_start": study["warm_start"].default,
                 "n_initial": study["n_initial"].default, **model, **(defaults or {}), **options}
     # where two vectors can build one network (a cell space) the study may skip a tried network's other vectors;
-    # runs cached before the setting existed were made without it (their keys lack it), as the default is
+    # runs cached before the setting existed were made without it (their keys lack it), as is the default outside
+    # linked cells
     if space is not None and space.cell is not None and "distinct_networks" not in settings:
-        settings["distinct_networks"] = study["distinct_networks"].default
+        settings["distinct_networks"] = search_distinct_networks(space)
     if not settings.get("distinct_networks", False) or space is None or space.cell is None:
         settings.pop("distinct_networks", None)
         settings.pop("learn_twins", None)  # it acts with distinct_networks alone
@@ -416,7 +423,7 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
     sections, data = [], {"args": vars(args), "tables": {}}
     overview = []
     for table in tables:
-        role = "tuning" if table in TUNING else "held-out"
+        role = "tuning" if table in TUNING + LINKED_TUNING else "held-out"
         rows = []
         first = None
         for batch in batches:
@@ -459,7 +466,7 @@ def render(runs_by: dict, tables: list, strategies: list, batches: list, args, n
                               "queries of a measured network again (median: all / before a top-0.1 % one)"],
                              rows))
     columns = [t for t in tables if any(o[0] == t for o in overview)]
-    head = ["strategy"] + [f"{t} ({'T' if t in TUNING else 'H'})" for t in columns] + [
+    head = ["strategy"] + [f"{t} ({'T' if t in TUNING + LINKED_TUNING else 'H'})" for t in columns] + [
         "geometric mean, queries to the best (not found: 2x budget)"]
     summary_rows = []
     for batch in batches:

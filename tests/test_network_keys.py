@@ -199,8 +199,19 @@ def test_optuna_gpnas_sampler_given_the_space_never_tries_one_network_twice():
     assert len(set(keys)) == len(keys) and not tried_before & set(keys)
 
 
-def test_the_command_line_search_skips_twins_with_the_flag(tmp_path):
+def _write_space_and_table(space: SearchSpace, folder) -> None:
+    """``space.yaml`` and ``table.csv`` (every architecture, ``acc`` a fixed function of its choices) in ``folder``."""
     import csv
+
+    space.save(folder / "space.yaml")
+    with open(folder / "table.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(space.names + ["acc"])
+        for x in space.enumerate():
+            writer.writerow(list(space.to_dict_arch(x).values()) + [float(np.sin(x @ np.arange(1, x.size + 1)))])
+
+
+def test_the_command_line_search_skips_twins_with_the_flag(tmp_path):
     import json
 
     from click.testing import CliRunner
@@ -208,12 +219,7 @@ def test_the_command_line_search_skips_twins_with_the_flag(tmp_path):
     from gpnas.cli import main
 
     space = nasbench201_space()
-    space.save(tmp_path / "space.yaml")
-    with open(tmp_path / "table.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(space.names + ["acc"])
-        for x in space.enumerate():
-            writer.writerow(list(space.to_dict_arch(x).values()) + [float(np.sin(x @ np.arange(1, 7)))])
+    _write_space_and_table(space, tmp_path)
     for flag in ("--distinct-networks", "--no-distinct-networks"):
         out = tmp_path / f"{flag}.json"
         url = f"sqlite:///{tmp_path / flag}.db"
@@ -266,3 +272,93 @@ def test_a_study_that_learns_twins_fits_them_at_their_networks_value():
     assert len(X_train) > len(done)
     for key, y in zip(network_keys(space, X_train), y_train):
         assert values[key] == y
+
+
+def _linked_value(space, arch):
+    x = space.from_dict_arch(arch)
+    return float(np.sin(x @ np.arange(1, space.n_positions + 1)))
+
+
+def test_by_default_a_study_skips_twins_in_a_linked_cell_space_only():
+    from gpnas.study.study import search_distinct_networks
+
+    linked, cell = _linked_space(), nasbench201_space()
+    assert search_distinct_networks(linked) and not search_distinct_networks(cell)
+    assert Study(linked, heartbeat_interval=None).distinct_networks is True
+    assert Study(cell, heartbeat_interval=None).distinct_networks is False
+    assert Study(linked, heartbeat_interval=None, distinct_networks=False).distinct_networks is False  # asked: kept
+    # a random search in the linked space by default: 30 vectors, 30 networks (the check can fail: with the setting
+    # off the same search tries twins)
+    X = _linked_space().enumerate()
+    assert len(set(network_keys(linked, X))) < len(X)
+    for distinct in (None, False):
+        study = Study(linked, sampler="random", seed=0, heartbeat_interval=None, distinct_networks=distinct)
+        study.optimize(lambda arch: _linked_value(linked, arch), n_trials=30)
+        keys = network_keys(linked, np.array([t.arch for t in study.trials]))
+        assert (len(set(keys)) == len(keys)) == (distinct is None)
+
+
+def test_a_study_stored_before_the_setting_existed_resumes_without_it(tmp_path):
+    import sqlite3
+
+    from gpnas.study import load_study
+
+    space = _linked_space()
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    Study(space, sampler="random", seed=0, storage=url, study_name="s", heartbeat_interval=None)
+    assert load_study("s", url).distinct_networks is True  # the default there, stored
+    # the settings as an earlier version stored them: no distinct_networks key
+    import json
+
+    with sqlite3.connect(tmp_path / "study.db") as db:
+        (text,) = db.execute("SELECT settings FROM studies WHERE name = 's'").fetchone()
+        settings = json.loads(text)
+        del settings["distinct_networks"]
+        db.execute("UPDATE studies SET settings = ? WHERE name = 's'", (json.dumps(settings),))
+    assert load_study("s", url).distinct_networks is False
+
+
+def test_gpnas_sampler_given_a_linked_space_skips_twins_by_default():
+    optuna = pytest.importorskip("optuna")
+    from gpnas.integrations.optuna import GPNASSampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    linked = _linked_space()
+    assert GPNASSampler(space=linked)._distinct_networks is True
+    assert GPNASSampler(space=nasbench201_space())._distinct_networks is False
+    assert GPNASSampler()._distinct_networks is False  # no space: nothing to key networks by
+    archs = []
+
+    def objective(trial):
+        arch = {c.name: trial.suggest_categorical(c.name, list(c.values)) for c in linked.choices}
+        archs.append(linked.from_dict_arch(arch))
+        return _linked_value(linked, arch)
+
+    study = optuna.create_study(direction="maximize", sampler=GPNASSampler(space=linked, seed=0, n_startup_trials=5))
+    study.optimize(objective, n_trials=25)
+    keys = network_keys(linked, np.array(archs[5:]))
+    assert len(set(keys)) == len(keys) and not set(network_keys(linked, np.array(archs[:5]))) & set(keys)
+
+
+@pytest.mark.parametrize("make_space, skips", [(_linked_space, True), (nasbench201_space, False)])
+def test_the_command_line_search_skips_twins_by_default_in_a_linked_cell_space_only(tmp_path, make_space, skips):
+    import json
+
+    from click.testing import CliRunner
+
+    from gpnas.cli import main
+    from gpnas.study import load_study
+
+    space = make_space()
+    _write_space_and_table(space, tmp_path)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    result = CliRunner().invoke(main, ["search", "--space", str(tmp_path / "space.yaml"), "--table",
+                                       str(tmp_path / "table.csv"), "--target", "acc", "--strategy", "random",
+                                       "--budget", "40", "--storage", url, "--out", str(tmp_path / "out.json"),
+                                       "--study", "s"])
+    assert result.exit_code == 0, result.output
+    assert load_study("s", url).distinct_networks is skips
+    X = np.array([space.from_dict_arch(t["arch"]) for t in json.loads((tmp_path / "out.json").read_text())["trials"]])
+    if skips:
+        keys = network_keys(space, X)
+        assert len(X) == 40 and len(set(keys)) == len(keys)

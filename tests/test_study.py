@@ -156,6 +156,26 @@ def test_the_search_model_adds_the_cells_operation_counts_only_where_the_space_d
     assert flat.model_params["features"] == ["choices"]
 
 
+def test_the_search_model_in_a_linked_cell_space_sees_the_linked_cells_features_under_the_prior():
+    from gpnas.space import Choice, SearchSpace
+    from gpnas.space.linked_cell import LinkedCell
+    from gpnas.study.study import SEARCH_LINKED_CELL_FEATURES, search_model_defaults
+
+    nodes = ("n1", "n2", "n3")
+    space = SearchSpace([Choice("wiring", ("012", "001", "011"), "links"),
+                         *[Choice(n, ("a", "b", "skip"), "op") for n in nodes]], name="linked",
+                        cell=LinkedCell("wiring", nodes, ("skip",)))
+    params = search_model_defaults(space)
+    assert params["features"] == SEARCH_LINKED_CELL_FEATURES == ["choices", "ops", "pairs", "outputs"]
+    assert params["hyperprior_scale"] == 1.0
+    assert search_model_defaults(space, multi_objective=True)["hyperprior_scale"] is None
+    study = create_study(space, sampler="auto", seed=0, n_initial=5)
+    study.optimize(lambda arch: float(space.from_dict_arch(arch) @ np.array([1.0, -0.5, 0.3, 0.8])), budget=8)
+    groups = study.refit().group_names_
+    assert study.model_params["features"] == SEARCH_LINKED_CELL_FEATURES
+    assert {"cell:ops", "cell:pairs", "cell:outputs"} <= set(groups), groups
+
+
 def test_the_search_model_has_a_hyperparameter_prior_in_a_cell_space_for_one_objective_only(small_space, tmp_path):
     from gpnas.io.tables import nasbench201_space
     from gpnas.study.study import SEARCH_CELL_HYPERPRIOR_SCALE, search_model_defaults

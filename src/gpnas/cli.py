@@ -357,11 +357,12 @@ storage_option = click.option("--storage", default=DEFAULT_STORAGE, show_default
 @click.option("--mse-threshold", type=float, default=None, callback=lambda c, p, v: _positive(p, v),
               help="Stop when Theorem 3's expected MSE falls below.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--distinct-networks/--no-distinct-networks", default=False, show_default=True,
+@click.option("--distinct-networks/--no-distinct-networks", default=None,
               help="In a cell space (nasbench201, nas-bench-graph, a space file with a cell), never propose an "
                    "architecture whose network was already tried under another choice vector (a dead edge's "
-                   "operation, relabelled nodes). Off by default: it did not find the best sooner on the tuning "
-                   "tables. Stored with the study.")
+                   "operation, relabelled nodes). Default: on in a linked-cell space (nas-bench-graph), where with "
+                   "the linked cell's features it found a top network sooner; off elsewhere, where it did not. "
+                   "Stored with the study.")
 @click.option("--learn-twins/--no-learn-twins", default=False, show_default=True,
               help="With --distinct-networks, the model also learns up to three other vectors of each measured "
                    "network at its value, for free (spaces of at most 200,000 vectors). Stored with the study.")

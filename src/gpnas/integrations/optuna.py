@@ -40,7 +40,7 @@ from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities
 from gpnas.sampling.strategies import SamplingContext, make_sampler
 from gpnas.space import Choice, SearchSpace
 from gpnas.space.networks import SeenNetworks
-from gpnas.study.study import search_model_defaults
+from gpnas.study.study import search_distinct_networks, search_model_defaults
 
 #: System attribute holding the architecture a trial was given, so that running trials count as pending points.
 ARCH_KEY = "gpnas:arch"
@@ -160,7 +160,8 @@ class GPNASSampler(BaseSampler):
     distinct_networks:
         With ``space`` and one objective, propose no architecture whose network was tried under another vector
         (:mod:`gpnas.space.networks`; ``Study(distinct_networks=...)``); Optuna's own start, ``n_startup_trials``,
-        is random and may.  Off by default: on the tuning tables it did not find the best sooner.
+        is random and may.  ``None`` (the default): as a study in the space does
+        (:func:`gpnas.study.study.search_distinct_networks`: on in a linked-cell space), off without a space.
     """
 
     def __init__(self, *, strategy: str = "auto", groups: GroupSpec = None, n_startup_trials: int = 10,
@@ -169,7 +170,7 @@ class GPNASSampler(BaseSampler):
                  max_int_choices: int = 32, pool_size: int = 20000,
                  model_params: Mapping[str, Any] | None = None, warm_start: bool = False,
                  multi_objective: str = "ehvi", candidates: Sequence[Mapping[str, Any]] | None = None,
-                 space: SearchSpace | None = None, distinct_networks: bool = False) -> None:
+                 space: SearchSpace | None = None, distinct_networks: bool | None = None) -> None:
         make_sampler(strategy)  # fails early on an unknown name
         if space is not None and not isinstance(space, SearchSpace):
             raise TypeError(f"GPNASSampler: space must be a gpnas SearchSpace, got {type(space).__name__}")
@@ -193,7 +194,8 @@ class GPNASSampler(BaseSampler):
         self._model_params = dict(model_params or {})
         self._search_space = IntersectionSearchSpace(include_pruned=True)
         self._warm_start = bool(warm_start)
-        self._distinct_networks = bool(distinct_networks)
+        self._distinct_networks = (space is not None and search_distinct_networks(space) if distinct_networks is None
+                                   else bool(distinct_networks))
         self._last_fit: dict[tuple, tuple] = {}  # search-space names -> the last fit's (sigma, lengthscale, noise)
         # (trial id, search-space names) -> the finished trial's choice indices: a finished trial never changes, so
         # each is decoded from its parameters once, not again at every later trial

@@ -72,23 +72,41 @@ SEARCH_CELL_FEATURES: list[str] = ["choices", "ops"]
 #: prior lifted the EHVI study at 25 trials but not at 50 or 100
 #: (``benchmarks/results/multi_objective_prior_tuning.md``).
 SEARCH_CELL_HYPERPRIOR_SCALE = 1.0
+#: The search model's features in a linked-cell space (:mod:`gpnas.space.linked_cell`, NAS-Bench-Graph): the
+#: choices, one-hot, and the linked cell's operation counts, operation pairs along its links and its outputs' operations
+#: (:class:`~gpnas.space.linked_cell.LinkedCellFeatures`), each a kernel group, under the hyperparameter prior
+#: :data:`SEARCH_CELL_HYPERPRIOR_SCALE` (one objective), in a study that skips a tried network's other vectors
+#: (:func:`search_distinct_networks`).  Alone, neither the features (146 / 52 median queries to a top-0.1 % network on
+#: the tuning tables Cora / CiteSeer, seeds 0-19, ``benchmarks/results/search_tuning_linked.md``; 98 / 42 with the
+#: prior) nor the skipping (88 / 80) beat the choices alone (88 / 54); together they needed 68 / 56
+#: (``search_tuning_distinct_graph.md``): a twin's measurement no longer spends a query, and the features say which
+#: vectors are one network.  Judged on fresh seeds 1000-1024 over all eight NAS-Bench-Graph datasets
+#: (``benchmarks/results/search_seeds_graph.md``): fewer queries than the choices alone on seven, 41-97 against 61-154,
+#: and more on Cora (97 against 70), at about 2.5x the time per query (0.3 s on 2 cores).
+SEARCH_LINKED_CELL_FEATURES: list[str] = ["choices", "ops", "pairs", "outputs"]
 
 
 def search_model_defaults(space: SearchSpace, multi_objective: bool = False) -> dict[str, Any]:
     """The keyword arguments of the search's :class:`GPNASRegressor` in ``space`` before a study's ``model_params``:
-    :data:`SEARCH_MODEL_DEFAULTS`, with :data:`SEARCH_CELL_FEATURES` where the space declares a cell (not a linked
-    cell) and, there and for one objective, the hyperparameter prior :data:`SEARCH_CELL_HYPERPRIOR_SCALE`."""
-    # A linked cell (:mod:`gpnas.space.linked_cell`, NAS-Bench-Graph) leaves the search's model as without one: its
-    # features rank NAS-Bench-Graph better (``GPNASRegressor``'s default there), but on its tuning tables Cora and
-    # CiteSeer (seeds 0-19, ``benchmarks/results/search_tuning_linked.md``) the search with them needed a median of
-    # 146 / 52 queries to a top-0.1 % network (98 / 42 with the hyperparameter prior) against 88 / 54, at 1.3-2.7x the
-    # time per query; the prior on the choices alone 104 / 80 (``search_tuning_linked_prior.md``).
-    if space.cell is None or isinstance(space.cell, LinkedCell):
+    :data:`SEARCH_MODEL_DEFAULTS`, with :data:`SEARCH_CELL_FEATURES` where the space declares a cell
+    (:data:`SEARCH_LINKED_CELL_FEATURES` for a linked cell) and, there and for one objective, the hyperparameter prior
+    :data:`SEARCH_CELL_HYPERPRIOR_SCALE`."""
+    if space.cell is None:
         return dict(SEARCH_MODEL_DEFAULTS)
-    params = {**SEARCH_MODEL_DEFAULTS, "features": list(SEARCH_CELL_FEATURES)}
+    features = SEARCH_LINKED_CELL_FEATURES if isinstance(space.cell, LinkedCell) else SEARCH_CELL_FEATURES
+    params = {**SEARCH_MODEL_DEFAULTS, "features": list(features)}
     if not multi_objective:
         params["hyperprior_scale"] = SEARCH_CELL_HYPERPRIOR_SCALE
     return params
+
+
+def search_distinct_networks(space: SearchSpace) -> bool:
+    """Whether a study in ``space`` skips, by default, an architecture whose network was tried under another vector
+    (``Study(distinct_networks=None)``): in a linked-cell space, with :data:`SEARCH_LINKED_CELL_FEATURES`; not in an
+    NB201-like cell, where on the tuning tables (CIFAR-10 / CIFAR-100, seeds 0-39) it changed nothing (33 / 40 median
+    queries to the best either way, ``benchmarks/results/search_tuning_distinct_nb201.md``)."""
+    return isinstance(space.cell, LinkedCell)
+
 
 #: The most finished trials the model conditions on: above it, the better half of this many by value and a random
 #: draw of the others (the exact posterior's O(n^3) factorisation and its O(n^2) predictions per candidate keep
@@ -183,8 +201,9 @@ class Study:
     model_params:
         Keyword arguments of :class:`GPNASRegressor` (the space and seed are filled in), over
         :func:`search_model_defaults`: the search's model sees each position's choice and, in a cell space, the
-        cell's operation counts (not its paths), its hyperparameters there (for one objective) maximum a posteriori
-        under a weak log-normal prior (:data:`SEARCH_CELL_HYPERPRIOR_SCALE`).
+        cell's operation counts (not its paths; a linked cell's counts, linked pairs and outputs), its
+        hyperparameters there (for one objective) maximum a posteriori under a weak log-normal prior
+        (:data:`SEARCH_CELL_HYPERPRIOR_SCALE`).
     mse_threshold:
         Stop once Theorem 3's expected MSE over the pool (in squared target units) is below this for
         ``mse_patience`` consecutive rounds.
@@ -235,10 +254,11 @@ class Study:
         nodes, identities moved; :mod:`gpnas.space.networks`), never propose an architecture whose network was
         tried under another vector, nor two vectors of one network in a batch (``True``): training it again would
         only measure the noise.  Single-objective studies only (two vectors of one network may differ in a
-        measured cost).  ``False`` (the default): every vector is an architecture of its own.  Not the default
-        because on the tuning tables it did not find the best sooner (``benchmarks/search.py``,
-        ``results/search_tuning_distinct*.md``): with the choices alone, a twin's measurement teaches the model
-        about the twin's own neighbourhood.
+        measured cost).  ``False``: every vector is an architecture of its own.  ``None`` (the default):
+        :func:`search_distinct_networks`, on in a linked-cell space (with the linked cell's features it found a top
+        network sooner there), off elsewhere: with the choices alone a twin's measurement teaches the model about
+        the twin's own neighbourhood, and on the NB201 tuning tables skipping changed nothing
+        (``benchmarks/search.py``, ``results/search_tuning_distinct*.md``).
     learn_twins:
         With ``distinct_networks``, the model also learns up to
         :data:`~gpnas.space.networks.MAX_TWINS` ``- 1`` other vectors of each measured network at its measured
@@ -268,7 +288,7 @@ class Study:
         side_features: SideFeatures | Mapping[str, Any] | None = None,
         directions: Sequence[str] | None = None,
         multi_objective: str = "ehvi",
-        distinct_networks: bool = False,
+        distinct_networks: bool | None = None,
         learn_twins: bool = False,
     ) -> None:
         if multi_objective not in MULTI_OBJECTIVE_MODES:
@@ -316,7 +336,8 @@ class Study:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_grace = heartbeat_grace
         self.warm_start = bool(warm_start)
-        self.distinct_networks = bool(distinct_networks)
+        self.distinct_networks = (search_distinct_networks(space) if distinct_networks is None
+                                  else bool(distinct_networks))
         self.learn_twins = bool(learn_twins)
         self._twin_index: TwinIndex | None | bool = None  # built on first use; False: the space is too large
         self.multi_objective = multi_objective
@@ -962,6 +983,8 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
         sampler_params["batch_beta"] = None
     # a study stored before the setting existed proposed by ParEGO: it resumes as it was made
     settings.setdefault("multi_objective", "parego")
+    # nor did one stored before it could skip a tried network's other vectors
+    settings.setdefault("distinct_networks", False)
     stored_model = settings.get("model_params")
     if sampler is None and name is None:
         raise StorageError(f"study {study_name!r} used a custom sampler; pass it to load_study")
