@@ -134,16 +134,17 @@ def test_a_space_without_a_cell_counts_vectors():
     assert network_keys(space, np.array([[2, 0]])) == [(2, 0)]
 
 
-def _nb201_value(space, arch):
+def _value(space, arch):
+    """A fixed function of the architecture's choices (the search's objective in these tests)."""
     x = space.from_dict_arch(arch)
-    return float(np.sin(x @ np.arange(1, 7)))
+    return float(np.sin(x @ np.arange(1, space.n_positions + 1)))
 
 
 @pytest.mark.parametrize("sampler, batch", [("random", 1), ("auto", 1), ("auto", 4), ("rea", 1), ("ls", 1)])
 def test_a_search_never_tries_one_network_twice(sampler, batch):
     space = nasbench201_space()
     study = Study(space, sampler=sampler, seed=0, n_initial=10, heartbeat_interval=None, distinct_networks=True)
-    study.optimize(lambda arch: _nb201_value(space, arch), n_trials=100, batch_size=batch)
+    study.optimize(lambda arch: _value(space, arch), n_trials=100, batch_size=batch)
     X = np.array([t.arch for t in study.trials])
     keys = network_keys(space, X)
     assert len(X) == 100 and len(set(keys)) == len(keys)
@@ -154,7 +155,7 @@ def test_without_distinct_networks_a_random_search_tries_twins():
     # such pairs expected)
     space = nasbench201_space()
     study = Study(space, sampler="random", seed=0, heartbeat_interval=None)  # the default: off
-    study.optimize(lambda arch: _nb201_value(space, arch), n_trials=100)
+    study.optimize(lambda arch: _value(space, arch), n_trials=100)
     keys = network_keys(space, np.array([t.arch for t in study.trials]))
     assert len(set(keys)) < len(keys)
 
@@ -188,7 +189,7 @@ def test_optuna_gpnas_sampler_given_the_space_never_tries_one_network_twice():
     def objective(trial):
         arch = {c.name: trial.suggest_categorical(c.name, list(c.values)) for c in space.choices}
         archs.append(space.from_dict_arch(arch))
-        return _nb201_value(space, arch)
+        return _value(space, arch)
 
     study = optuna.create_study(direction="maximize",
                                 sampler=GPNASSampler(space=space, seed=0, distinct_networks=True))
@@ -265,18 +266,13 @@ def test_a_study_that_learns_twins_fits_them_at_their_networks_value():
     space = nasbench201_space()
     study = Study(space, sampler="auto", seed=0, n_initial=10, heartbeat_interval=None, distinct_networks=True,
                   learn_twins=True)
-    study.optimize(lambda arch: _nb201_value(space, arch), n_trials=20)
+    study.optimize(lambda arch: _value(space, arch), n_trials=20)
     done = np.array([t.arch for t in study.trials_in("done")])
     values = {k: t.value for k, t in zip(network_keys(space, done), study.trials_in("done"))}
     X_train, y_train = study.model_.X_train_, study.model_.y_train_
     assert len(X_train) > len(done)
     for key, y in zip(network_keys(space, X_train), y_train):
         assert values[key] == y
-
-
-def _linked_value(space, arch):
-    x = space.from_dict_arch(arch)
-    return float(np.sin(x @ np.arange(1, space.n_positions + 1)))
 
 
 def test_by_default_a_study_skips_twins_in_a_linked_cell_space_only():
@@ -293,12 +289,13 @@ def test_by_default_a_study_skips_twins_in_a_linked_cell_space_only():
     assert len(set(network_keys(linked, X))) < len(X)
     for distinct in (None, False):
         study = Study(linked, sampler="random", seed=0, heartbeat_interval=None, distinct_networks=distinct)
-        study.optimize(lambda arch: _linked_value(linked, arch), n_trials=30)
+        study.optimize(lambda arch: _value(linked, arch), n_trials=30)
         keys = network_keys(linked, np.array([t.arch for t in study.trials]))
         assert (len(set(keys)) == len(keys)) == (distinct is None)
 
 
 def test_a_study_stored_before_the_setting_existed_resumes_without_it(tmp_path):
+    import json
     import sqlite3
 
     from gpnas.study import load_study
@@ -308,8 +305,6 @@ def test_a_study_stored_before_the_setting_existed_resumes_without_it(tmp_path):
     Study(space, sampler="random", seed=0, storage=url, study_name="s", heartbeat_interval=None)
     assert load_study("s", url).distinct_networks is True  # the default there, stored
     # the settings as an earlier version stored them: no distinct_networks key
-    import json
-
     with sqlite3.connect(tmp_path / "study.db") as db:
         (text,) = db.execute("SELECT settings FROM studies WHERE name = 's'").fetchone()
         settings = json.loads(text)
@@ -332,7 +327,7 @@ def test_gpnas_sampler_given_a_linked_space_skips_twins_by_default():
     def objective(trial):
         arch = {c.name: trial.suggest_categorical(c.name, list(c.values)) for c in linked.choices}
         archs.append(linked.from_dict_arch(arch))
-        return _linked_value(linked, arch)
+        return _value(linked, arch)
 
     study = optuna.create_study(direction="maximize", sampler=GPNASSampler(space=linked, seed=0, n_startup_trials=5))
     study.optimize(objective, n_trials=25)
