@@ -9,6 +9,7 @@ from gpnas import GPNASRegressor
 from gpnas.exceptions import SpaceError
 from gpnas.space import Choice, SearchSpace
 from gpnas.space.encoding import Encoder
+from gpnas.space import linked_cell
 from gpnas.space.linked_cell import LinkedCell
 
 OPS = ("a", "b", "c", "skip")
@@ -49,7 +50,10 @@ def _brute_force(wiring: str, ops: list[str], identity=("skip",)) -> dict:
     return counts
 
 
-def test_features_equal_a_hand_walk_of_every_chain():
+@pytest.mark.parametrize("limit", [linked_cell.TABULATE_LIMIT, 0], ids=["tabulated", "traced"])
+def test_features_equal_a_hand_walk_of_every_chain(monkeypatch, limit):
+    # a space this small has its features tabulated once and looked up; with no table they are traced each time
+    monkeypatch.setattr(linked_cell, "TABULATE_LIMIT", limit)
     space = _space()
     features = space.cell_features()
     X = space.sample(400, random_state=0)
@@ -60,6 +64,27 @@ def test_features_equal_a_hand_walk_of_every_chain():
         got = {(block, name): value for block, row in zip(("ops", "pairs", "outputs"), rows)
                for name, value in zip(features.names[block], row) if value}
         assert got == expected, arch
+
+
+def test_looked_up_features_equal_traced_ones_where_the_cell_is_not_the_whole_space():
+    # positions outside the cell and the cell's own in another order than the space's: the table is indexed by the
+    # cell's positions alone, so every other position must leave the features as traced
+    nodes = tuple(f"n{i}" for i in range(1, 5))
+    choices = [Choice("n3", OPS, "op"), Choice("width", (16, 32, 64), "width"), Choice("wiring", WIRINGS, "links"),
+               Choice("n1", OPS, "op"), Choice("n4", OPS, "op"), Choice("n2", OPS, "op")]
+    space = SearchSpace(choices, name="mixed", cell=LinkedCell("wiring", nodes, ("skip",)))
+    features = space.cell_features()
+    X = space.sample(500, random_state=1)
+    looked_up = features.transform(X, ["pairs", "outputs", "ops"])
+    traced = features.trace(X[:, features.positions], ["pairs", "outputs", "ops"])
+    assert list(looked_up) == list(traced)
+    for block in traced:
+        np.testing.assert_array_equal(looked_up[block], traced[block])
+        assert looked_up[block].dtype == np.float64
+    # the width alone changes nothing; another wiring does
+    other_width = X.copy()
+    other_width[:, 1] = (other_width[:, 1] + 1) % 3
+    np.testing.assert_array_equal(features.transform(other_width, ["pairs"])["pairs"], looked_up["pairs"])
 
 
 def test_a_hand_computed_chain_through_identities():
