@@ -81,7 +81,7 @@ def test_looked_up_features_equal_traced_ones_where_the_cell_is_not_the_whole_sp
     for block in traced:
         np.testing.assert_array_equal(looked_up[block], traced[block])
         assert looked_up[block].dtype == np.float64
-    # the width alone changes nothing; another wiring does
+    # a position outside the cell changes nothing
     other_width = X.copy()
     other_width[:, 1] = (other_width[:, 1] + 1) % 3
     np.testing.assert_array_equal(features.transform(other_width, ["pairs"])["pairs"], looked_up["pairs"])

@@ -34,8 +34,9 @@ from gpnas.exceptions import SpaceError
 #: The feature blocks of a linked cell, in the order the encoder lays them out.
 LINKED_FEATURES = ("ops", "pairs", "outputs")
 #: A linked cell whose positions take at most this many joint values has its features tabulated once, for all of
-#: them (NAS-Bench-Graph's 59,049 in 5.4 MB of counts), and looked up afterwards: a search traces the chains of a
-#: 20,000-candidate pool several times a round, which was about 40 % of its time per query there.
+#: them (NAS-Bench-Graph's 59,049 in 5.4 MB of counts), and looked up afterwards: a search encodes a
+#: 20,000-candidate pool several times a round, and the lookup made its queries 1.10-1.19x faster there
+#: (``benchmarks/results/search_cost_graph.md``).
 TABULATE_LIMIT = 200_000
 
 
@@ -211,7 +212,7 @@ _TABLES: dict = {}
 
 def _feature_table(key: tuple, build) -> dict[str, np.ndarray]:
     """The tabulated feature blocks of the linked cell described by ``key`` (its identities and its positions' values
-    as strings: all the features depend on), built by ``build()`` the first time, as the smallest unsigned counts."""
+    as strings: all the features depend on), built by ``build()`` the first time, stored as ``uint8`` counts."""
     table = _TABLES.get(key)
     if table is None:
         blocks = build()
