@@ -74,7 +74,7 @@ CHECKPOINTS = [25, 50, 100, 200]
 SAMPLER_KEYS = {"beta": float, "min_loo_tau": float, "trust_radius": float, "trust_fail_tol": int,
                 "trust_success_tol": int, "local_every": int, "thompson": lambda v: bool(int(v)),
                 "hedge": lambda v: bool(int(v)), "batch_beta": lambda v: None if v == "none" else float(v),
-                "hyper_draws": int}
+                "hyper_draws": int, "candidate_moves": lambda v: bool(int(v))}
 
 
 def _own_proxies_tag(value: str):
@@ -329,6 +329,8 @@ def resolved(spec: str, defaults: dict | None = None, space=None, batch: int = 1
             del settings[key]
     if settings.get("hyper_draws", 1) == 0:  # nor hyperparameter draws
         del settings["hyper_draws"]
+    if settings.get("candidate_moves") is False:  # nor moves within a candidate set larger than the pool
+        del settings["candidate_moves"]
     # a batch's own UCB weight: one at a time it changes nothing; in this benchmark's batches (every proposal asks
     # for the whole batch, the budget a multiple of it) it is the weight of every proposal
     if "batch_beta" in settings:

@@ -37,3 +37,15 @@ def rows(url: str, columns: str = COLUMNS) -> list[tuple]:
         if conn.execute("SELECT to_regclass('gpnas.trials')").fetchone()[0] is None:
             return []
         return [tuple(r) for r in conn.execute(f"SELECT {columns} FROM gpnas.trials ORDER BY number").fetchall()]
+
+
+def edit_settings(path, study_name: str, edit) -> None:
+    """Rewrite the stored settings of ``study_name`` in the SQLite file ``path``: ``edit(settings)`` changes the
+    decoded dictionary in place (a study as an earlier gpnas stored it, without a setting that exists now)."""
+    import json
+
+    with closing(sqlite3.connect(path)) as conn, conn:
+        (settings,) = conn.execute("SELECT settings FROM studies WHERE name = ?", (study_name,)).fetchone()
+        stored = json.loads(settings)
+        edit(stored)
+        conn.execute("UPDATE studies SET settings = ? WHERE name = ?", (json.dumps(stored), study_name))

@@ -69,6 +69,40 @@ def test_local_search_stops_at_a_local_optimum_of_a_rugged_score():
         assert tuple(end) in {tuple(v) for v in visited}
 
 
+def test_local_search_within_allowed_rows_climbs_as_a_brute_force_climb_over_them():
+    """Moves limited to a subset (a candidate set): every visited row is allowed, and each start's climb follows the
+    steepest allowed neighbour, checked by a brute-force climb written out here."""
+    space = make_space([(f"p{i}", list(range(4)), "op") for i in range(4)])
+    rng = np.random.default_rng(6)
+    table = rng.standard_normal(space.size)
+    every = space.enumerate()
+    index = {tuple(x): i for i, x in enumerate(every)}
+    members = {tuple(x) for x in every[rng.random(space.size) < 0.5]}
+
+    def score(X):
+        return table[[index[tuple(x)] for x in X]]
+
+    def allowed(X):
+        return np.array([tuple(x) in members for x in X], dtype=bool)
+
+    starts = [x for x in every if tuple(x) in members][:5]
+    for start in starts:
+        path = local_search(space, score, start[None, :], max_steps=50, allowed=allowed)
+        assert all(tuple(x) in members for x in path)
+        current = tuple(start)
+        climbed = {current}
+        while True:  # brute force: the best allowed neighbour while it improves
+            near = [tuple(x) for x in space.neighbours(np.array(current)) if tuple(x) in members]
+            if not near:
+                break
+            best = max(near, key=lambda t: table[index[t]])
+            if table[index[best]] <= table[index[current]] + 1e-12:
+                break
+            current = best
+            climbed.add(current)
+        assert {tuple(x) for x in path} == climbed
+
+
 def _huge_ctx(n=40, seed=0):
     space = accel_nasbench_space()
     rng = np.random.default_rng(seed)

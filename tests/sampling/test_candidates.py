@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
+from gpnas import GPNASRegressor
 from gpnas.sampling.candidates import CandidateSet
+from gpnas.sampling.pool import candidate_pool
+from gpnas.sampling.strategies import AutoSampler, SamplingContext, UCBSampler
 from gpnas.space import make_space
+from gpnas.space.networks import SeenNetworks
 from gpnas.study import Study, load_study
 
 
@@ -66,3 +70,87 @@ def test_candidates_are_stored_and_restored(big_space, tmp_path):
     assert resumed.candidates is not None and resumed.candidates.fingerprint() == CandidateSet(X).fingerprint()
     resumed.optimize(lambda arch: 1.0, budget=50)
     assert {tuple(t.arch) for t in resumed.trials} == {tuple(x) for x in X}  # exactly the candidates, exhausted
+
+
+def test_membership_of_many_rows_equals_the_set_s_own_lookup():
+    rng = np.random.default_rng(4)
+    cands = CandidateSet(rng.integers(0, 4, size=(300, 5)))
+    queries = np.vstack([cands.X[:50], rng.integers(0, 6, size=(2000, 5))])  # members, and rows beyond their ranges
+    expected = np.array([tuple(q) in cands for q in queries])
+    np.testing.assert_array_equal(cands.contains(queries), expected)
+    assert expected[:50].all() and not expected.all()
+    # values so wide that mixed-radix keys would overflow int64: the row-by-row lookup answers
+    wide = CandidateSet(np.array([[0] * 20, [2**4] * 20, [1] * 20]))
+    assert wide._keys is None
+    np.testing.assert_array_equal(wide.contains(np.array([[1] * 20, [2] * 20])), [True, False])
+
+
+def test_a_large_candidate_set_s_pool_holds_its_unseen_members_among_the_incumbents_moves(big_space):
+    rng = np.random.default_rng(5)
+    parents = big_space.sample(3, random_state=rng)
+    near = np.vstack([big_space.neighbours(p) for p in parents[:2]])
+    cands = CandidateSet(np.vstack([big_space.sample(3000, random_state=rng), near[::2]]))
+    seen = SeenNetworks(big_space, np.vstack([parents, near[:4:2]]))  # two member neighbours already measured
+    pool = candidate_pool(big_space, seen, 500, np.random.default_rng(0), parents=parents, n_mutations=50,
+                          n_crossovers=25, candidates=cands, candidate_moves=True)
+    members = {tuple(x) for x in cands.X}
+    rows = {tuple(x) for x in pool}
+    assert len(rows) == len(pool) and rows <= members and not rows & {tuple(x) for x in near[:4:2]}
+    assert {tuple(x) for x in near[4::2]} <= rows  # every unseen member neighbour of the two best parents
+    plain = candidate_pool(big_space, seen, 500, np.random.default_rng(0), parents=parents, n_mutations=50,
+                           n_crossovers=25, candidates=cands)
+    assert len(plain) == 500 and {tuple(x) for x in plain} <= members  # without moves: uniform draws only
+
+
+def test_the_pick_in_a_large_candidate_set_beats_every_unseen_member_neighbour_of_the_incumbents(big_space):
+    """With moves, the pool holds the incumbents' member neighbours, so a single UCB pick (a small weight, so that
+    the incumbents' neighbourhood scores high) is at least as high as the best of them; from uniform draws alone it
+    need not be."""
+    rng = np.random.default_rng(6)
+    weights = rng.standard_normal((big_space.n_positions, 5))
+    X = big_space.sample(30, random_state=rng)
+    # a table of uniform draws, the measured rows and half of their neighbours
+    cands = CandidateSet(np.vstack([big_space.sample(6000, random_state=rng), X,
+                                    np.vstack([big_space.neighbours(x) for x in X])[::2]]))
+    y = weights[np.arange(big_space.n_positions), X].sum(axis=1)
+    model = GPNASRegressor(space=big_space, random_state=0).fit(X, y)
+    sampler = UCBSampler(pool_size=20, beta=0.5)
+    score = sampler._score(model, {"ucb"}, None)
+    near = np.vstack([cands.neighbours(x) for x in X[np.argsort(-y)[:2]]])
+    near = near[~np.isin(near @ (5 ** np.arange(10)), X @ (5 ** np.arange(10)))]
+    assert len(near)
+    picks = {}
+    for moves in (True, False):
+        sampler.candidate_moves = moves
+        ctx = SamplingContext(big_space, X, y, X[:0], X[:0], np.random.default_rng(0), model, candidates=cands)
+        pick = sampler.propose(ctx, 1)
+        assert tuple(pick[0]) in cands and not any((pick[0] == x).all() for x in X)
+        picks[moves] = score(pick)[0]
+    assert picks[True] >= score(near).max() - 1e-9
+    assert picks[True] >= picks[False]
+    assert picks[False] < score(near).max()  # this setting tells the two apart: twenty uniform draws fall short
+
+
+@pytest.mark.parametrize("sampler", ["auto", "ucb", "mi"])
+def test_a_study_stored_before_candidate_moves_existed_resumes_without_them(big_space, tmp_path, sampler):
+    from stored_rows import edit_settings  # tests/ is on sys.path
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Study(big_space, sampler=sampler, seed=0, storage=url, study_name="old", heartbeat_interval=None)
+    assert load_study("old", url).sampler.candidate_moves is True  # stored with the study
+    edit_settings(tmp_path / "old.db", "old", lambda stored: stored["sampler_params"].pop("candidate_moves"))
+    assert load_study("old", url).sampler.candidate_moves is False
+
+
+def test_candidate_moves_change_nothing_where_the_pool_holds_every_candidate(big_space):
+    """A set no larger than the pool is scored whole either way (the CVPR, Accel-NASBench and Macro tables): the same
+    proposals, trial by trial."""
+    X = big_space.sample(400, random_state=7)
+    weights = np.random.default_rng(7).standard_normal(big_space.n_positions)
+    archs = {}
+    for moves in (True, False):
+        study = Study(big_space, sampler=AutoSampler(candidate_moves=moves), seed=0, n_initial=5, candidates=X,
+                      heartbeat_interval=None, pool_size=400)
+        study.optimize(lambda arch: float(big_space.from_dict_arch(arch) @ weights), budget=20)
+        archs[moves] = [tuple(t.arch) for t in study.trials]
+    assert archs[True] == archs[False]

@@ -62,11 +62,12 @@ def crossover(parents: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
 
 
 def local_search(space: SearchSpace, score: Callable[[np.ndarray], np.ndarray], starts: np.ndarray,
-                 max_steps: int = 20) -> np.ndarray:
+                 max_steps: int = 20, allowed: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Steepest-ascent hill climbing of ``score`` from every row of ``starts``, all starts in lock step.
 
     Returns every architecture visited (the starts, and each accepted move), ``(v, d)``, unique.  A start stops when
-    no neighbour scores higher or after ``max_steps`` moves.
+    no neighbour scores higher or after ``max_steps`` moves.  ``allowed(X) -> (n,) bool`` (a candidate set's
+    membership) keeps the moves to the architectures it allows: a neighbour outside is never scored nor visited.
     """
     current = np.unique(np.asarray(starts, dtype=int).reshape(-1, space.n_positions), axis=0)
     if current.shape[0] == 0:
@@ -75,6 +76,9 @@ def local_search(space: SearchSpace, score: Callable[[np.ndarray], np.ndarray], 
     visited = [current]
     for _ in range(max_steps):
         rows, owner = all_neighbours(space, current)
+        if allowed is not None and rows.shape[0]:
+            keep = allowed(rows)
+            rows, owner = rows[keep], owner[keep]
         if rows.shape[0] == 0:
             break
         values = score(rows)

@@ -32,6 +32,7 @@ from gpnas.sampling.scalarization import chebyshev_utility, normalized_utilities
 from gpnas.sampling.zero_shot import ZeroShotSampler
 from gpnas.sampling.strategies import (
     SAMPLERS,
+    GPSampler,
     RandomSampler,
     Sampler,
     SamplingContext,
@@ -981,6 +982,9 @@ def load_study(study_name: str, storage: Any, sampler: Sampler | None = None) ->
     if name == "auto" and "batch_beta" not in sampler_params:
         # stored before batches had their own UCB weight: its batches used beta, and it resumes as it was made
         sampler_params["batch_beta"] = None
+    if issubclass(STORED_SAMPLERS.get(name, Sampler), GPSampler) and "candidate_moves" not in sampler_params:
+        # nor did one stored before a large candidate set's pool had the incumbents' moves and a local search
+        sampler_params["candidate_moves"] = False
     # a study stored before the setting existed proposed by ParEGO: it resumes as it was made
     settings.setdefault("multi_objective", "parego")
     # nor did one stored before it could skip a tried network's other vectors
