@@ -73,16 +73,18 @@ def test_candidates_are_stored_and_restored(big_space, tmp_path):
 
 
 def test_membership_of_many_rows_equals_the_set_s_own_lookup():
+    space = make_space([(f"p{i}", list(range(6)), "op") for i in range(5)])
     rng = np.random.default_rng(4)
     cands = CandidateSet(rng.integers(0, 4, size=(300, 5)))
-    queries = np.vstack([cands.X[:50], rng.integers(0, 6, size=(2000, 5))])  # members, and rows beyond their ranges
+    queries = np.vstack([cands.X[:50], space.sample(2000, random_state=rng)])  # members, and rows of the space
     expected = np.array([tuple(q) in cands for q in queries])
-    np.testing.assert_array_equal(cands.contains(queries), expected)
+    np.testing.assert_array_equal(cands.contains(queries, space), expected)
     assert expected[:50].all() and not expected.all()
-    # values so wide that mixed-radix keys would overflow int64: the row-by-row lookup answers
-    wide = CandidateSet(np.array([[0] * 20, [2**4] * 20, [1] * 20]))
-    assert wide._keys is None
-    np.testing.assert_array_equal(wide.contains(np.array([[1] * 20, [2] * 20])), [True, False])
+    # a space too large for int64 row keys (2^64 architectures): the row-by-row lookup answers
+    huge = make_space([(f"p{i}", [0, 1], "op") for i in range(64)])
+    assert huge.row_keys(np.zeros((1, 64), dtype=int)) is None
+    wide = CandidateSet(np.array([[0] * 64, [1] * 64]))
+    np.testing.assert_array_equal(wide.contains(np.array([[1] * 64, [0] * 63 + [1]]), huge), [True, False])
 
 
 def test_a_large_candidate_set_s_pool_holds_its_unseen_members_among_the_incumbents_moves(big_space):
@@ -150,7 +152,7 @@ def test_candidate_moves_change_nothing_where_the_pool_holds_every_candidate(big
     archs = {}
     for moves in (True, False):
         study = Study(big_space, sampler=AutoSampler(candidate_moves=moves), seed=0, n_initial=5, candidates=X,
-                      heartbeat_interval=None, pool_size=400)
+                      heartbeat_interval=None)
         study.optimize(lambda arch: float(big_space.from_dict_arch(arch) @ weights), budget=20)
         archs[moves] = [tuple(t.arch) for t in study.trials]
     assert archs[True] == archs[False]

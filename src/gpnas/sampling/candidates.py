@@ -22,12 +22,7 @@ class CandidateSet:
             raise ValueError("a candidate set needs at least one architecture")
         self.X = X
         self._index = {tuple(int(v) for v in x): i for i, x in enumerate(X)}
-        # mixed-radix keys of the members over their own value ranges, for vectorised membership (contains)
-        self._dims = X.max(axis=0).astype(np.int64) + 1 if X.min() >= 0 else None
-        self._keys = self._radix = None
-        if self._dims is not None and float(np.prod(self._dims.astype(float))) < 2.0 ** 62:
-            self._radix = np.concatenate([np.cumprod(self._dims[::-1])[::-1][1:], [1]]).astype(np.int64)
-            self._keys = np.sort(X.astype(np.int64) @ self._radix)
+        self._sorted_keys: dict[tuple, np.ndarray] = {}  # the members' sorted row keys, per space (contains)
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -35,18 +30,20 @@ class CandidateSet:
     def __contains__(self, arch) -> bool:
         return tuple(int(v) for v in arch) in self._index
 
-    def contains(self, X: np.ndarray) -> np.ndarray:
-        """``(n,)``: whether each row of ``X (n, d)`` is a member (one sorted search of mixed-radix keys when the
-        members' value ranges give keys below 2^62, else one lookup per row)."""
+    def contains(self, X: np.ndarray, space) -> np.ndarray:
+        """``(n,)``: whether each row of ``X (n, d)``, architectures of ``space`` (valid choice indices), is a
+        member: one sorted search of the space's row keys (:meth:`~gpnas.space.SearchSpace.row_keys`, the members'
+        computed once per space), or one lookup per row in a space too large for ``int64`` keys."""
         X = np.asarray(X, dtype=np.int64).reshape(-1, self.X.shape[1])
-        if self._keys is None:
+        keys = space.row_keys(X)
+        if keys is None:
             return np.fromiter((tuple(x) in self._index for x in X.tolist()), dtype=bool, count=len(X))
-        inside = np.all((X >= 0) & (X < self._dims[None, :]), axis=1)
-        keys = X[inside] @ self._radix
-        where = np.searchsorted(self._keys, keys).clip(max=len(self._keys) - 1)
-        found = np.zeros(len(X), dtype=bool)
-        found[inside] = self._keys[where] == keys
-        return found
+        shape = tuple(int(n) for n in space.n_options)
+        if shape not in self._sorted_keys:
+            self._sorted_keys[shape] = np.sort(space.row_keys(self.X))
+        members = self._sorted_keys[shape]
+        where = np.searchsorted(members, keys).clip(max=len(members) - 1)
+        return members[where] == keys
 
     def fingerprint(self) -> str:
         """A digest of the set (stored with a study, so that a resume with other candidates is refused)."""

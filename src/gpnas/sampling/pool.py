@@ -43,7 +43,7 @@ def candidate_pool(
         if not (candidate_moves and parents is not None and len(parents) and n_mutations > 0):
             return pool
         moved = _moves(space, parents, n_mutations, n_crossovers, rng)
-        moved = moved[candidates.contains(moved)]
+        moved = moved[candidates.contains(moved, space)]
         if isinstance(seen, SeenNetworks):
             moved = moved[~seen.mask(moved)] if len(seen) and len(moved) else moved
         elif seen and len(moved):

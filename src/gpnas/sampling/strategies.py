@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import numbers
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -235,7 +236,7 @@ class GPSampler(Sampler):
         starts = pool[np.argsort(-values)[: self.local_starts]]
         if top is not None:
             starts = np.vstack([top, starts])
-        allowed = ctx.candidates.contains if ctx.candidates is not None else None
+        allowed = partial(ctx.candidates.contains, space=ctx.space) if ctx.candidates is not None else None
         visited = np.asarray(local_search(ctx.space, score, starts, allowed=allowed)).reshape(
             -1, ctx.space.n_positions)
         fresh = visited[~(ctx.seen_networks() if seen is None else seen).mask(visited)]
